@@ -1,0 +1,355 @@
+"""Experiment profiles: TOML files loaded into frozen, validated settings.
+
+Called by the CLI (``gm run``, ``gm probe``, ``gm baselines``, ``gm tui``), the engine and
+the tests. A profile is a TOML file in ``profiles/`` (or any path). Unknown sections or
+keys, wrong types and out-of-range values raise :class:`core.errors.ProfileError` whose one
+line names the file and the key. Command-line overrides (``--set evolution.population=200``)
+go through the same validation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from core.errors import ProfileError
+
+PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
+SPACES = ("tss", "sss")
+DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
+
+
+@dataclass(frozen=True)
+class BenchmarkSettings:
+    """Search space and ground truth.
+
+    ``datasets``: fitness is the minimum Kendall tau over these datasets (one dataset is
+    the usual case). ``metric`` names the ground-truth accuracy; ``default`` is TSS
+    ``<dataset>_test_acc`` (200 epochs) or SSS ``*_90ep`` (see ``core.benchmarks``).
+    """
+
+    space: str = "tss"
+    datasets: tuple[str, ...] = ("cifar10",)
+    metric: str = "default"
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    """Disjoint search / validation / test samples of the space.
+
+    ``mode``: ``random`` (uniform) or ``stratified``; ``stratification``: ``equal_width``
+    accuracy bins or ``quantile`` bins; ``strata``: number of bins.
+    """
+
+    mode: str = "stratified"
+    stratification: str = "equal_width"
+    strata: int = 10
+    search: int = 300
+    validation: int = 200
+    test: int = 1000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """How networks are probed: minibatch size, seed, device, cache folder ('' = default)."""
+
+    batch_size: int = 64
+    seed: int = 0
+    device: str = "auto"
+    cache_dir: str = ""
+
+
+@dataclass(frozen=True)
+class EvolutionSettings:
+    """Genetic programming settings."""
+
+    population: int = 100
+    generations: int = 50
+    tournament_size: int = 5
+    crossover_rate: float = 0.6
+    subtree_mutation_rate: float = 0.15
+    point_mutation_rate: float = 0.1
+    hoist_mutation_rate: float = 0.05
+    constant_mutation_rate: float = 0.1
+    elitism: int = 2
+    init_min_depth: int = 2
+    init_max_depth: int = 5
+    max_depth: int = 8
+    max_size: int = 30
+    parsimony: float = 0.001
+    hall_of_fame: int = 20
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class EnergySettings:
+    """Energy metering: on/off and the country (ISO 3166 alpha-3) for CO2 intensity."""
+
+    enabled: bool = True
+    country: str = "USA"
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """Formula export: sympy simplification time limit in seconds."""
+
+    simplify_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A whole experiment profile."""
+
+    name: str = "custom"
+    description: str = ""
+    benchmark: BenchmarkSettings = field(default_factory=BenchmarkSettings)
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    probe: ProbeSettings = field(default_factory=ProbeSettings)
+    evolution: EvolutionSettings = field(default_factory=EvolutionSettings)
+    energy: EnergySettings = field(default_factory=EnergySettings)
+    export: ExportSettings = field(default_factory=ExportSettings)
+    source: str = field(default="<defaults>", compare=False)
+
+    def to_toml(self) -> str:
+        """Return the profile as TOML text (what ``profile.toml`` in a run holds)."""
+        lines = [f"name = {_toml_value(self.name)}", f"description = {_toml_value(self.description)}"]
+        for section in _SECTIONS:
+            lines.append("")
+            lines.append(f"[{section}]")
+            for item in dataclasses.fields(_SECTIONS[section]):
+                lines.append(f"{item.name} = {_toml_value(getattr(getattr(self, section), item.name))}")
+        return "\n".join(lines) + "\n"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the profile as plain data (for ``report.json``)."""
+        data = dataclasses.asdict(self)
+        data.pop("source")
+        return data
+
+
+_SECTIONS: dict[str, type] = {
+    "benchmark": BenchmarkSettings,
+    "sampling": SamplingSettings,
+    "probe": ProbeSettings,
+    "evolution": EvolutionSettings,
+    "energy": EnergySettings,
+    "export": ExportSettings,
+}
+
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("benchmark", "space"): SPACES,
+    ("benchmark", "metric"): ("default",),
+    ("sampling", "mode"): ("random", "stratified"),
+    ("sampling", "stratification"): ("equal_width", "quantile"),
+}
+_MINIMUM: dict[tuple[str, str], float] = {
+    ("sampling", "strata"): 1,
+    ("sampling", "search"): 10,
+    ("sampling", "validation"): 10,
+    ("sampling", "test"): 10,
+    ("probe", "batch_size"): 1,
+    ("evolution", "population"): 2,
+    ("evolution", "generations"): 0,
+    ("evolution", "tournament_size"): 1,
+    ("evolution", "elitism"): 0,
+    ("evolution", "init_min_depth"): 1,
+    ("evolution", "init_max_depth"): 1,
+    ("evolution", "max_depth"): 1,
+    ("evolution", "max_size"): 1,
+    ("evolution", "parsimony"): 0,
+    ("evolution", "hall_of_fame"): 1,
+    ("export", "simplify_timeout"): 0.1,
+}
+_RATES = {"crossover_rate", "subtree_mutation_rate", "point_mutation_rate", "hoist_mutation_rate", "constant_mutation_rate"}
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def _check_value(source: str, section: str, key: str, expected: Any, value: Any) -> Any:
+    where = f"{source}: {section}.{key}"
+    if isinstance(expected, bool):
+        if not isinstance(value, bool):
+            raise ProfileError(f"{where} must be true or false, got {value!r}")
+        return value
+    if isinstance(expected, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ProfileError(f"{where} must be an integer, got {value!r}")
+    elif isinstance(expected, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ProfileError(f"{where} must be a number, got {value!r}")
+        value = float(value)
+    elif isinstance(expected, str):
+        if not isinstance(value, str):
+            raise ProfileError(f"{where} must be a string, got {value!r}")
+    elif isinstance(expected, tuple):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise ProfileError(f"{where} must be a non-empty list of strings, got {value!r}")
+        value = tuple(value)
+    choices = _CHOICES.get((section, key))
+    if choices is not None and value not in choices:
+        raise ProfileError(f"{where} must be one of {', '.join(choices)}; got {value!r}")
+    if (section, key) == ("benchmark", "datasets"):
+        for item in value:
+            if item not in DATASETS:
+                raise ProfileError(f"{where}: unknown dataset {item!r} (choose from {', '.join(DATASETS)})")
+        if len(set(value)) != len(value):
+            raise ProfileError(f"{where}: datasets are listed twice")
+    minimum = _MINIMUM.get((section, key))
+    if minimum is not None and value < minimum:
+        raise ProfileError(f"{where} must be >= {minimum}, got {value!r}")
+    if key in _RATES and not 0.0 <= value <= 1.0:
+        raise ProfileError(f"{where} must be between 0 and 1, got {value!r}")
+    if (section, key) == ("energy", "country") and (len(value) != 3 or not value.isalpha()):
+        raise ProfileError(f"{where} must be an ISO 3166 alpha-3 country code such as USA, got {value!r}")
+    if (section, key) == ("probe", "device") and not (value in ("auto", "cpu") or value.startswith("cuda")):
+        raise ProfileError(f"{where} must be auto, cpu or cuda[:N], got {value!r}")
+    return value
+
+
+def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> Profile:
+    """Validate plain data (parsed TOML) into a :class:`Profile`.
+
+    Raises
+    ------
+    ProfileError
+        On an unknown section or key, a wrong type or a bad value; the message names
+        ``source`` and the key.
+    """
+    top: dict[str, Any] = {}
+    sections: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in ("name", "description"):
+            if not isinstance(value, str):
+                raise ProfileError(f"{source}: {key} must be a string, got {value!r}")
+            top[key] = value
+        elif key in _SECTIONS:
+            if not isinstance(value, Mapping):
+                raise ProfileError(f"{source}: [{key}] must be a table")
+            defaults = _SECTIONS[key]()
+            values = {}
+            known = {item.name for item in dataclasses.fields(_SECTIONS[key])}
+            for inner, item_value in value.items():
+                if inner not in known:
+                    raise ProfileError(
+                        f"{source}: unknown key {key}.{inner} (known: {', '.join(sorted(known))})"
+                    )
+                values[inner] = _check_value(source, key, inner, getattr(defaults, inner), item_value)
+            sections[key] = _SECTIONS[key](**values)
+        else:
+            raise ProfileError(
+                f"{source}: unknown key {key!r} (known: name, description, {', '.join(_SECTIONS)})"
+            )
+    profile = Profile(**top, **sections, source=source)
+    evolution = profile.evolution
+    if evolution.init_min_depth > evolution.init_max_depth:
+        raise ProfileError(f"{source}: evolution.init_min_depth must be <= evolution.init_max_depth")
+    if evolution.init_max_depth > evolution.max_depth:
+        raise ProfileError(f"{source}: evolution.init_max_depth must be <= evolution.max_depth")
+    if evolution.elitism >= evolution.population:
+        raise ProfileError(f"{source}: evolution.elitism must be smaller than evolution.population")
+    return profile
+
+
+def available_profiles() -> dict[str, Path]:
+    """Return the shipped profiles, name -> path."""
+    return {path.stem: path for path in sorted(PROFILE_DIR.glob("*.toml"))}
+
+
+def resolve_profile_path(name_or_path: str) -> Path:
+    """Map a profile name (``quick``) or a path to a TOML file.
+
+    Raises
+    ------
+    ProfileError
+        If neither a shipped profile nor an existing file matches.
+    """
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ProfileError(f"profile file {name_or_path!r} not found")
+        return path
+    shipped = available_profiles()
+    if name_or_path in shipped:
+        return shipped[name_or_path]
+    raise ProfileError(
+        f"unknown profile {name_or_path!r} (available: {', '.join(shipped) or 'none'}; or give a .toml path)"
+    )
+
+
+def parse_override(text: str) -> tuple[str, str, Any]:
+    """Parse ``section.key=value`` (value in TOML syntax; bare words are strings).
+
+    Raises
+    ------
+    ProfileError
+        If the text is not of that form.
+    """
+    if "=" not in text or "." not in text.split("=", 1)[0]:
+        raise ProfileError(f"--set {text!r}: expected section.key=value, e.g. evolution.population=200")
+    dotted, raw = text.split("=", 1)
+    section, key = dotted.strip().split(".", 1)
+    try:
+        value = tomllib.loads(f"value = {raw.strip()}")["value"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return section, key, value
+
+
+def load_profile(name_or_path: str, overrides: tuple[str, ...] | list[str] = ()) -> Profile:
+    """Load, override and validate a profile.
+
+    Parameters
+    ----------
+    name_or_path : str
+        A shipped profile name (see :func:`available_profiles`) or a TOML path.
+    overrides : sequence of str
+        ``section.key=value`` strings applied on top of the file.
+
+    Raises
+    ------
+    ProfileError
+        Unknown profile, unreadable TOML, unknown key or bad value (file and key named).
+    """
+    path = resolve_profile_path(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ProfileError(f"{path}: invalid TOML: {error}") from None
+    except OSError as error:
+        raise ProfileError(f"{path}: cannot read: {error.strerror}") from None
+    source = str(path)
+    for text in overrides:
+        section, key, value = parse_override(text)
+        if section not in _SECTIONS:
+            raise ProfileError(f"--set {text!r}: unknown section {section!r} (known: {', '.join(_SECTIONS)})")
+        data.setdefault(section, {})
+        if not isinstance(data[section], dict):
+            raise ProfileError(f"{source}: [{section}] must be a table")
+        data[section][key] = value
+        source = f"{path} (with --set overrides)"
+    return profile_from_mapping(data, source=source)
+
+
+def load_profile_text(text: str, source: str) -> Profile:
+    """Validate profile TOML text (e.g. a run directory's ``profile.toml``)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ProfileError(f"{source}: invalid TOML: {error}") from None
+    return profile_from_mapping(data, source=source)
