@@ -89,18 +89,19 @@ def draw_sample(
         raise GMError(f"unknown sampling mode {mode!r} (random or stratified)")
     labels = stratum_of(accuracy, strata, stratification)[candidates]
     members = [rng.permutation(candidates[labels == s]) for s in range(strata)]
+    sizes = np.array([len(m) for m in members])
     quota = np.zeros(strata, dtype=np.int64)
     remaining = size
-    open_strata = [s for s in range(strata) if len(members[s])]
-    while remaining > 0 and open_strata:
-        share, extra = divmod(remaining, len(open_strata))
-        order = rng.permutation(open_strata)
-        for position, s in enumerate(order):
-            want = share + (1 if position < extra else 0)
-            take = min(want, len(members[s]) - quota[s])
-            quota[s] += take
-            remaining -= take
-        open_strata = [s for s in open_strata if quota[s] < len(members[s])]
+    # Water-filling: smallest strata first, each gets min(its size, an equal share).
+    order = [s for s in np.argsort(sizes, kind="stable") if sizes[s] > 0]
+    for position, s in enumerate(order):
+        share = remaining // (len(order) - position)
+        quota[s] = min(sizes[s], share)
+        remaining -= quota[s]
+    # The remainder (fewer than the open strata) goes one each to random open strata.
+    open_strata = [s for s in order if quota[s] < sizes[s]]
+    for s in rng.permutation(open_strata)[:remaining]:
+        quota[s] += 1
     chosen = np.concatenate([members[s][: quota[s]] for s in range(strata)])
     return np.sort(chosen)
 
