@@ -1,0 +1,1 @@
+"""GreenMachine's user-facing side: the ``gm`` command line (typer) and the Textual app."""
