@@ -1,0 +1,123 @@
+"""NATS-Bench size search space (SSS): channel strings and networks.
+
+Called by :mod:`core.spaces` (``parse_arch`` / ``build_network``), which the benchmark
+loader, the probe and the CLI use.
+
+A channel string ``c1:c2:c3:c4:c5`` (each in 8, 16, ..., 64) sets the output channels of the
+five layers of the NATS-Bench size-space network (xautodl ``DynamicShapeTinyNet`` with N=1):
+the stem and cell 1 have c1 channels, the first residual reduction block c2, cell 2 c3, the
+second reduction block c4 and cell 3 c5. All cells use the fixed topology
+:data:`SSS_CELL` (the best TSS cell on CIFAR-100, index 9930).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from core.errors import ArchStringError
+from core.spaces.operations import MacroNetwork
+from core.spaces.tss import parse_tss_arch
+
+CHANNEL_CHOICES: tuple[int, ...] = (8, 16, 24, 32, 40, 48, 56, 64)
+"""Allowed channel counts of each layer."""
+
+_CHANNEL_TEXTS = {str(channel): channel for channel in CHANNEL_CHOICES}
+
+LAYER_COUNT = 5
+"""Number of channel entries in an SSS string."""
+
+SSS_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+"""The fixed cell of every SSS network."""
+
+LAYER_REDUCTIONS: tuple[bool, ...] = (False, True, False, True, False)
+"""Which of the five layers are residual reduction blocks."""
+
+
+@dataclass(frozen=True)
+class SSSArch:
+    """A parsed SSS architecture: five layer channel counts.
+
+    Attributes
+    ----------
+    channels : tuple of int
+        Output channels of the five layers, each in :data:`CHANNEL_CHOICES`.
+    """
+
+    channels: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.channels) != LAYER_COUNT or any(
+                channel not in CHANNEL_CHOICES for channel in self.channels):
+            raise ArchStringError(f"invalid SSS channels {self.channels!r}: need 5 values in "
+                                  f"{CHANNEL_CHOICES}")
+
+    def to_string(self) -> str:
+        """Return the canonical channel string, e.g. ``8:16:24:32:64``."""
+        return ":".join(str(channel) for channel in self.channels)
+
+    @property
+    def index(self) -> int:
+        """The official NATS-Bench SSS index (base-8 digits of the channel choices)."""
+        value = 0
+        for channel in self.channels:
+            value = value * len(CHANNEL_CHOICES) + CHANNEL_CHOICES.index(channel)
+        return value
+
+
+def parse_sss_channels(text: str) -> SSSArch:
+    """Parse and validate an SSS channel string.
+
+    Parameters
+    ----------
+    text : str
+        Five colon-separated integers, each in 8, 16, ..., 64 (whitespace around the string
+        is ignored).
+
+    Returns
+    -------
+    SSSArch
+
+    Raises
+    ------
+    ArchStringError
+        If the string is malformed or a channel count is not allowed.
+    """
+    if not isinstance(text, str):
+        raise ArchStringError(f"SSS channel string must be a str, got {type(text).__name__}: {text!r}")
+    stripped = text.strip()
+    parts = stripped.split(":")
+    if len(parts) != LAYER_COUNT:
+        raise ArchStringError(f"invalid SSS channel string {stripped!r}: expected 5 "
+                              f"':'-separated channel counts, found {len(parts)}")
+    channels = []
+    for part in parts:
+        if part not in _CHANNEL_TEXTS:
+            raise ArchStringError(f"invalid SSS channel string {stripped!r}: channel {part!r} "
+                                  f"is not one of {', '.join(map(str, CHANNEL_CHOICES))}")
+        channels.append(_CHANNEL_TEXTS[part])
+    return SSSArch(tuple(channels))
+
+
+def build_sss_network(arch: SSSArch | str, num_classes: int) -> nn.Module:
+    """Build the untrained NATS-Bench SSS network for a channel configuration.
+
+    Parameters
+    ----------
+    arch : SSSArch or str
+        The channels (a string is parsed with :func:`parse_sss_channels`).
+    num_classes : int
+        Classifier outputs.
+
+    Returns
+    -------
+    torch.nn.Module
+        Stem (c1), cell (c1), reduction block (c2), cell (c2 -> c3), reduction block (c4),
+        cell (c4 -> c5), BN+ReLU, global average pooling, linear head; ``forward`` returns
+        logits.
+    """
+    if isinstance(arch, str):
+        arch = parse_sss_channels(arch)
+    cell = parse_tss_arch(SSS_CELL)
+    return MacroNetwork(cell.edges(), list(arch.channels), list(LAYER_REDUCTIONS), num_classes)

@@ -1,0 +1,216 @@
+"""NATS-Bench topology search space (TSS, = NAS-Bench-201): arch strings and networks.
+
+Called by :mod:`core.spaces` (``parse_arch`` / ``build_network``), which the benchmark
+loader, the probe and the CLI use to validate arch strings and to build untrained networks.
+
+An arch string reads ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``: node 1 takes one edge from
+node 0, node 2 edges from nodes 0 and 1, node 3 edges from nodes 0, 1 and 2. The network is
+NATS-Bench's macro skeleton with C=16 and N=5 cells per stage (see
+:class:`core.spaces.operations.MacroNetwork`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from core.errors import ArchStringError
+from core.spaces.operations import OPERATION_NAMES, MacroNetwork
+
+STEM_CHANNELS = 16
+"""C: channels of the first stage (stages have C, 2C, 4C)."""
+
+CELLS_PER_STAGE = 5
+"""N: cells in each of the three stages."""
+
+EDGE_ENDPOINTS: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+"""(target node, source node) of the six edges, in arch-string order."""
+
+
+@dataclass(frozen=True)
+class TSSArch:
+    """A parsed TSS cell: one operation name per edge, in arch-string order.
+
+    Attributes
+    ----------
+    operations : tuple of str
+        Six operation names for edges 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2.
+    """
+
+    operations: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "operations", tuple(self.operations))
+        if len(self.operations) != len(EDGE_ENDPOINTS):
+            raise ArchStringError(f"a TSS cell needs 6 operations, got {len(self.operations)}: "
+                                  f"{self.operations!r}")
+        for name in self.operations:
+            if name not in OPERATION_NAMES:
+                raise ArchStringError(f"unknown TSS operation {name!r} in {self.operations!r}")
+
+    def to_string(self) -> str:
+        """Return the canonical NATS-Bench arch string.
+
+        Returns
+        -------
+        str
+            ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``.
+        """
+        nodes: list[list[str]] = [[], [], []]
+        for name, (target, source) in zip(self.operations, EDGE_ENDPOINTS):
+            nodes[target - 1].append(f"{name}~{source}")
+        return "+".join("|" + "|".join(node) + "|" for node in nodes)
+
+    @property
+    def op_code(self) -> str:
+        """Six digits, one per edge: 0=none 1=skip_connect 2=nor_conv_1x1 3=nor_conv_3x3 4=avg_pool_3x3."""
+        return "".join(str(OPERATION_NAMES.index(name)) for name in self.operations)
+
+    @classmethod
+    def from_op_code(cls, code: str) -> "TSSArch":
+        """Build an arch from its six-digit ``op_code``.
+
+        Parameters
+        ----------
+        code : str
+            Six digits in 0..4.
+
+        Returns
+        -------
+        TSSArch
+
+        Raises
+        ------
+        ArchStringError
+            If ``code`` is not six digits in 0..4.
+        """
+        if len(code) != 6 or any(digit not in "01234" for digit in code):
+            raise ArchStringError(f"invalid TSS op code {code!r}: expected 6 digits in 0..4")
+        return cls(tuple(OPERATION_NAMES[int(digit)] for digit in code))
+
+    def edges(self) -> list[tuple[str, int, int]]:
+        """Return ``(operation, target node, source node)`` for the six edges."""
+        return [(name, target, source)
+                for name, (target, source) in zip(self.operations, EDGE_ENDPOINTS)]
+
+
+def parse_tss_arch(text: str) -> TSSArch:
+    """Parse and validate a NATS-Bench TSS arch string.
+
+    Parameters
+    ----------
+    text : str
+        ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`` with ops from
+        :data:`core.spaces.operations.OPERATION_NAMES`. Surrounding whitespace is ignored.
+
+    Returns
+    -------
+    TSSArch
+        The parsed cell.
+
+    Raises
+    ------
+    ArchStringError
+        If the string is malformed, names an unknown operation or a wrong input node.
+    """
+    if not isinstance(text, str):
+        raise ArchStringError(f"TSS arch string must be a str, got {type(text).__name__}: {text!r}")
+    stripped = text.strip()
+
+    def fail(reason: str) -> ArchStringError:
+        return ArchStringError(f"invalid TSS arch string {stripped!r}: {reason}")
+
+    nodes = stripped.split("+")
+    if len(nodes) != 3:
+        raise fail(f"expected 3 '+'-separated nodes, found {len(nodes)}")
+    operations: list[str] = []
+    for node_number, node in enumerate(nodes, start=1):
+        if len(node) < 2 or not (node.startswith("|") and node.endswith("|")):
+            raise fail(f"node {node_number} must be enclosed in '|'")
+        edges = node[1:-1].split("|")
+        if len(edges) != node_number:
+            raise fail(f"node {node_number} needs {node_number} edge(s), found {len(edges)}")
+        for expected_source, edge in enumerate(edges):
+            name, separator, source = edge.partition("~")
+            if not separator:
+                raise fail(f"edge {edge!r} lacks '~<input node>'")
+            if name not in OPERATION_NAMES:
+                raise fail(f"unknown operation {name!r} (expected one of "
+                           f"{', '.join(OPERATION_NAMES)})")
+            if source != str(expected_source):
+                raise fail(f"edge {edge!r} of node {node_number} must read from node "
+                           f"{expected_source}")
+            operations.append(name)
+    return TSSArch(tuple(operations))
+
+
+def build_tss_network(arch: TSSArch | str, num_classes: int) -> nn.Module:
+    """Build the untrained NATS-Bench TSS network for a cell.
+
+    Parameters
+    ----------
+    arch : TSSArch or str
+        The cell (an arch string is parsed with :func:`parse_tss_arch`).
+    num_classes : int
+        Classifier outputs (10, 100 or 120 for the NATS-Bench datasets).
+
+    Returns
+    -------
+    torch.nn.Module
+        Stem, 3 stages of 5 cells (16, 32, 64 channels) with residual reduction blocks
+        between them, BN+ReLU, global average pooling, linear head; ``forward`` returns
+        logits of shape ``(batch, num_classes)``.
+    """
+    if isinstance(arch, str):
+        arch = parse_tss_arch(arch)
+    channels, reductions = [], []
+    for stage in range(3):
+        if stage > 0:
+            channels.append(STEM_CHANNELS * 2 ** stage)
+            reductions.append(True)
+        channels.extend([STEM_CHANNELS * 2 ** stage] * CELLS_PER_STAGE)
+        reductions.extend([False] * CELLS_PER_STAGE)
+    return MacroNetwork(arch.edges(), channels, reductions, num_classes)
+
+
+def tss_parameter_count(arch: TSSArch | str, num_classes: int) -> int:
+    """Count the parameters of :func:`build_tss_network` without building it.
+
+    Cheap enough for all 15 625 cells in a fraction of a second (building one network costs
+    tens of milliseconds). Same convention as :func:`core.spaces.cost.count_parameters`:
+    BatchNorm weight and bias counted, running statistics not.
+
+    Parameters
+    ----------
+    arch : TSSArch or str
+        The cell.
+    num_classes : int
+        Classifier outputs.
+
+    Returns
+    -------
+    int
+        Number of scalar parameters (equals ``count_parameters(build_tss_network(...))``).
+    """
+    if isinstance(arch, str):
+        arch = parse_tss_arch(arch)
+
+    def conv_bn(in_channels: int, out_channels: int, kernel_size: int) -> int:
+        return kernel_size * kernel_size * in_channels * out_channels + 2 * out_channels
+
+    edge_kernels = {"nor_conv_1x1": 1, "nor_conv_3x3": 3}
+    total = conv_bn(3, STEM_CHANNELS, 3)  # stem
+    previous = STEM_CHANNELS
+    for stage in range(3):
+        channels = STEM_CHANNELS * 2 ** stage
+        if stage > 0:  # residual reduction block: conv_a, conv_b, 1x1 shortcut conv
+            total += conv_bn(previous, channels, 3) + conv_bn(channels, channels, 3)
+            total += previous * channels
+        cell = sum(conv_bn(channels, channels, edge_kernels[name])
+                   for name in arch.operations if name in edge_kernels)
+        total += CELLS_PER_STAGE * cell
+        previous = channels
+    total += 2 * previous  # final BatchNorm
+    total += previous * num_classes + num_classes  # classifier
+    return total
