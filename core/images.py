@@ -207,12 +207,20 @@ def normalise(images: np.ndarray, dataset: str) -> "torch.Tensor":
     """Turn N x H x W x 3 uint8 images into a normalised float32 N x 3 x H x W tensor.
 
     Uses :data:`NORMALISATION` of ``dataset``: ``(x / 255 - mean) / std`` per channel.
+
+    Raises
+    ------
+    GMError
+        Unknown dataset, or ``images`` not N x H x W x 3 uint8.
     """
     import torch
 
     _check_dataset(dataset)
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] != 3:
+        raise GMError(f"normalise expects N x H x W x 3 uint8 images, got {images.shape} {images.dtype}")
     mean, std = NORMALISATION[dataset]
-    x = torch.from_numpy(np.ascontiguousarray(images)).to(torch.float32).div_(255.0)
+    x = torch.from_numpy(images.astype(np.float32)).div_(255.0)  # astype copies: writable
     x = x.permute(0, 3, 1, 2).contiguous()
     m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
     s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
