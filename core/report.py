@@ -1,0 +1,275 @@
+"""Run reports: ``report.json`` (data) and ``report.md`` (the same, for people).
+
+Called by the engine at the end of a run and by ``gm report RUN_DIR``, which rebuilds
+both from the run directory alone (``report.json``'s data part, ``energy.csv``,
+``events.jsonl``). Every figure carries its context: sample sizes, sampling mode, seeds,
+ground-truth columns and how energy was obtained (measured or estimated).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+from core import rundir
+from core.benchmarks import METRIC_COLUMNS
+
+GROUND_TRUTH_NOTES = {
+    "tss": "TSS ground truth: <dataset>_test_acc, 200 epochs, mean over seeds.",
+    "sss": (
+        "SSS ground truth: 90-epoch, single-run, validation-type accuracy "
+        "(cifar10-valid_valid_acc_90ep, cifar100_acc_90ep, ImageNet16-120_acc_90ep); "
+        "noisier than TSS, which caps attainable Kendall tau."
+    ),
+}
+
+
+def energy_summary(readings: list[tuple[str, Any]], probe_counts: Mapping[str, Any], meter_info: Mapping[str, Any]) -> dict:
+    """Summarise energy readings per phase.
+
+    Parameters
+    ----------
+    readings : list of (phase, EnergyReading-like)
+        Every finished span with its phase (``probe``, ``generation``, ``evaluation``, ``run``).
+    probe_counts : mapping
+        ``done`` (networks handled) and ``hits`` (cache hits) of the probe phase.
+    meter_info : mapping
+        The meter's ``describe()`` (methods, machine, country).
+    """
+    def total(phase: str, key: str = "energy_joules") -> float | None:
+        values = [getattr(r, key) for p, r in readings if p == phase]
+        if not values or any(v is None for v in values):
+            return None
+        return float(sum(values))
+
+    phases = {}
+    for phase in ("probe", "generation", "evaluation", "run"):
+        spans = [r for p, r in readings if p == phase]
+        if not spans:
+            continue
+        phases[phase] = {
+            "spans": len(spans),
+            "duration_s": float(sum(r.duration_s for r in spans)),
+            "energy_joules": total(phase),
+            "co2_grams": total(phase, "co2_grams"),
+        }
+    generations = [r.energy_joules for p, r in readings if p == "generation" and r.energy_joules is not None]
+    done = int(probe_counts.get("done", 0))
+    hits = int(probe_counts.get("hits", 0))
+    computed = done - hits
+    probe_energy = phases.get("probe", {}).get("energy_joules")
+    per_network = probe_energy / computed if probe_energy is not None and computed > 0 else None
+    return {
+        "phases": phases,
+        "total_joules": phases.get("run", {}).get("energy_joules"),
+        "total_wh": None if phases.get("run", {}).get("energy_joules") is None else phases["run"]["energy_joules"] / 3600.0,
+        "co2_grams": phases.get("run", {}).get("co2_grams"),
+        "per_generation_joules": {
+            "mean": sum(generations) / len(generations) if generations else None,
+            "max": max(generations) if generations else None,
+            "count": len(generations),
+        },
+        "networks_probed": computed,
+        "cache_hits": hits,
+        "per_network_probe_joules": per_network,
+        "avoided_by_cache_joules": per_network * hits if per_network is not None else None,
+        "avoided_note": "cache hits x mean measured probe energy per computed network"
+        if per_network is not None
+        else "no network computed in this run: per-network energy unknown",
+        "methods": dict(meter_info.get("methods", {})),
+        "country": meter_info.get("country"),
+        "machine": {
+            "cpu_model": meter_info.get("cpu_model") or platform.processor(),
+            "cpu_count": meter_info.get("cpu_count"),
+            "gpu_models": list(meter_info.get("gpu_models", [])),
+            "gpu_status": meter_info.get("gpu_status"),
+        },
+    }
+
+
+def build_report(controller: Any) -> dict:
+    """Collect the data part of ``report.json`` from a finished run controller."""
+    profile = controller.profile
+    samples = controller.samples
+    best = controller.evolution.best()
+    space = profile.benchmark.space
+    return {
+        "run_dir": str(controller.run_dir),
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "profile": profile.to_dict(),
+        "space": space,
+        "datasets": list(profile.benchmark.datasets),
+        "ground_truth_columns": {d: METRIC_COLUMNS[space][d] for d in profile.benchmark.datasets},
+        "ground_truth_note": GROUND_TRUTH_NOTES[space],
+        "sampling": {
+            "mode": samples.mode,
+            "stratification": samples.stratification if samples.mode == "stratified" else None,
+            "strata": samples.strata if samples.mode == "stratified" else None,
+            "seed": samples.seed,
+            "stratified_on": profile.benchmark.datasets[0],
+            "sizes": {"search": len(samples.search), "validation": len(samples.validation), "test": len(samples.test)},
+            "description": samples.describe(),
+        },
+        "probe": {
+            "batch_size": profile.probe.batch_size,
+            "seed": profile.probe.seed,
+            "device": controller.device,
+            "bank_version": _bank_version(),
+            "networks": int(controller.probe_counts.get("done", 0)),
+            "cache_hits": int(controller.probe_counts.get("hits", 0)),
+        },
+        "evolution": {
+            "population": profile.evolution.population,
+            "generations": controller.evolution.generation,
+            "seed": profile.evolution.seed,
+        },
+        "best_proxy": {
+            "formula": str(best.tree),
+            "size": int(best.tree.size),
+            "search_tau": float(best.search_tau),
+            "validation_tau": float(best.validation_tau),
+            "tree": best.tree.to_dict(),
+        },
+        "test": controller.test_results,
+        "energy": energy_summary(controller.energy_readings, controller.probe_counts, controller.meter.describe()),
+    }
+
+
+def _bank_version() -> str:
+    try:
+        from core.probe.registry import BANK_VERSION
+
+        return str(BANK_VERSION)
+    except ImportError:  # pragma: no cover - probe always present in practice
+        return "unknown"
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _energy(joules: float | None) -> str:
+    if joules is None:
+        return "not measured"
+    if joules >= 3600:
+        return f"{joules / 3600:.3f} Wh ({joules:.0f} J)"
+    return f"{joules:.2f} J ({joules / 3600 * 1000:.3f} mWh)"
+
+
+def render_energy(energy: Mapping[str, Any]) -> list[str]:
+    """Markdown lines of the energy report."""
+    lines = ["## Energy", ""]
+    methods = energy.get("methods", {})
+    lines.append("How obtained: " + "; ".join(f"{part}: {how}" for part, how in methods.items()))
+    machine = energy.get("machine", {})
+    gpus = ", ".join(machine.get("gpu_models") or []) or f"none ({machine.get('gpu_status')})"
+    lines.append(f"Machine: {machine.get('cpu_model')} ({machine.get('cpu_count')} logical CPUs); GPU: {gpus}")
+    lines.append(f"CO2-eq uses the carbon intensity of country {energy.get('country') or '–'}.")
+    lines.append("")
+    lines.append("| phase | spans | duration (s) | energy | CO2-eq (g) |")
+    lines.append("|---|---:|---:|---:|---:|")
+    for phase, row in energy.get("phases", {}).items():
+        lines.append(
+            f"| {phase} | {row['spans']} | {row['duration_s']:.2f} | {_energy(row['energy_joules'])} | {_fmt(row['co2_grams'], 4)} |"
+        )
+    generation = energy.get("per_generation_joules", {})
+    lines.append("")
+    lines.append(
+        f"Per generation: mean {_energy(generation.get('mean'))}, max {_energy(generation.get('max'))} "
+        f"over {generation.get('count', 0)} generations."
+    )
+    lines.append(
+        f"Probe: {energy.get('networks_probed')} networks computed, {energy.get('cache_hits')} cache hits; "
+        f"per network {_energy(energy.get('per_network_probe_joules'))}; "
+        f"avoided by the cache ≈ {_energy(energy.get('avoided_by_cache_joules'))} ({energy.get('avoided_note')})."
+    )
+    lines.append(f"Total: {_energy(energy.get('total_joules'))}, {_fmt(energy.get('co2_grams'), 4)} g CO2-eq.")
+    return lines
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    """Render ``report.md`` from the data of ``report.json``."""
+    sampling = report["sampling"]
+    probe = report["probe"]
+    evolution = report["evolution"]
+    best = report["best_proxy"]
+    lines = [
+        f"# GreenMachine run — {report['profile']['name']}",
+        "",
+        f"Space **{report['space']}**, datasets {', '.join(report['datasets'])}; "
+        f"ground truth {', '.join(report['ground_truth_columns'].values())}.",
+        report["ground_truth_note"],
+        "",
+        f"Sampling: {sampling['description']} (strata on {sampling['stratified_on']} accuracy).",
+        f"Probe: batch {probe['batch_size']}, seed {probe['seed']}, device {probe['device']}, "
+        f"statistic bank {probe['bank_version']}, {probe['networks']} network probes ({probe['cache_hits']} cache hits).",
+        f"Evolution: population {evolution['population']}, {evolution['generations']} generations, seed {evolution['seed']}.",
+        "",
+        "## Best proxy (chosen on validation)",
+        "",
+        "```",
+        best.get("simplified") or best["formula"],
+        "```",
+        "",
+        f"Size {best['size']}; Kendall τ search {best['search_tau']:.4f}, validation {best['validation_tau']:.4f}.",
+    ]
+    if best.get("simplified") and best.get("simplified") != best["formula"]:
+        lines += ["", "Unsimplified tree:", "", "```", best["formula"], "```"]
+    for dataset, result in report["test"].items():
+        lines += [
+            "",
+            f"## Held-out test sample — {dataset} (n = {result['n']}, {sampling['mode']}"
+            + (f", {sampling['stratification']} strata" if sampling["mode"] == "stratified" else "")
+            + f", seed {sampling['seed']})",
+            "",
+            "| proxy | Kendall τ | Spearman ρ |",
+            "|---|---:|---:|",
+            f"| **evolved** | **{result['evolved']['kendall_tau']:.4f}** | **{result['evolved']['spearman_rho']:.4f}** |",
+        ]
+        ranked = sorted(result["baselines"].items(), key=lambda item: -abs(item[1]["kendall_tau"] or 0))
+        for name, values in ranked:
+            lines.append(f"| {name} | {_fmt(values['kendall_tau'], 4)} | {_fmt(values['spearman_rho'], 4)} |")
+    lines += [""] + render_energy(report["energy"]) + [""]
+    return "\n".join(lines)
+
+
+def rebuild_report(run_dir: Path) -> tuple[dict, str]:
+    """Rebuild ``report.json``'s energy part from ``energy.csv`` and re-render ``report.md``.
+
+    Returns
+    -------
+    (dict, str)
+        The report data and its Markdown.
+    """
+    run_dir = Path(run_dir)
+    report = rundir.read_json(run_dir / rundir.REPORT_JSON_FILE)
+    energy_path = run_dir / rundir.ENERGY_FILE
+    if energy_path.exists():
+        readings = []
+        with open(energy_path, encoding="utf-8", newline="") as stream:
+            for row in csv.DictReader(stream):
+                readings.append((row["phase"], _CsvReading(row)))
+        old = report.get("energy", {})
+        counts = {"done": old.get("networks_probed", 0) + old.get("cache_hits", 0), "hits": old.get("cache_hits", 0)}
+        info = {"methods": old.get("methods", {}), "country": old.get("country"), **old.get("machine", {})}
+        report["energy"] = energy_summary(readings, counts, info)
+    return report, render_markdown(report)
+
+
+class _CsvReading:
+    """An energy.csv row seen as a reading (attributes as floats or None)."""
+
+    def __init__(self, row: Mapping[str, str]) -> None:
+        self.name = row["span"]
+        for key in ("duration_s", "energy_joules", "co2_grams", "cpu_joules", "ram_joules", "gpu_joules", "gpu_mean_watts"):
+            value = row.get(key, "")
+            setattr(self, key, float(value) if value not in ("", None) else None)
+        self.methods = json.loads(row.get("methods") or "{}")
