@@ -238,7 +238,6 @@ class RunController:
         if data is None:
             return "stopped"
         self.data = data
-        names = (data[0].tables["search"].layer_statistic_names, data[0].tables["search"].network_statistic_names)
         search_tables = [d.tables["search"].to(self.device) for d in data]
         search_targets = [d.targets["search"].to(self.device) for d in data]
         validation_tables = [d.tables["validation"].to(self.device) for d in data]
@@ -304,54 +303,23 @@ class RunController:
         return "completed"
 
     def _probe_all(self) -> list[DatasetData] | None:
-        from core.probe import probe_many
-        from core.probe.cache import ProbeCache, default_cache_root
-
         profile = self.profile
-        cache_root = Path(profile.probe.cache_dir) if profile.probe.cache_dir else default_cache_root()
-        cache = ProbeCache(cache_root)
-        self.cache = cache
         indices = self.samples.all_indices()
-        total = len(indices) * len(profile.benchmark.datasets)
-        state = {"done": 0, "hits": 0, "start": time.perf_counter(), "computed_seconds": 0.0}
-        self.probe_counts = state
-
-        def on_network(position: int, arch_index: int, cache_hit: bool, seconds: float) -> None:
-            state["done"] += 1
-            state["hits"] += int(cache_hit)
-            elapsed = time.perf_counter() - state["start"]
-            rate = state["done"] / elapsed if elapsed > 0 else 0.0
-            left = total - state["done"]
-            self.sink(
-                ProbeProgress(
-                    done=state["done"],
-                    total=total,
-                    cache_hits=state["hits"],
-                    networks_per_second=rate,
-                    eta_seconds=left / rate if rate > 0 else None,
-                )
-            )
-
-        def should_stop() -> bool:
-            return self._checkpoint_wait()
-
+        phase = ProbePhase(
+            profile.benchmark.space,
+            profile.probe,
+            self.device,
+            self.sink,
+            total=len(indices) * len(profile.benchmark.datasets),
+            should_stop=self._checkpoint_wait,
+        )
+        self.probe_counts = phase.counts
         result = []
         sizes = {"search": len(self.samples.search), "validation": len(self.samples.validation), "test": len(self.samples.test)}
         for dataset in profile.benchmark.datasets:
-            statistics = probe_many(
-                profile.benchmark.space,
-                [int(i) for i in indices],
-                dataset,
-                profile.probe.batch_size,
-                profile.probe.seed,
-                self.device,
-                cache,
-                on_network=on_network,
-                should_stop=should_stop,
-            )
-            if len(statistics) < len(indices):
+            table = phase.table(indices, dataset)
+            if table is None:
                 return None
-            table = StatisticTable.from_networks(statistics)
             accuracy = self.benchmark.accuracy(dataset)
             tables, targets, start = {}, {}, 0
             for name in ("search", "validation", "test"):
@@ -360,8 +328,6 @@ class RunController:
                 tables[name] = table.subset(positions)
                 targets[name] = torch.as_tensor(accuracy[indices[positions]], dtype=torch.float64)
             result.append(DatasetData(dataset, tables, targets))
-        for warning in getattr(cache, "warnings", []):
-            self.sink(LogMessage(level="warning", message=warning))
         return result
 
     def _evaluate_test(self) -> None:
@@ -402,6 +368,11 @@ class RunController:
                 "validation_tau": float(best.validation_tau),
                 "space": self.profile.benchmark.space,
                 "datasets": list(self.profile.benchmark.datasets),
+                "probe": {"batch_size": self.profile.probe.batch_size, "seed": self.profile.probe.seed},
+                "statistics": {
+                    "layer": list(self.data[0].tables["search"].layer_statistic_names),
+                    "network": list(self.data[0].tables["search"].network_statistic_names),
+                },
             },
         )
         rundir.write_hall_of_fame(
@@ -420,6 +391,81 @@ class RunController:
         report = build_report(self)
         rundir.atomic_write_json(self.run_dir / rundir.REPORT_JSON_FILE, report)
         rundir.atomic_write_text(self.run_dir / rundir.REPORT_MD_FILE, render_markdown(report))
+
+
+class ProbePhase:
+    """Probe many networks through the cache, emitting :class:`ProbeProgress` events.
+
+    Shared by the run controller, ``gm probe``, ``gm baselines`` and ``gm eval``.
+
+    Parameters
+    ----------
+    space : str
+        ``tss`` or ``sss``.
+    probe : ProbeSettings
+        Batch size, seed and cache folder.
+    device : str
+        Resolved torch device.
+    sink : callable
+        Receives the progress events (and cache warnings as log events).
+    total : int
+        Networks the whole phase will handle (for progress and ETA).
+    should_stop : callable, optional
+        Polled between networks; True stops the phase.
+    """
+
+    def __init__(self, space: str, probe: Any, device: str, sink: Callable[[Event], None], total: int, should_stop: Callable[[], bool] | None = None) -> None:
+        from core.probe.cache import ProbeCache, default_cache_root
+
+        self.space = space
+        self.probe = probe
+        self.device = device
+        self.sink = sink
+        self.total = total
+        self.should_stop = should_stop
+        self.cache = ProbeCache(Path(probe.cache_dir) if probe.cache_dir else default_cache_root())
+        self.counts = {"done": 0, "hits": 0}
+        self._start = time.perf_counter()
+        self._warned = 0
+
+    def _on_network(self, position: int, arch_index: int, cache_hit: bool, seconds: float) -> None:
+        self.counts["done"] += 1
+        self.counts["hits"] += int(cache_hit)
+        elapsed = time.perf_counter() - self._start
+        rate = self.counts["done"] / elapsed if elapsed > 0 else 0.0
+        left = self.total - self.counts["done"]
+        self.sink(
+            ProbeProgress(
+                done=self.counts["done"],
+                total=self.total,
+                cache_hits=self.counts["hits"],
+                networks_per_second=rate,
+                eta_seconds=left / rate if rate > 0 else None,
+            )
+        )
+        warnings = list(getattr(self.cache, "warnings", []))
+        for warning in warnings[self._warned:]:
+            self.sink(LogMessage(level="warning", message=warning))
+        self._warned = len(warnings)
+
+    def table(self, indices: Any, dataset: str) -> StatisticTable | None:
+        """Statistics of the networks ``indices`` on ``dataset``; ``None`` if stopped early."""
+        from core.probe import probe_many
+
+        statistics = probe_many(
+            self.space,
+            [int(i) for i in indices],
+            dataset,
+            self.probe.batch_size,
+            self.probe.seed,
+            self.device,
+            self.cache,
+            on_network=self._on_network,
+            should_stop=self.should_stop,
+        )
+        if len(statistics) < len(indices):
+            return None
+        return StatisticTable.from_networks(statistics)
 
 
 def _sampling_label(samples: Samples) -> str:

@@ -82,6 +82,281 @@ def data_check_command() -> None:
     typer.echo(f"all {len(statuses)} data files present and valid")
 
 
+@data_app.command("import-nats")
+@user_errors
+def data_import_nats_command(
+    archive: Annotated[Path, typer.Argument(help="Official archive, e.g. NATS-tss-v1_0-3ffb9-simple.")],
+    space: Annotated[str, typer.Option("--space", help="tss or sss.")] = "tss",
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Folder to write the table into (default: the data directory).")] = None,
+) -> None:
+    """Build our benchmark table from the official NATS-Bench archive (needs the 'nats' extra)."""
+    from core.datadir import data_dir
+    from core.importers import import_nats_tables
+
+    target = out_dir or data_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    path = import_nats_tables(archive, space, target)
+    typer.echo(f"wrote {path}")
+
+
+@data_app.command("import-cifar")
+@user_errors
+def data_import_cifar_command(
+    archive: Annotated[Path, typer.Argument(help="cifar-10-python.tar.gz or cifar-100-python.tar.gz.")],
+    out: Annotated[Path, typer.Argument(help="The .npz file to write.")],
+    dataset: Annotated[str, typer.Option("--dataset", help="cifar10 or cifar100.")] = "cifar10",
+    split: Annotated[str, typer.Option("--split", help="train or test.")] = "train",
+) -> None:
+    """Convert an official CIFAR python archive into GreenMachine's .npz image format."""
+    from core.importers import import_cifar_archive
+
+    path = import_cifar_archive(archive, out, dataset, split)
+    typer.echo(f"wrote {path}")
+
+
+def _install_stop_on_interrupt(controller) -> None:
+    """First Ctrl-C: stop after the current generation; a second one aborts."""
+    import signal
+
+    def handler(signum, frame):  # pragma: no cover - exercised by hand
+        if controller._stop.is_set():
+            raise KeyboardInterrupt
+        typer.echo("\ngm: stopping after the current step (Ctrl-C again to abort)", err=True)
+        controller.request_stop()
+
+    signal.signal(signal.SIGINT, handler)
+
+
+@app.command("run")
+@user_errors
+def run_command(
+    profile: Annotated[Optional[str], typer.Argument(help="Profile name (see `gm profiles`) or a .toml path.")] = None,
+    overrides: SetOption = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Run directory to write (default runs/<time>-<profile>).")] = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue a stopped run directory.")] = None,
+) -> None:
+    """Probe, evolve and report headlessly: progress on stderr, energy report at the end."""
+    from core.engine import RunController
+    from core.settings import load_profile
+    from gm_tui.headless import HeadlessReporter
+
+    if resume is None and profile is None:
+        _fail("give a PROFILE, or --resume RUN_DIR")
+    if resume is not None:
+        controller = RunController(None, HeadlessReporter(), run_dir=resume, resume=True)
+    else:
+        settings = load_profile(profile, overrides or [])
+        if out is not None and out.exists() and any(out.iterdir()):
+            _fail(f"--out {out} exists and is not empty (use --resume to continue a run)")
+        controller = RunController(settings, HeadlessReporter(), run_dir=out)
+    _install_stop_on_interrupt(controller)
+    run_dir = controller.run()
+    report = run_dir / "report.md"
+    if report.exists():
+        from core.report import render_energy
+        from core.rundir import read_json
+
+        data = read_json(run_dir / "report.json")
+        typer.echo("\n".join(render_energy(data["energy"])), err=True)
+        for dataset, result in data["test"].items():
+            best_baseline = max(result["baselines"].items(), key=lambda item: item[1]["kendall_tau"] or -2)
+            typer.echo(
+                f"test {dataset} (n={result['n']}, {data['sampling']['mode']}): evolved tau "
+                f"{result['evolved']['kendall_tau']:.4f}; best baseline {best_baseline[0]} "
+                f"{best_baseline[1]['kendall_tau']:.4f}",
+                err=True,
+            )
+        typer.echo(str(run_dir))
+    else:
+        raise typer.Exit(3)
+
+
+@app.command("report")
+@user_errors
+def report_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    write: Annotated[bool, typer.Option("--write/--no-write", help="Rewrite report.md/report.json.")] = True,
+) -> None:
+    """Rebuild a run's report (including the energy report) from its run directory."""
+    from core.report import rebuild_report
+    from core.rundir import REPORT_JSON_FILE, REPORT_MD_FILE, atomic_write_json, atomic_write_text
+
+    report, markdown = rebuild_report(run_dir)
+    if write:
+        atomic_write_json(run_dir / REPORT_JSON_FILE, report)
+        atomic_write_text(run_dir / REPORT_MD_FILE, markdown)
+    typer.echo(markdown)
+
+
+def _probe_sink():
+    from gm_tui.headless import HeadlessReporter
+
+    return HeadlessReporter()
+
+
+@app.command("probe")
+@user_errors
+def probe_command(profile: Annotated[str, typer.Argument(help="Profile name or .toml path.")], overrides: SetOption = None) -> None:
+    """Precompute the probe cache for a profile's networks (interrupt and rerun to resume)."""
+    from core.benchmarks import load_benchmark
+    from core.engine import ProbePhase, resolve_device
+    from core.sampling import draw_samples
+    from core.settings import load_profile
+
+    settings = load_profile(profile, overrides or [])
+    benchmark = load_benchmark(settings.benchmark.space)
+    samples = draw_samples(benchmark.accuracy(settings.benchmark.datasets[0]), settings.sampling)
+    indices = samples.all_indices()
+    phase = ProbePhase(
+        settings.benchmark.space, settings.probe, resolve_device(settings.probe.device), _probe_sink(),
+        total=len(indices) * len(settings.benchmark.datasets),
+    )
+    for dataset in settings.benchmark.datasets:
+        phase.table(indices, dataset)
+    typer.echo(f"probed {phase.counts['done']} networks ({phase.counts['hits']} were cached) into {phase.cache.root}")
+
+
+def _correlation_table(space, dataset, indices, probe_settings, device, label: str):
+    from core.baselines import baseline_correlations, baseline_scores
+    from core.benchmarks import load_benchmark
+    from core.engine import ProbePhase
+
+    phase = ProbePhase(space, probe_settings, device, _probe_sink(), total=len(indices))
+    table = phase.table(indices, dataset)
+    accuracy = load_benchmark(space).accuracy(dataset)[indices]
+    return table, accuracy, baseline_correlations(baseline_scores(table), accuracy)
+
+
+def _print_correlations(title: str, rows: dict) -> None:
+    typer.echo(title)
+    typer.echo(f"  {'proxy':24s} {'Kendall tau':>12s} {'Spearman rho':>13s}")
+    for name, values in sorted(rows.items(), key=lambda item: -(item[1]["kendall_tau"] if item[1]["kendall_tau"] is not None else -2)):
+        tau = "nan" if values["kendall_tau"] is None else f"{values['kendall_tau']:.4f}"
+        rho = "nan" if values["spearman_rho"] is None else f"{values['spearman_rho']:.4f}"
+        typer.echo(f"  {name:24s} {tau:>12s} {rho:>13s}")
+
+
+def _as_rows(correlations) -> dict:
+    import math
+
+    def clean(value):
+        return None if value is None or not math.isfinite(value) else float(value)
+
+    return {name: {"kendall_tau": clean(v[0]), "spearman_rho": clean(v[1])} for name, v in correlations.items()}
+
+
+@app.command("baselines")
+@user_errors
+def baselines_command(
+    profile: Annotated[str, typer.Argument(help="Profile name or .toml path.")],
+    overrides: SetOption = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the table as JSON.")] = None,
+) -> None:
+    """Kendall tau and Spearman rho of every baseline proxy on the profile's test networks."""
+    from core.benchmarks import METRIC_COLUMNS, load_benchmark
+    from core.engine import resolve_device
+    from core.rundir import atomic_write_json
+    from core.sampling import draw_samples
+    from core.settings import load_profile
+
+    settings = load_profile(profile, overrides or [])
+    space = settings.benchmark.space
+    benchmark = load_benchmark(space)
+    samples = draw_samples(benchmark.accuracy(settings.benchmark.datasets[0]), settings.sampling)
+    device = resolve_device(settings.probe.device)
+    output = []
+    for dataset in settings.benchmark.datasets:
+        _, _, correlations = _correlation_table(space, dataset, samples.test, settings.probe, device, "test")
+        rows = _as_rows(correlations)
+        data = {
+            "n": int(len(samples.test)),
+            "space": space,
+            "dataset": dataset,
+            "ground_truth": METRIC_COLUMNS[space][dataset],
+            "sample": "test",
+            "sampling": {"mode": samples.mode, "stratification": samples.stratification if samples.mode == "stratified" else None,
+                         "strata": samples.strata if samples.mode == "stratified" else None, "seed": samples.seed},
+            "probe": {"batch_size": settings.probe.batch_size, "seed": settings.probe.seed},
+            "proxies": rows,
+        }
+        output.append(data)
+        _print_correlations(
+            f"{space} {dataset}: test sample n={data['n']}, {samples.describe().split(':')[0]}, "
+            f"probe batch {settings.probe.batch_size} seed {settings.probe.seed}, ground truth {data['ground_truth']}",
+            rows,
+        )
+    if json_path is not None:
+        atomic_write_json(json_path, output[0] if len(output) == 1 else output)
+
+
+@app.command("eval")
+@user_errors
+def eval_command(
+    proxy_json: Annotated[Path, typer.Argument(help="best_proxy.json (or a run directory).")],
+    space: Annotated[str, typer.Option("--space", help="tss or sss.")] = "tss",
+    dataset: Annotated[str, typer.Option("--dataset", help="cifar10, cifar100 or ImageNet16-120.")] = "cifar10",
+    sample: Annotated[str, typer.Option("--sample", help="random or stratified.")] = "random",
+    n: Annotated[int, typer.Option("--n", help="Number of networks.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 0,
+    stratification: Annotated[str, typer.Option("--stratification", help="equal_width or quantile.")] = "equal_width",
+    strata: Annotated[int, typer.Option("--strata")] = 10,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Probe batch (default: the proxy's).")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the result as JSON.")] = None,
+) -> None:
+    """Score a saved proxy on a new sample (any dataset: transfer), next to the baselines."""
+    import numpy as np
+    import torch
+
+    from core.benchmarks import METRIC_COLUMNS, load_benchmark
+    from core.engine import resolve_device
+    from core.fitness import kendall_tau_b, spearman_rho
+    from core.proxy.evaluate import evaluate_population
+    from core.proxy.tree import tree_from_dict
+    from core.rundir import atomic_write_json, read_json
+    from core.sampling import draw_sample
+    from core.settings import ProbeSettings, SamplingSettings, profile_from_mapping
+
+    if proxy_json.is_dir():
+        proxy_json = proxy_json / "best_proxy.json"
+    saved = read_json(proxy_json)
+    if "tree" not in saved:
+        _fail(f"{proxy_json} holds no proxy tree")
+    checked = profile_from_mapping(
+        {"benchmark": {"space": space, "datasets": [dataset]},
+         "sampling": {"mode": sample, "stratification": stratification, "strata": strata, "seed": seed}},
+        source="gm eval options",
+    )
+    if n < 10:
+        _fail("--n must be at least 10")
+    probe_info = saved.get("probe", {})
+    probe = ProbeSettings(batch_size=batch_size or int(probe_info.get("batch_size", 64)), seed=int(probe_info.get("seed", 0)))
+    benchmark = load_benchmark(space)
+    accuracy_all = benchmark.accuracy(dataset)
+    rng = np.random.default_rng(seed)
+    indices = draw_sample(accuracy_all, n, sample, rng, np.ones(len(accuracy_all), bool), strata, stratification)
+    table, accuracy, correlations = _correlation_table(space, dataset, indices, probe, resolve_device("auto"), "eval")
+    tree = tree_from_dict(saved["tree"], table)
+    scores = evaluate_population([tree], table)
+    target = torch.as_tensor(accuracy, dtype=torch.float64)
+    rows = _as_rows(correlations)
+    evolved = {"kendall_tau": float(kendall_tau_b(scores, target)[0]), "spearman_rho": float(spearman_rho(scores, target)[0])}
+    how = sample if sample == "random" else f"stratified ({stratification}, {strata} strata)"
+    _print_correlations(
+        f"{space} {dataset}: n={n}, {how}, seed {seed}, probe batch {probe.batch_size} seed {probe.seed}, "
+        f"ground truth {METRIC_COLUMNS[space][dataset]}",
+        {"EVOLVED " + str(saved.get("formula", ""))[:40]: evolved, **rows},
+    )
+    if json_path is not None:
+        atomic_write_json(json_path, {
+            "n": n, "space": space, "dataset": dataset, "ground_truth": METRIC_COLUMNS[space][dataset],
+            "sampling": {"mode": sample, "stratification": stratification if sample == "stratified" else None,
+                         "strata": strata if sample == "stratified" else None, "seed": seed},
+            "probe": {"batch_size": probe.batch_size, "seed": probe.seed},
+            "proxy": {"formula": saved.get("formula"), "source": str(proxy_json), **evolved},
+            "proxies": rows,
+        })
+
+
 def main() -> None:  # pragma: no cover - console entry point helper
     """Entry point for ``python -m gm_tui.cli``."""
     app()
