@@ -1,0 +1,37 @@
+"""The probe: a bank of named statistics of untrained networks, computed in few passes.
+
+Called by the CLI (``gm probe``, ``gm baselines``), the evolution engine, the baselines
+and the tests. See :mod:`core.probe.passes` for the passes, :mod:`core.probe.statistics`
+for the statistics, :mod:`core.probe.cache` for the on-disk cache.
+
+Public API
+----------
+``probe_network(space, arch, dataset, batch_size, seed, device="auto") -> NetworkStatistics``
+``probe_many(space, arch_indices, dataset, batch_size, seed, device, cache, on_network,
+should_stop) -> list[NetworkStatistics]``
+``statistic_names()``, ``describe_statistics()``, ``bank_version()``, ``BANK_VERSION``,
+``ProbeCache``.
+"""
+
+from __future__ import annotations
+
+from core.probe.registry import (
+    LAYER,
+    NETWORK,
+    bank_version,
+    describe_statistics,
+    register,
+    registered,
+    statistic_names,
+)
+from core.probe.engine import probe_many, probe_model, probe_network, resolve_device
+from core.probe.cache import ProbeCache, default_cache_root
+
+#: Version of the statistic bank (part of every cache key); see :func:`bank_version`.
+BANK_VERSION = bank_version()
+
+__all__ = [
+    "BANK_VERSION", "LAYER", "NETWORK", "ProbeCache", "bank_version", "default_cache_root",
+    "describe_statistics", "probe_many", "probe_model", "probe_network", "register",
+    "registered", "resolve_device", "statistic_names",
+]

@@ -1,0 +1,196 @@
+"""On-disk cache of probe results: one ``.npz`` file per network.
+
+Called by :func:`core.probe.probe_many` (look-up before probing, store after), by the CLI
+(``gm probe`` shows :attr:`ProbeCache.problems`) and by the tests.
+
+Key: (space, arch index, dataset, batch size, probe seed, bank version). Layout::
+
+    <root>/<space>/<dataset>/batch<B>-seed<S>-bank<VERSION>/<index>.npz
+
+Each file loads with ``numpy.load(allow_pickle=False)`` and holds ``key`` (the six key
+fields as text), ``layer_names``, ``layer_statistic_names``, ``layer_values`` (statistics x
+layers float64), ``network_statistic_names``, ``network_values`` and ``checksum`` (SHA-256
+of all the other arrays). Writes are atomic (temporary file in the same folder, ``fsync``,
+``os.replace``), so concurrent processes see either no file or a whole one. A file that
+cannot be read, fails its checksum or carries another key is reported once (appended to
+:attr:`ProbeCache.problems` and passed to ``on_problem``) and treated as a miss, so the
+network is probed again and the entry rewritten. The cache never prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from core.table import NetworkStatistics
+
+FORMAT = "greenmachine-probe-cache-1"
+_FIELDS = ("format", "key", "layer_names", "layer_statistic_names", "layer_values",
+           "network_statistic_names", "network_values")
+
+
+def default_cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Return the cache folder: ``cache_dir`` if given (e.g. ``ProbeSettings.cache_dir``),
+    else ``$GM_CACHE_DIR``, else ``$XDG_CACHE_HOME/greenmachine/probe`` or
+    ``~/.cache/greenmachine/probe``."""
+    if cache_dir:
+        return Path(cache_dir).expanduser()
+    env = os.environ.get("GM_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "greenmachine" / "probe"
+
+
+def _checksum(arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for name in _FIELDS:
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+class ProbeCache:
+    """Per-network probe results on disk (see the module docstring).
+
+    Parameters
+    ----------
+    root : Path, optional
+        Cache folder; default :func:`default_cache_root`.
+    on_problem : callable, optional
+        Called once per corrupt entry with a one-line message.
+
+    Attributes
+    ----------
+    problems : list of str
+        One message per corrupt entry met (each reported once).
+    hits, misses, writes : int
+        Counters since creation.
+    """
+
+    def __init__(self, root: str | os.PathLike | None = None,
+                 on_problem: Callable[[str], None] | None = None) -> None:
+        from core.probe.registry import bank_version
+
+        self.root = Path(root) if root is not None else default_cache_root()
+        self.on_problem = on_problem
+        self.problems: list[str] = []
+        self._reported: set[Path] = set()
+        self.hits = 0
+        self.misses = 0
+        self.writes = 0
+        self.bank_version = bank_version()
+
+    @classmethod
+    def from_settings(cls, settings, on_problem: Callable[[str], None] | None = None) -> "ProbeCache":
+        """Build the cache of a :class:`core.settings.ProbeSettings` (its ``cache_dir`` or the default)."""
+        return cls(default_cache_root(getattr(settings, "cache_dir", "") or None), on_problem)
+
+    def _key(self, space: str, index: int, dataset: str, batch_size: int, seed: int) -> list[str]:
+        return [space, str(int(index)), dataset, str(int(batch_size)), str(int(seed)), self.bank_version]
+
+    def path(self, space: str, index: int, dataset: str, batch_size: int, seed: int) -> Path:
+        """Return the file of one entry (it may not exist)."""
+        folder = self.root / space / dataset / f"batch{int(batch_size)}-seed{int(seed)}-bank{self.bank_version}"
+        return folder / f"{int(index)}.npz"
+
+    def _report(self, path: Path, reason: str) -> None:
+        if path in self._reported:
+            return
+        self._reported.add(path)
+        message = f"probe cache entry {path} is corrupt ({reason}); recomputing it"
+        self.problems.append(message)
+        if self.on_problem is not None:
+            self.on_problem(message)
+
+    def load(self, space: str, index: int, dataset: str, batch_size: int, seed: int) -> NetworkStatistics | None:
+        """Return the cached statistics, or None when absent or corrupt (corruption is reported)."""
+        path = self.path(space, index, dataset, batch_size, seed)
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                missing = [name for name in _FIELDS + ("checksum",) if name not in stored.files]
+                if missing:
+                    raise ValueError(f"missing {', '.join(missing)}")
+                arrays = {name: stored[name] for name in _FIELDS}
+                checksum = str(stored["checksum"])
+        except FileNotFoundError:
+            self.misses += 1
+            return None
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+            self._report(path, f"{type(exc).__name__}: {exc}")
+            self.misses += 1
+            return None
+        try:
+            if checksum != _checksum(arrays):
+                raise ValueError("checksum mismatch")
+            if str(arrays["format"]) != FORMAT:
+                raise ValueError(f"unknown format {arrays['format']!r}")
+            if [str(k) for k in arrays["key"].tolist()] != self._key(space, index, dataset, batch_size, seed):
+                raise ValueError("key mismatch")
+            names = tuple(str(n) for n in arrays["layer_names"].tolist())
+            values = np.asarray(arrays["layer_values"], dtype=np.float64)
+            layer_names = [str(n) for n in arrays["layer_statistic_names"].tolist()]
+            if values.shape != (len(layer_names), len(names)):
+                raise ValueError("layer value shape mismatch")
+            network_names = [str(n) for n in arrays["network_statistic_names"].tolist()]
+            network_values = np.asarray(arrays["network_values"], dtype=np.float64)
+            if network_values.shape != (len(network_names),):
+                raise ValueError("network value shape mismatch")
+        except ValueError as exc:
+            self._report(path, str(exc))
+            self.misses += 1
+            return None
+        layer_statistics = {}
+        for row, name in enumerate(layer_names):
+            array = values[row].copy()
+            array.setflags(write=False)
+            layer_statistics[name] = array
+        self.hits += 1
+        return NetworkStatistics(names, layer_statistics,
+                                 {name: float(v) for name, v in zip(network_names, network_values)})
+
+    def store(self, space: str, index: int, dataset: str, batch_size: int, seed: int,
+              statistics: NetworkStatistics) -> Path:
+        """Write one entry atomically and return its path."""
+        path = self.path(space, index, dataset, batch_size, seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        layer_names = sorted(statistics.layer_statistics)
+        network_names = sorted(statistics.network_statistics)
+        count = len(statistics.layer_names)
+        layer_values = np.zeros((len(layer_names), count), dtype=np.float64)
+        for row, name in enumerate(layer_names):
+            layer_values[row] = statistics.layer_statistics[name]
+        arrays = {
+            "format": np.array(FORMAT),
+            "key": np.array(self._key(space, index, dataset, batch_size, seed), dtype=str),
+            "layer_names": np.array(list(statistics.layer_names), dtype=str).reshape(count),
+            "layer_statistic_names": np.array(layer_names, dtype=str).reshape(len(layer_names)),
+            "layer_values": layer_values,
+            "network_statistic_names": np.array(network_names, dtype=str).reshape(len(network_names)),
+            "network_values": np.array([statistics.network_statistics[n] for n in network_names],
+                                       dtype=np.float64).reshape(len(network_names)),
+        }
+        arrays["checksum"] = np.array(_checksum(arrays))
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                np.savez(handle, **arrays)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+            raise
+        self.writes += 1
+        self._reported.discard(path)
+        return path

@@ -1,0 +1,635 @@
+"""The probe's passes: forward/backward runs whose hooks collect raw per-layer reductions.
+
+Called by :mod:`core.probe.engine` (in the order structure, main, synflow, noise, grasp)
+for one network at initialisation. Each pass fills a :class:`ProbeRecord` with raw
+reductions (sums, sums of squares, kernels, counts); the registered statistics in
+:mod:`core.probe.statistics` turn those into the named statistics. Passes never print.
+
+Passes
+------
+``structure``
+    No data: channel counts, kernel sizes, parameter and FLOP counts per weighted layer.
+``main``
+    The real minibatch with cross-entropy, run as ``chunks`` (default 2) forward+backward
+    chunks whose mean-reduced losses add up to the full-batch loss, so the accumulated weight
+    gradient is the full-batch gradient and the total cost is about one full-batch pass.
+    Hooks record, per weighted layer, reductions of W, dL/dW, the layer output A and
+    dL/dA, Fisher and SNIP saliencies, the per-chunk gradients (ZiCo's signal-to-noise),
+    the binary ReLU codes (NASWOT kernel, SWAP pattern counts), MeCo's channel-correlation
+    eigenvalue, and the input Jacobian of the summed logits (jacob_cov, a second backward
+    on the same graph that computes input gradients only).
+``synflow``
+    A float64 copy with |W|, BatchNorm removed (as ``bn=False`` in the zero-cost-nas
+    reference and FreeREA), one all-ones input; R = sum of outputs.
+``noise``
+    A copy re-initialised as in Zen-NAS (N(0, 1) conv/linear weights, BN weight 1 bias 0),
+    BN in train mode, a Gaussian batch and its perturbation by 0.01 x Gaussian.
+``grasp``
+    Hessian-gradient product by a finite difference of gradients on the first chunk:
+    ``H g ~ (grad L_0(theta + eps g) - grad L_0(theta)) / eps`` with g the full-batch
+    gradient (exact double backward costs ~3.5 plain passes; this costs half of one).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from core.spaces import count_flops, count_parameters
+
+#: Number of chunks of the main pass (ZiCo's gradient statistics are taken across them).
+MAIN_CHUNKS = 2
+#: Ridge added to the normalised per-layer NASWOT kernel so its log-determinant is finite.
+LAYER_KERNEL_RIDGE = 1e-3
+#: Jacobian-covariance constant of Mellor et al. (v1).
+JACOBIAN_EPSILON = 1e-5
+#: Zen-score perturbation size (Lin et al. 2021, ``mixup_gamma``).
+ZEN_MIXUP_GAMMA = 1e-2
+#: Images of the noise pass (Gaussian inputs): ``min(batch_size, NOISE_BATCH)``.
+NOISE_BATCH = 16
+#: Samples whose per-layer outputs are compared for noise sensitivity.
+NOISE_SENSITIVITY_SAMPLES = 4
+#: Relative weight step of the finite-difference Hessian-gradient product.
+GRASP_RELATIVE_STEP = 1e-3
+
+
+@dataclass
+class ProbeRecord:
+    """Raw results of the passes for one network.
+
+    Attributes
+    ----------
+    layer_names : list of str
+        Weighted layers (Conv2d, Linear) in forward order.
+    batch_size : int
+        Images of the real minibatch.
+    layer : dict of str -> numpy.ndarray
+        Raw per-layer float64 reductions (one value per weighted layer).
+    network : dict of str -> float
+        Raw network-level values.
+    passes : set of str
+        Passes that ran.
+    """
+
+    layer_names: list[str]
+    batch_size: int
+    layer: dict[str, np.ndarray] = field(default_factory=dict)
+    network: dict[str, float] = field(default_factory=dict)
+    passes: set[str] = field(default_factory=set)
+
+
+def _to_numpy(values: torch.Tensor) -> np.ndarray:
+    return values.detach().to("cpu", torch.float64).numpy().copy()
+
+
+# --------------------------------------------------------------------------------------
+# structure
+
+
+def structure_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], input_shape: tuple[int, ...],
+                   record: ProbeRecord) -> None:
+    """Record shapes, parameter and FLOP counts (one batch-1 forward, no gradients).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network.
+    layers : list of (str, torch.nn.Module)
+        Its weighted layers in forward order.
+    input_shape : tuple of int
+        ``(1, 3, H, W)``.
+    record : ProbeRecord
+        Filled in place.
+    """
+    shapes: dict[int, tuple[int, ...]] = {}
+
+    def pre_hook(module, inputs):
+        shapes.setdefault(id(module), tuple(inputs[0].shape))
+
+    handles = [module.register_forward_pre_hook(pre_hook) for _, module in layers]
+    parameter = next(model.parameters())
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(input_shape, device=parameter.device, dtype=parameter.dtype))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    inputs, outputs, kernels, params, flops = [], [], [], [], []
+    for _, module in layers:
+        if isinstance(module, nn.Conv2d):
+            inputs.append(module.in_channels)
+            outputs.append(module.out_channels)
+            kernels.append(module.kernel_size[0] * module.kernel_size[1])
+        else:
+            inputs.append(module.in_features)
+            outputs.append(module.out_features)
+            kernels.append(1)
+        params.append(sum(p.numel() for p in module.parameters(recurse=False)))
+        flops.append(count_flops(module, (1,) + shapes[id(module)][1:]) if id(module) in shapes else 0)
+    count = len(layers)
+    record.layer["input_channels"] = np.asarray(inputs, dtype=np.float64)
+    record.layer["output_channels"] = np.asarray(outputs, dtype=np.float64)
+    record.layer["kernel_area"] = np.asarray(kernels, dtype=np.float64)
+    record.layer["parameters"] = np.asarray(params, dtype=np.float64)
+    record.layer["flops"] = np.asarray(flops, dtype=np.float64)
+    record.layer["relative_depth"] = (np.arange(count, dtype=np.float64) + 1.0) / max(count, 1)
+    record.network["parameters"] = float(count_parameters(model))
+    record.network["flops"] = float(np.sum(flops))
+    record.network["weighted_layers"] = float(count)
+    record.passes.add("structure")
+
+
+# --------------------------------------------------------------------------------------
+# main
+
+
+class _CodeBook:
+    """Binary activation codes of one chunk, de-duplicated by tensor identity.
+
+    A *source* is one tensor whose sign pattern (``> 0``) is recorded: a ReLU output, or
+    the input of a weighted layer that is not a ReLU output (image, pooled shortcut, ...).
+    Several ReLUs reading the same tensor share one source (their codes are identical);
+    ``relu_calls[s]`` counts them, so NASWOT's sum over ReLU modules is kept exactly.
+    """
+
+    def __init__(self) -> None:
+        self.codes: list[torch.Tensor] = []
+        self.relu_calls: list[int] = []
+        self._by_relu_input: dict[int, tuple[torch.Tensor, int]] = {}
+        self._by_tensor: dict[int, tuple[torch.Tensor, int]] = {}
+
+    def _new(self, tensor: torch.Tensor) -> int:
+        self.codes.append((tensor.detach() > 0).flatten(1))
+        self.relu_calls.append(0)
+        return len(self.codes) - 1
+
+    def relu(self, relu_input: torch.Tensor, relu_output: torch.Tensor) -> None:
+        entry = self._by_relu_input.get(id(relu_input))
+        if entry is not None and entry[0] is relu_input:
+            source = entry[1]
+        else:
+            source = self._new(relu_output)
+            self._by_relu_input[id(relu_input)] = (relu_input, source)
+        self.relu_calls[source] += 1
+        self._by_tensor[id(relu_output)] = (relu_output, source)
+
+    def layer_input(self, tensor: torch.Tensor) -> int:
+        entry = self._by_tensor.get(id(tensor))
+        if entry is not None and entry[0] is tensor:
+            return entry[1]
+        source = self._new(tensor)
+        self._by_tensor[id(tensor)] = (tensor, source)
+        return source
+
+    def release(self) -> None:
+        self._by_relu_input.clear()
+        self._by_tensor.clear()
+
+
+def _binary_kernel(codes: torch.Tensor) -> torch.Tensor:
+    """NASWOT kernel ``C C^T + (1-C)(1-C)^T`` of an N x n boolean code matrix (float64)."""
+    values = codes.to(torch.float32)
+    inner = values @ values.T
+    ones = inner.diagonal().clone()
+    n = float(codes.shape[1])
+    # (1-C)(1-C)^T = n - r 1^T - 1 r^T + C C^T; integer-valued and exact in float32 (< 2^24).
+    kernel = 2.0 * inner - ones[:, None] - ones[None, :] + n
+    return kernel.to(torch.float64)
+
+
+def _pattern_keys(codes: torch.Tensor) -> torch.Tensor:
+    """One integer key per neuron (column) encoding its sign pattern over the N samples.
+
+    Returns an ``(n,)`` int64 tensor when N <= 64, else ``(n, words)``; equal keys <=> equal
+    patterns.
+    """
+    count = codes.shape[0]
+    columns = []
+    for start in range(0, count, 32):
+        block = codes[start:start + 32].to(torch.float64)
+        weights = torch.pow(2.0, torch.arange(block.shape[0], dtype=torch.float64, device=codes.device))
+        columns.append((weights @ block).to(torch.int64))  # exact: < 2^32
+    words = []
+    for index in range(0, len(columns), 2):
+        word = columns[index]
+        if index + 1 < len(columns):
+            word = word | (columns[index + 1] << 32)  # wraps for 64 bits, still injective
+        words.append(word)
+    return words[0] if len(words) == 1 else torch.stack(words, dim=1)
+
+
+def _unique_count(keys: torch.Tensor) -> int:
+    if keys.numel() == 0:
+        return 0
+    if keys.dim() == 1:
+        return int(torch.unique(keys).numel())
+    return int(torch.unique(keys, dim=0).shape[0])
+
+
+def _min_correlation_eigenvalue(features: torch.Tensor) -> torch.Tensor:
+    """MeCo term: minimum eigenvalue of the channel correlation matrix of one sample.
+
+    ``features`` is one sample's layer output (C x H x W or C); NaN/inf correlations (constant
+    channels, a single position) are set to 0 as in the MeCo reference.
+    """
+    matrix = features.detach().reshape(features.shape[0], -1).to(torch.float64)
+    if matrix.shape[0] < 2 or matrix.shape[1] < 2:
+        return torch.zeros((), dtype=torch.float64, device=features.device)
+    correlation = torch.corrcoef(matrix)
+    correlation = torch.nan_to_num(correlation, nan=0.0, posinf=0.0, neginf=0.0)
+    return torch.linalg.eigvalsh(correlation)[0]
+
+
+def jacobian_covariance_score(jacobian: np.ndarray) -> float:
+    """Mellor et al. (v1) score of an N x D input Jacobian: ``-sum(log(v+k) + 1/(v+k))``.
+
+    ``v`` are the eigenvalues of the N x N correlation matrix of the Jacobian rows,
+    ``k = 1e-5``. Rows with zero variance (a network whose output ignores its input) give
+    NaN correlations, which are set to 0, so such networks get a very low (bad) score
+    instead of NaN.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        correlation = np.corrcoef(jacobian)
+    correlation = np.nan_to_num(np.atleast_2d(correlation), nan=0.0, posinf=0.0, neginf=0.0)
+    values = np.linalg.eigvalsh(correlation)
+    shifted = values + JACOBIAN_EPSILON
+    shifted = np.where(shifted > 0, shifted, JACOBIAN_EPSILON)
+    return float(-np.sum(np.log(shifted) + 1.0 / shifted))
+
+
+def main_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], images: torch.Tensor,
+              labels: torch.Tensor, record: ProbeRecord, chunks: int = MAIN_CHUNKS) -> list[torch.Tensor]:
+    """Run the shared real-data pass and fill ``record`` (see the module docstring).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network in training mode (BatchNorm uses batch statistics).
+    layers : list of (str, torch.nn.Module)
+        Weighted layers in forward order.
+    images, labels : torch.Tensor
+        The minibatch (on the model's device).
+    record : ProbeRecord
+        Filled in place.
+    chunks : int
+        Forward/backward chunks (>= 1; more than the batch size is clipped).
+
+    Returns
+    -------
+    list
+        ``[full, first, positions]`` for the grasp pass: the full-batch gradient and the
+        first chunk's gradient of every weighted layer's weight (lists of tensors), and
+        the batch positions of the first chunk.
+    """
+    device = images.device
+    count = images.shape[0]
+    chunk_count = max(1, min(int(chunks), count))
+    positions = torch.tensor_split(torch.arange(count, device=device), chunk_count)
+    layer_count = len(layers)
+    position_of = {id(module): index for index, (_, module) in enumerate(layers)}
+    weights = [module.weight for _, module in layers]
+
+    zeros = lambda: torch.zeros(layer_count, dtype=torch.float64, device=device)  # noqa: E731
+    activation = {key: zeros() for key in ("sum", "squares", "absolute", "positive", "elements")}
+    activation_size = zeros()
+    gradient = {key: zeros() for key in ("sum", "squares", "absolute", "maximum", "fisher")}
+    meco = zeros()
+    state = {"chunk": 0, "collect": False, "books": [], "layer_sources": []}
+
+    def relu_hook(module, inputs, output):
+        state["books"][-1].relu(inputs[0], output)
+
+    def pre_hook(module, inputs):
+        source = state["books"][-1].layer_input(inputs[0])
+        state["layer_sources"][-1][position_of[id(module)]] = source
+
+    def forward_hook(module, inputs, output):
+        index = position_of[id(module)]
+        values = output.detach()
+        activation["sum"][index] += values.sum().double()
+        activation["squares"][index] += values.square().sum().double()
+        activation["absolute"][index] += values.abs().sum().double()
+        activation["positive"][index] += (values > 0).sum().double()
+        activation["elements"][index] += values.numel()
+        if state["chunk"] == 0:
+            activation_size[index] = values[0].numel()
+            meco[index] = _min_correlation_eigenvalue(values[0])
+        if output.requires_grad:
+            output.register_hook(lambda grad, index=index, values=values: gradient_hook(index, values, grad))
+
+    def gradient_hook(index, values, grad):
+        if not state["collect"]:
+            return None
+        grad = grad.detach()
+        gradient["sum"][index] += grad.sum().double()
+        gradient["squares"][index] += grad.square().sum().double()
+        gradient["absolute"][index] += grad.abs().sum().double()
+        gradient["maximum"][index] = torch.maximum(gradient["maximum"][index], grad.abs().max().double())
+        product = values * grad
+        per_channel = product.sum(dim=tuple(range(2, product.dim()))) if product.dim() > 2 else product
+        gradient["fisher"][index] += per_channel.double().square().sum()
+        return None
+
+    handles = []
+    for module in model.modules():
+        if isinstance(module, nn.ReLU):
+            handles.append(module.register_forward_hook(relu_hook))
+    for _, module in layers:
+        handles.append(module.register_forward_pre_hook(pre_hook))
+        handles.append(module.register_forward_hook(forward_hook))
+
+    model.zero_grad(set_to_none=True)
+    chunk_gradients: list[list[torch.Tensor]] = []
+    previous = [torch.zeros_like(w) for w in weights]
+    jacobians, logits_all, loss_total = [], [], 0.0
+    try:
+        for chunk, index in enumerate(positions):
+            state["chunk"] = chunk
+            state["books"].append(_CodeBook())
+            state["layer_sources"].append([-1] * layer_count)
+            inputs = images[index].detach().clone().requires_grad_(True)
+            logits = model(inputs)
+            state["books"][-1].release()
+            state["collect"] = False
+            (jacobian,) = torch.autograd.grad(logits.sum(), inputs, retain_graph=True)
+            jacobians.append(jacobian.detach().flatten(1))
+            loss = F.cross_entropy(logits, labels[index], reduction="sum") / count
+            state["collect"] = True
+            loss.backward()
+            state["collect"] = False
+            loss_total += float(loss.detach())
+            logits_all.append(logits.detach())
+            current = [w.grad.detach().clone() if w.grad is not None else torch.zeros_like(w) for w in weights]
+            chunk_gradients.append([c - p for c, p in zip(current, previous)])
+            previous = current
+    finally:
+        for handle in handles:
+            handle.remove()
+
+    full = previous  # accumulated full-batch gradient of the mean loss
+    # weights, gradients, saliencies
+    rows = {key: [] for key in ("weight_sum", "weight_squares", "weight_absolute", "weight_maximum",
+                                 "weight_elements", "gradient_sum", "gradient_squares",
+                                 "gradient_absolute", "gradient_maximum", "snip", "weight_gradient",
+                                 "gradient_signal_to_noise")}
+    for weight, grad, index in zip(weights, full, range(layer_count)):
+        w = weight.detach().double()
+        g = grad.double()
+        product = w * g
+        rows["weight_sum"].append(w.sum())
+        rows["weight_squares"].append(w.square().sum())
+        rows["weight_absolute"].append(w.abs().sum())
+        rows["weight_maximum"].append(w.abs().max())
+        rows["weight_elements"].append(torch.tensor(float(w.numel()), dtype=torch.float64, device=device))
+        rows["gradient_sum"].append(g.sum())
+        rows["gradient_squares"].append(g.square().sum())
+        rows["gradient_absolute"].append(g.abs().sum())
+        rows["gradient_maximum"].append(g.abs().max())
+        rows["snip"].append(product.abs().sum())
+        rows["weight_gradient"].append(product.sum())
+        stacked = torch.stack([parts[index].double() for parts in chunk_gradients])
+        if stacked.shape[0] > 1:
+            deviation = stacked.std(dim=0, unbiased=False)
+            mean_absolute = stacked.abs().mean(dim=0)
+            nonzero = deviation > 0
+            total = (mean_absolute[nonzero] / deviation[nonzero]).sum()
+            rows["gradient_signal_to_noise"].append(torch.log(total) if total > 0 else total * 0.0)
+        else:
+            rows["gradient_signal_to_noise"].append(torch.zeros((), dtype=torch.float64, device=device))
+    for key, values in rows.items():
+        record.layer[key] = _to_numpy(torch.stack(values)) if values else np.zeros(0)
+    for key, values in activation.items():
+        record.layer["activation_" + key] = _to_numpy(values)
+    record.layer["activation_size"] = _to_numpy(activation_size)
+    for key, values in gradient.items():
+        record.layer["activation_gradient_" + key] = _to_numpy(values)
+    record.layer["channel_correlation_min_eigenvalue"] = _to_numpy(meco)
+
+    # binary codes: NASWOT kernel (ReLU modules, as the references) and SWAP patterns
+    books: list[_CodeBook] = state["books"]
+    source_count = len(books[0].codes)
+    if any(len(book.codes) != source_count for book in books):
+        raise RuntimeError("the network's forward pass differs between chunks")
+    kernel_total = torch.zeros((count, count), dtype=torch.float64, device=device)
+    relu_keys = []
+    source_logdet: dict[int, float] = {}
+    source_patterns: dict[int, int] = {}
+    used_by_layers = set(state["layer_sources"][0])
+    identity = torch.eye(count, dtype=torch.float64, device=device)
+    for source in range(source_count):
+        codes = torch.cat([book.codes[source] for book in books], dim=0)
+        calls = books[0].relu_calls[source]
+        needed = calls > 0 or source in used_by_layers
+        if not needed:
+            continue
+        kernel = _binary_kernel(codes)
+        keys = _pattern_keys(codes) if codes.shape[1] else torch.zeros(0, dtype=torch.int64, device=device)
+        if calls:
+            kernel_total += calls * kernel
+            relu_keys.append(keys)
+        if source in used_by_layers:
+            width = max(codes.shape[1], 1)
+            source_logdet[source] = float(torch.linalg.slogdet(kernel / width + LAYER_KERNEL_RIDGE * identity)[1])
+            source_patterns[source] = _unique_count(keys)
+    layer_sources = state["layer_sources"][0]
+    record.layer["naswot_layer_logdet"] = np.asarray([source_logdet.get(s, 0.0) for s in layer_sources])
+    record.layer["activation_pattern_count"] = np.asarray([float(source_patterns.get(s, 0)) for s in layer_sources])
+    if relu_keys:
+        record.network["naswot"] = float(torch.linalg.slogdet(kernel_total)[1])
+        record.network["swap"] = float(_unique_count(torch.cat(relu_keys, dim=0)))
+    else:
+        record.network["naswot"] = 0.0
+        record.network["swap"] = 0.0
+    del books, state
+
+    jacobian = torch.cat(jacobians, dim=0).to("cpu", torch.float64).numpy()
+    record.network["jacob_cov"] = jacobian_covariance_score(jacobian)
+    record.network["input_jacobian_l2_norm"] = float(np.linalg.norm(jacobian))
+    logits = torch.cat(logits_all, dim=0)
+    record.network["cross_entropy_loss"] = loss_total
+    record.network["logit_std"] = float(logits.double().std(unbiased=False))
+    record.passes.add("main")
+    return [full, chunk_gradients[0], positions[0]]
+
+
+# --------------------------------------------------------------------------------------
+# synflow
+
+
+def _without_batchnorm(model: nn.Module) -> nn.Module:
+    """Return a deep copy of ``model`` whose BatchNorm layers are identities."""
+    clone = copy.deepcopy(model)
+    for name, module in list(clone.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, _BatchNorm):
+                setattr(module, child_name, nn.Identity())
+    return clone
+
+
+def synflow_pass(model: nn.Module, input_shape: tuple[int, ...], record: ProbeRecord) -> None:
+    """SynFlow (Tanaka et al. 2020) per weighted layer, as in the zero-cost-nas / FreeREA code.
+
+    A float64 copy with every parameter replaced by its absolute value and BatchNorm
+    removed is fed one all-ones image; R = sum of the logits is back-propagated. Per layer:
+    ``synflow = sum |W * dR/dW|`` and FreeREA's ``logsynflow = sum |W * log(dR/dW + 1)|``.
+    """
+    clone = _without_batchnorm(model).double().train()
+    with torch.no_grad():
+        for parameter in clone.parameters():
+            parameter.abs_()
+    clone.zero_grad(set_to_none=True)
+    parameter = next(clone.parameters())
+    ones = torch.ones((1,) + tuple(input_shape[1:]), dtype=torch.float64, device=parameter.device)
+    clone(ones).sum().backward()
+    from core.spaces import weighted_layers
+
+    synflow, logsynflow = [], []
+    for _, module in weighted_layers(clone):
+        weight = module.weight.detach()
+        grad = module.weight.grad
+        if grad is None:
+            grad = torch.zeros_like(weight)
+        synflow.append((weight * grad).abs().sum())
+        logsynflow.append((weight * torch.log(grad + 1.0)).abs().sum())
+    record.layer["synflow"] = _to_numpy(torch.stack(synflow))
+    record.layer["logsynflow"] = _to_numpy(torch.stack(logsynflow))
+    record.passes.add("synflow")
+
+
+# --------------------------------------------------------------------------------------
+# noise
+
+
+def _gaussian_copy(model: nn.Module, seed: int) -> nn.Module:
+    clone = copy.deepcopy(model)
+    generator = torch.Generator().manual_seed(int(seed) + 7919)
+    with torch.no_grad():
+        for module in clone.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                module.weight.copy_(torch.randn(module.weight.shape, generator=generator))
+                if module.bias is not None:
+                    module.bias.zero_()
+            elif isinstance(module, _BatchNorm):
+                if module.weight is not None:
+                    module.weight.fill_(1.0)
+                    module.bias.zero_()
+                module.reset_running_stats()
+    return clone.train()
+
+
+def noise_pass(model: nn.Module, images: torch.Tensor, seed: int, record: ProbeRecord,
+               batch: int = NOISE_BATCH) -> None:
+    """Zen-score (Lin et al. 2021) and per-layer noise sensitivity on Gaussian inputs.
+
+    On a Zen-style N(0, 1)-initialised copy in train mode: ``x`` and ``n`` Gaussian,
+    ``zen = log(mean_b sum |f(x) - f(x + 0.01 n)|) + sum_BN log sqrt(mean running_var)``
+    with ``f`` the features before global average pooling. Per weighted layer:
+    ``noise_sensitivity = ||A(x + 0.01 n) - A(x)|| / ||A(x)||`` on the first samples.
+    """
+    from core.images import noise_batch
+    from core.spaces import weighted_layers
+
+    size = max(1, min(int(batch), images.shape[0]))
+    like = images[:size]
+    first = noise_batch(like, seed)
+    mixed = first + ZEN_MIXUP_GAMMA * noise_batch(like, int(seed) + 1)
+    clone = _gaussian_copy(model, seed)
+    layers = weighted_layers(clone)
+    pools = [m for m in clone.modules() if isinstance(m, nn.AdaptiveAvgPool2d)]
+    tap = pools[-1] if pools else layers[-1][1]
+    kept = NOISE_SENSITIVITY_SAMPLES
+    stored: dict[int, torch.Tensor] = {}
+    features: list[torch.Tensor] = []
+    sensitivity = torch.zeros(len(layers), dtype=torch.float64, device=images.device)
+    position_of = {id(module): index for index, (_, module) in enumerate(layers)}
+    phase = {"value": 0}
+
+    def layer_hook(module, inputs, output):
+        index = position_of[id(module)]
+        values = output.detach()[:kept].double()
+        if phase["value"] == 0:
+            stored[index] = values
+        else:
+            reference = stored.pop(index)
+            norm = torch.linalg.vector_norm(reference)
+            change = torch.linalg.vector_norm(values - reference)
+            sensitivity[index] = change / norm if norm > 0 else change * 0.0
+
+    def tap_hook(module, inputs):
+        features.append(inputs[0].detach().double())
+
+    handles = [module.register_forward_hook(layer_hook) for _, module in layers]
+    handles.append(tap.register_forward_pre_hook(tap_hook))
+    try:
+        with torch.no_grad():
+            clone(first)
+            phase["value"] = 1
+            clone(mixed)
+    finally:
+        for handle in handles:
+            handle.remove()
+    difference = (features[0] - features[1]).abs()
+    per_sample = difference.sum(dim=tuple(range(1, difference.dim())))
+    score = float(torch.log(per_sample.mean()))
+    for module in clone.modules():
+        if isinstance(module, nn.BatchNorm2d) and module.running_var is not None:
+            score += float(torch.log(torch.sqrt(module.running_var.double().mean())))
+    record.network["zen_score"] = score
+    record.layer["noise_sensitivity"] = _to_numpy(sensitivity)
+    record.passes.add("noise")
+
+
+# --------------------------------------------------------------------------------------
+# grasp
+
+
+def grasp_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], images: torch.Tensor,
+               labels: torch.Tensor, gradients: list, record: ProbeRecord) -> None:
+    """GraSP (Wang et al. 2020) per layer: ``-sum(W * Hg)`` (zero-cost-nas sign convention).
+
+    ``Hg`` is the Hessian-gradient product of the first main-pass chunk's loss, by a forward
+    finite difference: with the full-batch gradient ``g`` (from the main pass) and the step
+    ``eps = 1e-3 ||W|| / ||g||`` on all weighted-layer weights,
+    ``Hg ~ (grad L_0(W + eps g) - grad L_0(W)) / eps``. One forward+backward on half the batch.
+    """
+    full, chunk_gradient, index = gradients
+    weights = [module.weight for _, module in layers]
+    weight_norm = math.sqrt(sum(float(w.detach().double().square().sum()) for w in weights))
+    gradient_norm = math.sqrt(sum(float(g.double().square().sum()) for g in full))
+    if gradient_norm == 0.0 or not math.isfinite(gradient_norm):
+        record.layer["grasp"] = np.zeros(len(layers))
+        record.passes.add("grasp")
+        return
+    step = GRASP_RELATIVE_STEP * weight_norm / gradient_norm
+    originals = [w.detach().clone() for w in weights]
+    count = images.shape[0]
+    try:
+        with torch.no_grad():
+            for w, g in zip(weights, full):
+                w.add_(g, alpha=step)
+        model.zero_grad(set_to_none=True)
+        logits = model(images[index])
+        loss = F.cross_entropy(logits, labels[index], reduction="sum") / count
+        shifted = torch.autograd.grad(loss, weights, allow_unused=True)
+    finally:
+        with torch.no_grad():
+            for w, original in zip(weights, originals):
+                w.copy_(original)
+    values = []
+    for original, after, before in zip(originals, shifted, chunk_gradient):
+        if after is None:
+            after = torch.zeros_like(original)
+        hessian_gradient = (after.double() - before.double()) / step
+        values.append(-(original.double() * hessian_gradient).sum())
+    record.layer["grasp"] = _to_numpy(torch.stack(values))
+    record.passes.add("grasp")
