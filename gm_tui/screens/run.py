@@ -1,0 +1,171 @@
+"""The run screen: everything a running (or replayed) search shows.
+
+Engine events arrive as :mod:`gm_tui.messages` messages (posted from the engine's worker
+thread); the handlers here run on the UI thread and push the data down into the widgets.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, RichLog
+
+from core.events import NewBest, RunStarted
+from gm_tui import messages
+from gm_tui.widgets import EnergyPanel, HallOfFameTable, ProbeProgress, ProxyView, RunHeader, TauPlot
+from gm_tui.widgets.tau_plot import format_tau
+
+LEVEL_STYLE = {"debug": "grey50", "info": "", "warning": "yellow", "warn": "yellow", "error": "bold red", "critical": "bold red"}
+
+
+class RunScreen(Screen):
+    """Live view of one run: header, probe progress, tau plot, hall of fame, energy, proxy, log."""
+
+    class Ready(Message):
+        """The screen is mounted: the app may start a run or a replay."""
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self.best: NewBest | None = None
+        self.run_started: RunStarted | None = None
+        self.run_dir: str | None = None
+        self.final_status: str | None = None
+        self.last_error: str | None = None
+        self.replay = False
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader(id="run-header")
+        yield ProbeProgress(id="probe")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield TauPlot(id="tau-plot")
+                yield HallOfFameTable(id="hall-of-fame")
+            with Vertical(id="right"):
+                yield EnergyPanel(id="energy")
+                yield ProxyView(id="proxy")
+        yield RichLog(id="log", wrap=True, markup=False, highlight=False, max_lines=2000)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#tau-plot").border_title = "Kendall τ per generation"
+        self.query_one("#hall-of-fame").border_title = "hall of fame"
+        self.query_one("#energy").border_title = "energy"
+        self.query_one("#proxy").border_title = "best proxy (chosen on validation)"
+        self.query_one("#log").border_title = "log"
+        self.post_message(self.Ready())
+
+    # -- helpers called by the app (attributes down) --------------------------------------
+
+    @property
+    def header(self) -> RunHeader:
+        return self.query_one(RunHeader)
+
+    def set_status(self, status: str) -> None:
+        """Show the run state (idle / running / paused / stopping / … ) in the header."""
+        self.header.status = status
+
+    def show_profile(self, profile: Any) -> None:
+        """Fill the header from a loaded :class:`core.settings.Profile` before the run starts."""
+        sampling = profile.sampling
+        self.header.set_run(
+            profile=profile.name, space=profile.benchmark.space, datasets=profile.benchmark.datasets,
+            sampling_mode=f"{sampling.mode} ({sampling.stratification}, {sampling.strata} strata)"
+            if sampling.mode == "stratified" else sampling.mode,
+            sample_sizes={"search": sampling.search, "validation": sampling.validation, "test": sampling.test},
+            seed=profile.evolution.seed, device=profile.probe.device,
+        )
+
+    def reset(self) -> None:
+        """Clear the widgets for a new run."""
+        self.best = None
+        self.run_started = None
+        self.run_dir = None
+        self.final_status = None
+        self.last_error = None
+        self.query_one(TauPlot).clear()
+        self.query_one(EnergyPanel).reset()
+        self.query_one(HallOfFameTable).set_rows([])
+
+    def log_line(self, message: str, style: str = "") -> None:
+        """Append a time-stamped line to the log panel."""
+        line = Text(time.strftime("%H:%M:%S "), style="grey50")
+        line.append(message, style=style)
+        self.query_one("#log", RichLog).write(line)
+
+    # -- engine messages (messages up) ----------------------------------------------------
+
+    def on_run_started_message(self, message: messages.RunStartedMessage) -> None:
+        event = message.event
+        self.run_started = event
+        self.run_dir = event.run_dir
+        self.header.set_run(
+            profile=event.profile_name, space=event.space, datasets=event.datasets,
+            sampling_mode=event.sampling_mode, sample_sizes=event.sample_sizes, seed=event.seed,
+            device=event.device, run_dir=event.run_dir,
+        )
+        self.log_line(f"run started: {event.profile_name} → {event.run_dir} (device {event.device})", "bold")
+
+    def on_probe_progress_message(self, message: messages.ProbeProgressMessage) -> None:
+        event = message.event
+        self.query_one(ProbeProgress).update_progress(
+            event.done, event.total, event.networks_per_second, event.eta_seconds, event.cache_hits
+        )
+        if event.total and event.done >= event.total:
+            self.log_line(f"probe finished: {event.total} networks ({event.cache_hits} from cache)")
+
+    def on_generation_done_message(self, message: messages.GenerationDoneMessage) -> None:
+        event = message.event
+        self.query_one(TauPlot).add_point(
+            event.generation, event.best_search_tau, event.mean_search_tau, event.best_validation_tau
+        )
+        self.log_line(
+            f"generation {event.generation}/{event.generations}: best τ {format_tau(event.best_search_tau)}"
+            f" mean {format_tau(event.mean_search_tau)} valid. {format_tau(event.best_validation_tau)}"
+            f" ({event.seconds:.1f} s)"
+        )
+
+    def on_new_best_message(self, message: messages.NewBestMessage) -> None:
+        event = message.event
+        self.best = event
+        self.query_one(ProxyView).show_proxy(
+            event.formula, event.tree, generation=event.generation, search_tau=event.search_tau,
+            validation_tau=event.validation_tau, size=event.size,
+        )
+        self.log_line(f"new best (gen {event.generation}, τ valid. {format_tau(event.validation_tau)}): {event.formula}", "cyan")
+
+    def on_hall_of_fame_message(self, message: messages.HallOfFameMessage) -> None:
+        self.query_one(HallOfFameTable).set_rows(message.event.rows)
+
+    def on_energy_sample_message(self, message: messages.EnergySampleMessage) -> None:
+        self.query_one(EnergyPanel).add_sample(message.event)
+
+    def on_log_message_message(self, message: messages.LogMessageMessage) -> None:
+        event = message.event
+        self.log_line(f"{event.level}: {event.message}" if event.level.lower() != "info" else event.message,
+                      LEVEL_STYLE.get(event.level.lower(), ""))
+
+    def on_run_finished_message(self, message: messages.RunFinishedMessage) -> None:
+        event = message.event
+        self.final_status = event.status
+        self.run_dir = event.run_dir or self.run_dir
+        self.set_status(f"{event.status} (replay)" if self.replay else event.status)
+        style = {"completed": "bold green", "stopped": "yellow", "failed": "bold red"}.get(event.status, "bold")
+        text = f"run {event.status}: {event.run_dir}"
+        if event.message:
+            text += f" — {event.message}"
+        self.log_line(text, style)
+
+    def on_engine_failed(self, message: messages.EngineFailed) -> None:
+        self.last_error = message.error
+        self.final_status = "failed"
+        self.set_status("failed")
+        self.log_line(f"engine error: {message.error}", "bold red")
+        if message.detail:
+            self.log_line(message.detail.rstrip(), "grey50")
+        self.app.notify(message.error, title="engine error", severity="error", timeout=10)

@@ -1,0 +1,10 @@
+"""Widgets of the GreenMachine TUI: each shows one part of a run and is fed by its screen."""
+
+from gm_tui.widgets.energy_panel import EnergyPanel
+from gm_tui.widgets.hall_of_fame import HallOfFameTable
+from gm_tui.widgets.probe_progress import ProbeProgress
+from gm_tui.widgets.proxy_view import ProxyView
+from gm_tui.widgets.run_header import RunHeader
+from gm_tui.widgets.tau_plot import TauPlot
+
+__all__ = ["EnergyPanel", "HallOfFameTable", "ProbeProgress", "ProxyView", "RunHeader", "TauPlot"]

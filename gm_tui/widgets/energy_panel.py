@@ -1,0 +1,137 @@
+"""Energy panel: current power, cumulative Wh and CO2-eq, per-phase split, method label."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.widget import Widget
+
+from core.events import EnergySample
+
+#: Phases whose span covers the whole run: shown as the total, never added to the sum.
+TOTAL_PHASES = ("run", "total", "all", "whole_run")
+PHASE_ORDER = ("probe", "generations", "evaluation")
+
+
+def _number(value: object) -> float | None:
+    """``float(value)``, or None for a missing / non-numeric value (meter off)."""
+    try:
+        return None if value is None else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def phase_group(phase: str) -> str:
+    """Map an engine phase / span name onto the panel's groups."""
+    name = phase.lower()
+    if name in TOTAL_PHASES:
+        return "total"
+    if name.startswith("probe"):
+        return "probe"
+    if name.startswith("gen") or name.startswith("evol"):
+        return "generations"
+    if name.startswith(("eval", "test", "valid", "report", "final")):
+        return "evaluation"
+    return name
+
+
+def method_label(methods: dict[str, str]) -> str:
+    """Summarise how the energy was obtained: ``measured``, ``estimated`` or ``mixed``."""
+    kinds = set()
+    for value in methods.values():
+        text = str(value).lower()
+        if text.startswith("not ") or "unavail" in text or "absent" in text or text in ("none", "n/a", "off", "disabled"):
+            continue
+        if "estim" in text or "model" in text or "tdp" in text or "constant" in text:
+            kinds.add("estimated")
+        else:
+            kinds.add("measured")
+    if not kinds:
+        return "not measured" if methods else "unknown"
+    return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+class EnergyPanel(Widget):
+    """Shows the energy figures of :class:`core.events.EnergySample` events.
+
+    ``cumulative_joules`` is the sum over all spans except whole-run totals; when a
+    whole-run span arrives its figure is shown as the measured total beside it.
+    """
+
+    DEFAULT_CSS = """
+    EnergyPanel { height: auto; }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget all samples."""
+        self.samples: list[EnergySample] = []
+        self.cumulative_joules = 0.0
+        self.cumulative_co2_grams = 0.0
+        self.current_watts: float | None = None
+        self.gpu_watts: float | None = None
+        self.per_phase_joules: dict[str, float] = {}
+        self.total_sample: EnergySample | None = None
+        self.methods: dict[str, str] = {}
+        self.refresh()
+
+    @property
+    def cumulative_wh(self) -> float:
+        """Cumulative energy of all (non-total) spans in watt-hours."""
+        return self.cumulative_joules / 3600.0
+
+    @property
+    def method(self) -> str:
+        """``measured`` / ``estimated`` / ``mixed`` / ``unknown``."""
+        return method_label(self.methods)
+
+    def add_sample(self, sample: EnergySample) -> None:
+        """Account one finished energy span."""
+        self.samples.append(sample)
+        if sample.methods:
+            self.methods.update({str(k): str(v) for k, v in dict(sample.methods).items()})
+        group = phase_group(sample.phase or sample.span)
+        if group == "total":
+            self.total_sample = sample
+        else:
+            joules = _number(sample.energy_joules)
+            self.cumulative_joules += joules or 0.0
+            self.cumulative_co2_grams += _number(sample.co2_grams) or 0.0
+            self.per_phase_joules[group] = self.per_phase_joules.get(group, 0.0) + (joules or 0.0)
+            if joules is not None and sample.duration_s and sample.duration_s > 0:
+                self.current_watts = joules / float(sample.duration_s)
+            if sample.gpu_mean_watts is not None:
+                self.gpu_watts = float(sample.gpu_mean_watts)
+        self.refresh(layout=True)
+
+    def render(self) -> Table:
+        table = Table.grid(padding=(0, 1))
+        table.add_column(style="grey62", no_wrap=True)
+        table.add_column(no_wrap=True)
+        power = "—" if self.current_watts is None else f"{self.current_watts:.1f} W"
+        if self.gpu_watts is not None:
+            power += f"  (GPU {self.gpu_watts:.1f} W)"
+        table.add_row("power", Text(power, style="bold"))
+        table.add_row("energy", Text(f"{self.cumulative_wh:.4f} Wh", style="bold green"))
+        table.add_row("CO₂-eq", f"{self.cumulative_co2_grams:.3f} g")
+        phases = [p for p in PHASE_ORDER] + sorted(k for k in self.per_phase_joules if k not in PHASE_ORDER)
+        for phase in phases:
+            joules = self.per_phase_joules.get(phase, 0.0)
+            share = joules / self.cumulative_joules * 100 if self.cumulative_joules > 0 else 0.0
+            table.add_row(f" {phase}", f"{joules / 3600:.4f} Wh  {share:4.0f}%")
+        if self.total_sample is not None:
+            total_joules = _number(self.total_sample.energy_joules)
+            if total_joules is not None:
+                total_co2 = _number(self.total_sample.co2_grams) or 0.0
+                table.add_row("run total", f"{total_joules / 3600:.4f} Wh  {total_co2:.3f} g")
+        label = self.method
+        style = {"measured": "green", "estimated": "yellow", "mixed": "yellow", "not measured": "red"}.get(label, "grey50")
+        detail = ", ".join(f"{k}: {v}" for k, v in self.methods.items())
+        method = Text(label, style=style)
+        if detail:
+            method.append(f" ({detail})", style="grey50")
+        table.add_row("method", method)
+        return table
