@@ -1,0 +1,169 @@
+"""The published zero-cost proxies, computed from the probe's statistics.
+
+Called by ``gm baselines`` (table of Kendall tau / Spearman rho against the ground truth),
+by reports (baselines beside the evolved proxy on the same networks), by
+``scripts/check_baselines_agreement.py`` and the tests. Every baseline is a registered
+network-level score derived from a :class:`core.table.StatisticTable` built from
+:func:`core.probe.probe_many`; none runs a network itself. Higher scores mean "predicted
+better" for every baseline (the papers' sign conventions).
+
+Definitions (see :mod:`core.probe.passes` and :mod:`core.probe.statistics` for how each
+statistic is measured; all on one seeded real minibatch at initialisation):
+
+========== ===================================================================== =========================================
+name       score                                                                 reference
+========== ===================================================================== =========================================
+params     trainable parameters                                                  (cost baseline)
+flops      multiply-accumulates per image                                        (cost baseline)
+grad_norm  sum over layers of ||dL/dW||                                          Abdelfattah et al., ICLR 2021
+snip       sum |W * dL/dW|                                                       Lee et al., ICLR 2019
+grasp      -sum W * (H dL/dW)  (Hg by a finite difference on half the batch)      Wang et al., ICLR 2020
+fisher     sum over channels 0.5 mean_n (sum_hw A * dL/dA)^2                     Turner et al., ICLR 2020
+synflow    sum |W * dR/dW|, |W|, no BN, float64, all-ones input                  Tanaka et al., NeurIPS 2020
+logsynflow sum |W * log(dR/dW + 1)| (same pass)                                  Cavagnero et al. (FreeREA), WACV 2023
+jacob_cov  -sum(log(v + k) + 1/(v + k)), v eigenvalues of corr(dsum(f)/dx)       Mellor et al., arXiv 2006.04647 (v1)
+naswot     log|sum_ReLU (C C^T + (1 - C)(1 - C)^T)|, C binary ReLU codes          Mellor et al., ICML 2021
+zen        log E|f(x) - f(x + 0.01 n)| + sum_BN log sqrt(mean running var)      Lin et al., ICCV 2021
+meco       sum over layers of min eig of the channel correlation (1 sample)      Jiang et al., NeurIPS 2023
+zico       sum over layers of log sum_w mean|g| / std(g) across batch chunks     Li et al., ICLR 2023
+swap       distinct sample-wise sign patterns over all ReLU units               Peng et al., ICLR 2024
+========== ===================================================================== =========================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from core.table import NetworkStatistics, StatisticTable
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """One published proxy.
+
+    Attributes
+    ----------
+    name : str
+        Short name as used in the literature (``synflow``, ``naswot``, ...).
+    statistic : str
+        The probe network statistic it reads.
+    reference : str
+        The paper that defines it.
+    description : str
+        One line: what the score is.
+    """
+
+    name: str
+    statistic: str
+    reference: str
+    description: str
+
+    def score(self, table: StatisticTable) -> np.ndarray:
+        """Return the ``(N,)`` float64 scores of the networks of ``table``."""
+        return table.network_statistic(self.statistic).detach().cpu().numpy().astype(np.float64)
+
+
+BASELINES: dict[str, Baseline] = {}
+
+
+def _add(name: str, statistic: str, reference: str, description: str) -> None:
+    if name in BASELINES:
+        raise ValueError(f"baseline {name!r} is already registered")
+    BASELINES[name] = Baseline(name, statistic, reference, description)
+
+
+_add("params", "parameter_count", "NATS-Bench cost baseline (Dong et al., TPAMI 2021)",
+     "trainable parameters")
+_add("flops", "flop_count", "NATS-Bench cost baseline (Dong et al., TPAMI 2021)",
+     "multiply-accumulates per image")
+_add("grad_norm", "grad_norm_total", "Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021",
+     "sum over layers of the gradient norm")
+_add("snip", "snip_total", "Lee et al., SNIP: Single-shot Network Pruning, ICLR 2019",
+     "sum |W * dL/dW|")
+_add("grasp", "grasp_total", "Wang et al., Picking Winning Tickets Before Training (GraSP), ICLR 2020",
+     "-sum W * Hg (Hessian-gradient product)")
+_add("fisher", "fisher_total", "Turner et al., BlockSwap (Fisher pruning), ICLR 2020",
+     "sum of channel Fisher saliencies")
+_add("synflow", "synflow_total", "Tanaka et al., Pruning neural networks without any data (SynFlow), NeurIPS 2020",
+     "sum |W * dR/dW| on the linearised network")
+_add("logsynflow", "logsynflow_total", "Cavagnero et al., FreeREA, WACV 2023",
+     "sum |W * log(dR/dW + 1)|")
+_add("jacob_cov", "jacob_cov", "Mellor et al., Neural Architecture Search without Training, arXiv 2006.04647v1",
+     "Jacobian correlation eigenvalue score")
+_add("naswot", "naswot", "Mellor et al., Neural Architecture Search without Training, ICML 2021",
+     "log-determinant of the binary-code kernel")
+_add("zen", "zen_score", "Lin et al., Zen-NAS, ICCV 2021", "log expected feature change under input perturbation + BN scales")
+_add("meco", "meco", "Jiang et al., MeCo: Zero-Shot NAS with One Data and Single Forward Pass, NeurIPS 2023",
+     "sum of minimum eigenvalues of channel correlation matrices")
+_add("zico", "zico", "Li et al., ZiCo: Zero-shot NAS via Inverse Coefficient of Variation on Gradients, ICLR 2023",
+     "sum of log inverse coefficients of variation of gradients")
+_add("swap", "swap", "Peng et al., SWAP-Score: A Sample-Wise Activation Pattern Score, ICLR 2024",
+     "number of distinct sample-wise activation patterns")
+
+
+def baseline_names() -> list[str]:
+    """Return the baseline names in registration order."""
+    return list(BASELINES)
+
+
+def describe_baselines() -> list[tuple[str, str, str]]:
+    """Return ``(name, description, reference)`` of every baseline."""
+    return [(b.name, b.description, b.reference) for b in BASELINES.values()]
+
+
+def baseline_scores(table: StatisticTable | Sequence[NetworkStatistics],
+                    names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """Compute baseline scores for every network of a statistic table.
+
+    Parameters
+    ----------
+    table : StatisticTable or sequence of NetworkStatistics
+        Probe results (a sequence is stacked with :meth:`StatisticTable.from_networks`).
+    names : sequence of str, optional
+        Baselines to compute (default all).
+
+    Returns
+    -------
+    dict of str -> numpy.ndarray
+        Name -> ``(N,)`` float64 scores (higher = predicted better).
+
+    Raises
+    ------
+    KeyError
+        Unknown baseline name.
+    """
+    if not isinstance(table, StatisticTable):
+        table = StatisticTable.from_networks(list(table))
+    selected = list(BASELINES) if names is None else list(names)
+    unknown = [n for n in selected if n not in BASELINES]
+    if unknown:
+        raise KeyError(f"unknown baseline(s) {', '.join(unknown)}; known: {', '.join(BASELINES)}")
+    return {name: BASELINES[name].score(table) for name in selected}
+
+
+def rank_correlations(scores: np.ndarray, accuracy: np.ndarray) -> tuple[float, float]:
+    """Kendall tau-b and Spearman rho of ``scores`` against ``accuracy``.
+
+    Returns ``(nan, nan)`` when undefined (fewer than 2 networks, constant or non-finite
+    scores).
+    """
+    from scipy.stats import kendalltau, spearmanr
+
+    scores = np.asarray(scores, dtype=np.float64)
+    accuracy = np.asarray(accuracy, dtype=np.float64)
+    if scores.shape != accuracy.shape:
+        raise ValueError(f"scores {scores.shape} and accuracy {accuracy.shape} differ in shape")
+    if scores.size < 2 or not np.all(np.isfinite(scores)) or np.ptp(scores) == 0 or np.ptp(accuracy) == 0:
+        return math.nan, math.nan
+    tau = kendalltau(scores, accuracy, variant="b").statistic
+    rho = spearmanr(scores, accuracy).statistic
+    return float(tau), float(rho)
+
+
+def baseline_correlations(scores: Mapping[str, np.ndarray], accuracy: np.ndarray) -> dict[str, tuple[float, float]]:
+    """Return ``{name: (kendall_tau_b, spearman_rho)}`` of every score against ``accuracy``."""
+    return {name: rank_correlations(values, accuracy) for name, values in scores.items()}
