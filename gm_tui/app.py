@@ -332,6 +332,10 @@ class GreenMachineApp(App[None]):
             return 0
         from core.events import event_from_dict
 
+        try:  # lets the proxy view validate trees (imported here: it pulls in torch)
+            import core.proxy.tree  # noqa: F401
+        except Exception:  # noqa: BLE001 - the generic tree reader is enough
+            pass
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue

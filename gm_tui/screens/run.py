@@ -53,7 +53,7 @@ class RunScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#tau-plot").border_title = "Kendall τ per generation"
+        self.query_one("#tau-plot").border_title = "Kendall τ per generation: search best/mean, validation best"
         self.query_one("#hall-of-fame").border_title = "hall of fame"
         self.query_one("#energy").border_title = "energy"
         self.query_one("#proxy").border_title = "best proxy (chosen on validation)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
@@ -19,6 +20,12 @@ def _number(value: object) -> float | None:
         return None if value is None else float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
+
+
+def _short(method: str) -> str:
+    """Compact form of a meter's method string for the panel."""
+    return (method.replace("estimated", "est.").replace("measured (", "meas. (").replace("codecarbon ", "")
+            .replace("not meas. (", "not measured ("))
 
 
 def phase_group(phase: str) -> str:
@@ -107,31 +114,30 @@ class EnergyPanel(Widget):
                 self.gpu_watts = float(sample.gpu_mean_watts)
         self.refresh(layout=True)
 
-    def render(self) -> Table:
+    def render(self) -> Group:
         table = Table.grid(padding=(0, 1))
-        table.add_column(style="grey62", no_wrap=True)
-        table.add_column(no_wrap=True)
+        table.add_column(style="grey62", no_wrap=True, min_width=11)
+        table.add_column(no_wrap=True, overflow="ellipsis")
         power = "—" if self.current_watts is None else f"{self.current_watts:.1f} W"
         if self.gpu_watts is not None:
             power += f"  (GPU {self.gpu_watts:.1f} W)"
         table.add_row("power", Text(power, style="bold"))
-        table.add_row("energy", Text(f"{self.cumulative_wh:.4f} Wh", style="bold green"))
+        energy = Text(f"{self.cumulative_wh:.4f} Wh", style="bold green")
+        total_joules = _number(self.total_sample.energy_joules) if self.total_sample is not None else None
+        if total_joules is not None:
+            energy.append(f" (run {total_joules / 3600:.4f})", style="grey62")
+        table.add_row("energy", energy)
         table.add_row("CO₂-eq", f"{self.cumulative_co2_grams:.3f} g")
-        phases = [p for p in PHASE_ORDER] + sorted(k for k in self.per_phase_joules if k not in PHASE_ORDER)
+        phases = list(PHASE_ORDER) + sorted(k for k in self.per_phase_joules if k not in PHASE_ORDER)
         for phase in phases:
             joules = self.per_phase_joules.get(phase, 0.0)
             share = joules / self.cumulative_joules * 100 if self.cumulative_joules > 0 else 0.0
-            table.add_row(f" {phase}", f"{joules / 3600:.4f} Wh  {share:4.0f}%")
-        if self.total_sample is not None:
-            total_joules = _number(self.total_sample.energy_joules)
-            if total_joules is not None:
-                total_co2 = _number(self.total_sample.co2_grams) or 0.0
-                table.add_row("run total", f"{total_joules / 3600:.4f} Wh  {total_co2:.3f} g")
+            table.add_row(f" {phase}", f"{joules / 3600:.4f} Wh {share:4.0f}%")
         label = self.method
         style = {"measured": "green", "estimated": "yellow", "mixed": "yellow", "not measured": "red"}.get(label, "grey50")
-        detail = ", ".join(f"{k}: {v}" for k, v in self.methods.items())
-        method = Text(label, style=style)
-        if detail:
-            method.append(f" ({detail})", style="grey50")
-        table.add_row("method", method)
-        return table
+        method = Text("method ", style="grey62")
+        method.append(label, style=style)
+        if self.methods:
+            method.append(" — " + " · ".join(f"{part}: {_short(value)}" for part, value in self.methods.items()),
+                          style="grey50")
+        return Group(table, method)

@@ -9,6 +9,7 @@ under ``children`` / ``args`` (…), or any nested dicts. When ``core.proxy.tree
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Mapping
 
 from rich.text import Text
@@ -64,20 +65,18 @@ def node_children(node: Any) -> list[Any]:
 
 
 def normalise_tree(tree: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Round-trip through ``core.proxy.tree`` when it exists (else return ``tree``)."""
-    try:
-        from core.proxy import tree as proxy_tree  # type: ignore[import-not-found]
-    except Exception:  # noqa: BLE001 - the proxy language may not exist yet
-        return tree
+    """Round-trip through ``core.proxy.tree`` when it is loaded (else return ``tree``).
+
+    The module pulls in torch, so the UI thread never imports it: the engine's worker (or
+    the replay worker) has already loaded it when it is available.
+    """
+    proxy_tree = sys.modules.get("core.proxy.tree")
     builder = getattr(proxy_tree, "tree_from_dict", None)
     if builder is None:
         return tree
     try:
         parsed = builder(tree)
-        to_dict = getattr(parsed, "to_dict", None) or getattr(proxy_tree, "tree_to_dict", None)
-        if to_dict is None:
-            return tree
-        data = to_dict() if getattr(parsed, "to_dict", None) else to_dict(parsed)
+        data = parsed.to_dict() if hasattr(parsed, "to_dict") else tree
         return data if isinstance(data, Mapping) else tree
     except Exception:  # noqa: BLE001 - show what we were given
         return tree
@@ -96,20 +95,19 @@ class ProxyView(Vertical):
 
     DEFAULT_CSS = """
     ProxyView { height: 1fr; }
-    ProxyView > #proxy-summary { height: auto; color: $text-muted; }
-    ProxyView > #proxy-formula { height: auto; max-height: 4; }
+    ProxyView > #proxy-formula { height: auto; max-height: 3; }
     ProxyView > Tree { height: 1fr; }
     """
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.formula = ""
+        self.summary = ""
         self.tree_data: Mapping[str, Any] | None = None
         self.labels: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield Static("no proxy yet", id="proxy-summary")
-        yield Static("", id="proxy-formula")
+        yield Static(Text("no proxy yet", style="grey50"), id="proxy-formula")
         tree: Tree[Any] = Tree("best proxy", id="proxy-tree")
         tree.show_root = False
         yield tree
@@ -120,11 +118,12 @@ class ProxyView(Vertical):
         self.formula = formula
         summary = Text()
         if generation is not None:
-            summary.append(f"gen {generation}  ")
-        summary.append(f"τ search {format_tau(search_tau)}  τ valid. {format_tau(validation_tau)}")
+            summary.append(f"gen {generation} · ")
+        summary.append(f"search {format_tau(search_tau)} · valid {format_tau(validation_tau)}")
         if size is not None:
-            summary.append(f"  size {size}")
-        self.query_one("#proxy-summary", Static).update(summary)
+            summary.append(f" · size {size}")
+        self.summary = summary.plain
+        self.border_subtitle = self.summary
         self.query_one("#proxy-formula", Static).update(Text(formula, style="bold"))
         widget = self.query_one("#proxy-tree", Tree)
         widget.clear()
@@ -143,4 +142,14 @@ class ProxyView(Vertical):
             for child in children:
                 self._add(branch, child, depth + 1)
         else:
-            parent.add_leaf(Text(label, style="green"), data=node)
+            parent.add_leaf(Text(label, style=_leaf_style(node)), data=node)
+
+
+def _leaf_style(node: Any) -> str:
+    """Colour leaves by kind: layer statistics, network statistics, constants."""
+    kind = str(node.get("kind", "")) if isinstance(node, Mapping) else ""
+    if "network" in kind:
+        return "magenta"
+    if "const" in kind or (isinstance(node, Mapping) and any(k in node for k in VALUE_KEYS)):
+        return "grey62"
+    return "green"

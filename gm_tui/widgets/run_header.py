@@ -25,7 +25,7 @@ class RunHeader(Widget):
     """Two-line header; the screen sets :attr:`status` and calls :meth:`set_run`."""
 
     DEFAULT_CSS = """
-    RunHeader { height: 2; padding: 0 1; }
+    RunHeader { height: 2; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     status: reactive[str] = reactive("idle")
@@ -48,24 +48,23 @@ class RunHeader(Widget):
         info = self.info
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append("GreenMachine ", style="bold green")
+        text.append(f"[{self.status}] ", style=STATUS_STYLE.get(self.status.split(" ")[0], "bold"))
         text.append(f"profile {info.get('profile') or '—'}", style="bold")
         if info.get("space"):
             text.append(f" · {str(info['space']).upper()}")
         if info.get("datasets"):
             text.append(f" · {', '.join(info['datasets'])}")
-        if info.get("sampling_mode"):
-            text.append(f" · {info['sampling_mode']}")
         if info.get("seed") is not None:
             text.append(f" · seed {info['seed']}")
-        text.append("  ")
-        text.append(f"[{self.status}]", style=STATUS_STYLE.get(self.status, "bold"))
+        if info.get("device"):
+            text.append(f" · device {info['device']}")
         text.append("\n")
         sizes = info.get("sample_sizes") or {}
-        second = Text(style="grey62", no_wrap=True, overflow="ellipsis")
+        second = Text(style="grey62")
+        if info.get("sampling_mode"):
+            second.append(f"{info['sampling_mode']} · ")
         if sizes:
-            second.append("samples " + " / ".join(f"{k} {v}" for k, v in sizes.items()))
-        if info.get("device"):
-            second.append(f" · device {info['device']}")
+            second.append("samples " + "/".join(str(v) for v in sizes.values()) + f" ({'/'.join(sizes)})")
         if info.get("run_dir"):
             second.append(f" · {info['run_dir']}")
         if not second.plain:

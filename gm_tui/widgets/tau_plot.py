@@ -14,11 +14,12 @@ from textual.widget import Widget
 
 # (series key, legend label, colour); later series are drawn on top.
 SERIES: tuple[tuple[str, str, str], ...] = (
-    ("mean_search", "mean search", "grey62"),
-    ("best_search", "best search", "cyan"),
-    ("best_validation", "best validation", "yellow"),
+    ("mean_search", "mean", "grey62"),
+    ("best_search", "best", "cyan"),
+    ("best_validation", "valid.", "yellow"),
 )
 
+LEGEND_ORDER = ("best_search", "mean_search", "best_validation")
 _DOT = {(0, 0): 0x01, (0, 1): 0x02, (0, 2): 0x04, (1, 0): 0x08, (1, 1): 0x10, (1, 2): 0x20, (0, 3): 0x40, (1, 3): 0x80}
 _AXIS_WIDTH = 7
 
@@ -101,7 +102,7 @@ class TauPlot(Widget):
     def render(self) -> Text:
         width, height = self.size.width, self.size.height
         legend = Text()
-        for key, label, colour in SERIES:
+        for key, label, colour in sorted(SERIES, key=lambda item: LEGEND_ORDER.index(item[0])):
             values = self.series[key]
             legend.append("━ ", style=colour)
             legend.append(f"{label} {format_tau(values[-1] if values else None)}  ")
