@@ -47,6 +47,8 @@ class Primitives:
     aggregation_probability : float
         Probability that a ``network``-typed inner node is an aggregation of a layer
         expression (rather than an elementwise operator on network values).
+    binary_probability : float
+        Probability that an elementwise inner node is binary (rather than unary).
 
     Raises
     ------
@@ -62,6 +64,7 @@ class Primitives:
         constant_probability: float = 0.2,
         leaf_probability: float = 0.3,
         aggregation_probability: float = 0.5,
+        binary_probability: float = 0.5,
     ) -> None:
         self.layer_statistic_names = tuple(layer_statistic_names)
         self.network_statistic_names = tuple(network_statistic_names)
@@ -79,6 +82,7 @@ class Primitives:
         self.constant_probability = constant_probability
         self.leaf_probability = leaf_probability
         self.aggregation_probability = aggregation_probability
+        self.binary_probability = binary_probability
 
     # ----------------------------------------------------------------- leaves
 
@@ -103,8 +107,10 @@ class Primitives:
         """Draw an operator producing ``type_`` and the types of its children."""
         if type_ == NETWORK and rng.random() < self.aggregation_probability:
             return rng.choice(self.aggregations), (LAYER,)
-        pool = self.unary + self.binary
-        operator = rng.choice(pool)
+        if self.binary and (not self.unary or rng.random() < self.binary_probability):
+            operator = rng.choice(self.binary)
+        else:
+            operator = rng.choice(self.unary)
         if type_ == NETWORK:
             return operator, (NETWORK,) * operator.arity
         if operator.arity == 1:
