@@ -421,7 +421,15 @@ def lambdify_sympy(
     callable
         ``f(*layer_vectors, *network_values, layer_count) -> float`` where each layer vector
         is the 1-D array of one per-layer statistic over that network's layers.
+
+    Raises
+    ------
+    GMError
+        If a name is both a per-layer and a network statistic.
     """
+    clash = set(layer_statistic_names) & set(network_statistic_names)
+    if clash:
+        raise GMError(f"statistic name(s) {', '.join(sorted(clash))} are both per-layer and network statistics")
     layer_args = [f"_layer{i}" for i in range(len(layer_statistic_names))]
     network_symbols = [sympy.Symbol(f"_network{i}", real=True) for i in range(len(network_statistic_names))]
     count_symbol = sympy.Symbol("_layer_count", integer=True, positive=True)
