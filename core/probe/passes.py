@@ -19,10 +19,10 @@ Passes
     eigenvalue, and the input Jacobian of the summed logits (jacob_cov, a second backward
     on the same graph that computes input gradients only).
 ``synflow``
-    A float64 copy with |W|, BatchNorm removed (as ``bn=False`` in the zero-cost-nas
+    The network in float64 with |W|, BatchNorm bypassed (as ``bn=False`` in the zero-cost-nas
     reference and FreeREA), one all-ones input; R = sum of outputs.
 ``noise``
-    A copy re-initialised as in Zen-NAS (N(0, 1) conv/linear weights, BN weight 1 bias 0),
+    The network temporarily re-initialised as in Zen-NAS (N(0, 1) conv/linear weights, BN weight 1 bias 0),
     BN in train mode, a Gaussian batch and its perturbation by 0.01 x Gaussian.
 ``grasp``
     Hessian-gradient product by a finite difference of gradients on the first chunk:
@@ -469,38 +469,80 @@ def main_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], images: tor
 def _without_batchnorm(model: nn.Module) -> nn.Module:
     """Return a deep copy of ``model`` whose BatchNorm layers are identities."""
     clone = copy.deepcopy(model)
-    for name, module in list(clone.named_modules()):
+    for module in list(clone.modules()):
         for child_name, child in list(module.named_children()):
             if isinstance(child, _BatchNorm):
                 setattr(module, child_name, nn.Identity())
     return clone
 
 
+def _identity(inputs: torch.Tensor) -> torch.Tensor:
+    return inputs
+
+
+class _Preserved:
+    """Context manager restoring a model's dtype, parameters and buffers on exit.
+
+    Cheaper than ``copy.deepcopy`` (only tensors are copied), so passes that transform the
+    network (synflow's |W| in float64, the noise pass's Gaussian re-initialisation) work on
+    the model itself and leave it exactly as it was.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self.bypassed: list[nn.Module] = []
+
+    def __enter__(self) -> "_Preserved":
+        parameter = next(self.model.parameters())
+        self.dtype = parameter.dtype
+        self.training = self.model.training
+        self.snapshot = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        return self
+
+    def bypass_batchnorm(self) -> None:
+        """Make every BatchNorm layer an identity until exit."""
+        for module in self.model.modules():
+            if isinstance(module, _BatchNorm):
+                module.forward = _identity
+                self.bypassed.append(module)
+
+    def __exit__(self, *exc) -> None:
+        for module in self.bypassed:
+            module.__dict__.pop("forward", None)
+        self.model.to(self.dtype)
+        self.model.load_state_dict(self.snapshot)
+        self.model.zero_grad(set_to_none=True)
+        self.model.train(self.training)
+
+
 def synflow_pass(model: nn.Module, input_shape: tuple[int, ...], record: ProbeRecord) -> None:
     """SynFlow (Tanaka et al. 2020) per weighted layer, as in the zero-cost-nas / FreeREA code.
 
-    A float64 copy with every parameter replaced by its absolute value and BatchNorm
-    removed is fed one all-ones image; R = sum of the logits is back-propagated. Per layer:
-    ``synflow = sum |W * dR/dW|`` and FreeREA's ``logsynflow = sum |W * log(dR/dW + 1)|``.
+    The network in float64 with every parameter replaced by its absolute value and
+    BatchNorm bypassed is fed one all-ones image; R = sum of the logits is back-propagated.
+    Per layer: ``synflow = sum |W * dR/dW|`` and FreeREA's
+    ``logsynflow = sum |W * log(dR/dW + 1)|``. The model is restored afterwards.
     """
-    clone = _without_batchnorm(model).double().train()
-    with torch.no_grad():
-        for parameter in clone.parameters():
-            parameter.abs_()
-    clone.zero_grad(set_to_none=True)
-    parameter = next(clone.parameters())
-    ones = torch.ones((1,) + tuple(input_shape[1:]), dtype=torch.float64, device=parameter.device)
-    clone(ones).sum().backward()
     from core.spaces import weighted_layers
 
-    synflow, logsynflow = [], []
-    for _, module in weighted_layers(clone):
-        weight = module.weight.detach()
-        grad = module.weight.grad
-        if grad is None:
-            grad = torch.zeros_like(weight)
-        synflow.append((weight * grad).abs().sum())
-        logsynflow.append((weight * torch.log(grad + 1.0)).abs().sum())
+    with _Preserved(model) as preserved:
+        preserved.bypass_batchnorm()
+        model.double().train()
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.abs_()
+        model.zero_grad(set_to_none=True)
+        parameter = next(model.parameters())
+        ones = torch.ones((1,) + tuple(input_shape[1:]), dtype=torch.float64, device=parameter.device)
+        model(ones).sum().backward()
+        synflow, logsynflow = [], []
+        for _, module in weighted_layers(model):
+            weight = module.weight.detach()
+            grad = module.weight.grad
+            if grad is None:
+                grad = torch.zeros_like(weight)
+            synflow.append((weight * grad).abs().sum())
+            logsynflow.append((weight * torch.log(grad + 1.0)).abs().sum())
     record.layer["synflow"] = _to_numpy(torch.stack(synflow))
     record.layer["logsynflow"] = _to_numpy(torch.stack(logsynflow))
     record.passes.add("synflow")
@@ -511,12 +553,17 @@ def synflow_pass(model: nn.Module, input_shape: tuple[int, ...], record: ProbeRe
 
 
 def _gaussian_copy(model: nn.Module, seed: int) -> nn.Module:
-    clone = copy.deepcopy(model)
+    """Return a deep copy of ``model`` re-initialised as in Zen-NAS (used by the naive benchmark)."""
+    return _gaussian_initialise(copy.deepcopy(model), seed)
+
+
+def _gaussian_initialise(clone: nn.Module, seed: int) -> nn.Module:
+    """Re-initialise ``clone`` in place as in Zen-NAS: N(0, 1) weights, BN 1/0, fresh BN statistics."""
     generator = torch.Generator().manual_seed(int(seed) + 7919)
     with torch.no_grad():
         for module in clone.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
-                module.weight.copy_(torch.randn(module.weight.shape, generator=generator))
+                module.weight.copy_(torch.randn(module.weight.shape, generator=generator).to(module.weight.device))
                 if module.bias is not None:
                     module.bias.zero_()
             elif isinstance(module, _BatchNorm):
@@ -537,20 +584,26 @@ def noise_pass(model: nn.Module, images: torch.Tensor, seed: int, record: ProbeR
     ``noise_sensitivity = ||A(x + 0.01 n) - A(x)|| / ||A(x)||`` on the first samples.
     """
     from core.images import noise_batch
-    from core.spaces import weighted_layers
 
     size = max(1, min(int(batch), images.shape[0]))
     like = images[:size]
     first = noise_batch(like, seed)
     mixed = first + ZEN_MIXUP_GAMMA * noise_batch(like, int(seed) + 1)
-    clone = _gaussian_copy(model, seed)
+    with _Preserved(model):
+        _zen_score(_gaussian_initialise(model, seed), first, mixed, record)
+    record.passes.add("noise")
+
+
+def _zen_score(clone: nn.Module, first: torch.Tensor, mixed: torch.Tensor, record: ProbeRecord) -> None:
+    from core.spaces import weighted_layers
+
     layers = weighted_layers(clone)
     pools = [m for m in clone.modules() if isinstance(m, nn.AdaptiveAvgPool2d)]
     tap = pools[-1] if pools else layers[-1][1]
     kept = NOISE_SENSITIVITY_SAMPLES
     stored: dict[int, torch.Tensor] = {}
     features: list[torch.Tensor] = []
-    sensitivity = torch.zeros(len(layers), dtype=torch.float64, device=images.device)
+    sensitivity = torch.zeros(len(layers), dtype=torch.float64, device=first.device)
     position_of = {id(module): index for index, (_, module) in enumerate(layers)}
     phase = {"value": 0}
 
@@ -586,7 +639,6 @@ def noise_pass(model: nn.Module, images: torch.Tensor, seed: int, record: ProbeR
             score += float(torch.log(torch.sqrt(module.running_var.double().mean())))
     record.network["zen_score"] = score
     record.layer["noise_sensitivity"] = _to_numpy(sensitivity)
-    record.passes.add("noise")
 
 
 # --------------------------------------------------------------------------------------

@@ -1,0 +1,232 @@
+"""Benchmark the probe: seconds per network for (a) a plain forward+backward pass,
+(b) the whole statistic bank, (c) the baselines computed the naive way.
+
+Usage::
+
+    PYTHONPATH=. python scripts/bench_probe.py [--space tss|sss] [--batch 64] [--networks 5]
+        [--dataset cifar10] [--threads 1] [--seed 0]
+
+(c) runs one separate, reference-style pass per proxy, as the published implementations do
+(zero-cost-nas / FreeREA / Zen-NAS / MeCo / ZiCo / SWAP code structure, re-written here for
+timing): grad_norm, snip, fisher, jacob_cov (forward + backward of the summed outputs, weight
+gradients included as in the reference), synflow, naswot, zen (two forwards on a Gaussian
+copy), grasp (exact Hessian-gradient product by double backward), meco, zico (two
+forward+backward chunks of the same minibatch: cheaper than the reference's two full
+minibatches) and swap. Everything (c) produces is also in (b).
+
+Targets: b <= 2.5 a, c >= 3 b. The machine may be shared: the load average is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+from core.benchmarks import load_benchmark  # noqa: E402
+from core.images import minibatch, noise_batch  # noqa: E402
+from core.probe.engine import build_initialised, probe_model  # noqa: E402
+from core.probe.passes import (_binary_kernel, _gaussian_copy, _min_correlation_eigenvalue,  # noqa: E402
+                               _pattern_keys, _unique_count, _without_batchnorm,
+                               jacobian_covariance_score)
+from core.spaces import weighted_layers  # noqa: E402
+
+
+def _weights(model):
+    return [m.weight for _, m in weighted_layers(model)]
+
+
+def naive_grad_norm(model, x, y):
+    model.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    return sum(float(w.grad.norm()) for w in _weights(model))
+
+
+def naive_snip(model, x, y):
+    model.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    return sum(float((w * w.grad).abs().sum()) for w in _weights(model))
+
+
+def naive_fisher(model, x, y):
+    saved, handles, total = {}, [], [0.0]
+
+    def forward_hook(module, inputs, output):
+        def grad_hook(grad, act=output.detach()):
+            g = (act * grad).sum(dim=tuple(range(2, act.dim()))) if act.dim() > 2 else act * grad
+            total[0] += float(0.5 * g.pow(2).mean(0).sum())
+        output.register_hook(grad_hook)
+
+    for _, module in weighted_layers(model):
+        handles.append(module.register_forward_hook(forward_hook))
+    model.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    for h in handles:
+        h.remove()
+    return total[0]
+
+
+def naive_jacob_cov(model, x, y):
+    model.zero_grad()
+    inputs = x.clone().requires_grad_(True)
+    out = model(inputs)
+    out.backward(torch.ones_like(out))
+    return jacobian_covariance_score(inputs.grad.reshape(x.shape[0], -1).double().numpy())
+
+
+def naive_synflow(model, x, y):
+    clone = _without_batchnorm(model).double()
+    with torch.no_grad():
+        for p in clone.parameters():
+            p.abs_()
+    clone(torch.ones((1,) + tuple(x.shape[1:]), dtype=torch.float64)).sum().backward()
+    return sum(float((w * w.grad).abs().sum()) for w in _weights(clone))
+
+
+def _relu_codes(model, x):
+    codes, handles = [], []
+    for module in model.modules():
+        if isinstance(module, nn.ReLU):
+            handles.append(module.register_forward_hook(lambda m, i, o: codes.append((o > 0).flatten(1))))
+    with torch.no_grad():
+        model(x)
+    for h in handles:
+        h.remove()
+    return codes
+
+
+def naive_naswot(model, x, y):
+    codes = _relu_codes(model, x)
+    kernel = sum(_binary_kernel(c) for c in codes)
+    return float(torch.linalg.slogdet(kernel)[1])
+
+
+def naive_swap(model, x, y):
+    codes = torch.cat(_relu_codes(model, x), dim=1)
+    return _unique_count(_pattern_keys(codes))
+
+
+def naive_zen(model, x, y):
+    clone = _gaussian_copy(model, 0)
+    feats = []
+    pool = [m for m in clone.modules() if isinstance(m, nn.AdaptiveAvgPool2d)][-1]
+    h = pool.register_forward_pre_hook(lambda m, i: feats.append(i[0]))
+    a = noise_batch(x, 1)
+    with torch.no_grad():
+        clone(a)
+        clone(a + 0.01 * noise_batch(x, 2))
+    h.remove()
+    score = float(torch.log((feats[0] - feats[1]).abs().sum(dim=(1, 2, 3)).mean()))
+    for m in clone.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            score += float(torch.log(torch.sqrt(m.running_var.mean())))
+    return score
+
+
+def naive_grasp(model, x, y):
+    weights = _weights(model)
+    grad_w = torch.autograd.grad(F.cross_entropy(model(x), y), weights)
+    model.zero_grad()
+    grad_f = torch.autograd.grad(F.cross_entropy(model(x), y), weights, create_graph=True)
+    sum((gw * gf).sum() for gw, gf in zip(grad_w, grad_f)).backward()
+    return sum(float(-(w.detach() * w.grad).sum()) for w in weights)
+
+
+def naive_meco(model, x, y):
+    values, handles = [], []
+    for _, module in weighted_layers(model):
+        handles.append(module.register_forward_hook(
+            lambda m, i, o: values.append(float(_min_correlation_eigenvalue(o[0])))))
+    with torch.no_grad():
+        model(x)
+    for h in handles:
+        h.remove()
+    return sum(values)
+
+
+def naive_zico(model, x, y):
+    grads = []
+    for part in torch.tensor_split(torch.arange(x.shape[0]), 2):
+        model.zero_grad()
+        F.cross_entropy(model(x[part]), y[part]).backward()
+        grads.append([w.grad.detach().clone() for w in _weights(model)])
+    total = 0.0
+    for layer in zip(*grads):
+        stacked = torch.stack(layer)
+        std = stacked.std(0, unbiased=False)
+        nz = std > 0
+        s = float((stacked.abs().mean(0)[nz] / std[nz]).sum())
+        total += np.log(s) if s > 0 else 0.0
+    return total
+
+
+NAIVE = {"grad_norm": naive_grad_norm, "snip": naive_snip, "fisher": naive_fisher,
+         "jacob_cov": naive_jacob_cov, "synflow": naive_synflow, "naswot": naive_naswot,
+         "zen": naive_zen, "grasp": naive_grasp, "meco": naive_meco, "zico": naive_zico,
+         "swap": naive_swap}
+
+
+def floor_pass(model, x, y):
+    model.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+
+
+def timed(function, *args):
+    start = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--space", choices=("tss", "sss"), default="tss")
+    parser.add_argument("--dataset", default="cifar10")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--networks", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    benchmark = load_benchmark(args.space)
+    rng = np.random.default_rng(args.seed)
+    indices = rng.choice(len(benchmark), size=args.networks, replace=False)
+    x, y = minibatch(args.dataset, args.batch, args.seed)
+    cpu = torch.device("cpu")
+    print(f"space={args.space} dataset={args.dataset} batch={args.batch} networks={args.networks} "
+          f"threads={args.threads} load average at start={os.getloadavg()[0]:.2f} (cpus={os.cpu_count()})")
+    # warm-up (first calls allocate)
+    warm = build_initialised(args.space, benchmark.arch(int(indices[0])), args.dataset, args.seed, cpu)
+    floor_pass(warm, x, y)
+    rows = []
+    for index in indices:
+        arch = benchmark.arch(int(index))
+        model = build_initialised(args.space, arch, args.dataset, args.seed, cpu)
+        a = min(timed(floor_pass, model, x, y) for _ in range(2))
+        b = timed(probe_model, model, x, y, args.seed)
+        per = {}
+        for name, function in NAIVE.items():
+            fresh = build_initialised(args.space, arch, args.dataset, args.seed, cpu)
+            per[name] = timed(function, fresh, x, y)
+        c = sum(per.values())
+        rows.append((a, b, c))
+        detail = " ".join(f"{k}={v:.2f}" for k, v in per.items())
+        print(f"  index {int(index):5d}: a={a:.2f}s b={b:.2f}s c={c:.2f}s b/a={b / a:.2f} c/b={c / b:.2f}  [{detail}]")
+    a, b, c = (float(np.mean(col)) for col in zip(*rows))
+    print(f"mean seconds per network: (a) forward+backward {a:.3f}  (b) whole bank {b:.3f}  "
+          f"(c) naive baselines {c:.3f}")
+    print(f"ratios: b/a = {b / a:.2f} (target <= 2.5)   c/b = {c / b:.2f} (target >= 3)")
+    print(f"load average at end={os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
