@@ -17,7 +17,7 @@ params     trainable parameters                                                 
 flops      multiply-accumulates per image                                        (cost baseline)
 grad_norm  sum over layers of ||dL/dW||                                          Abdelfattah et al., ICLR 2021
 snip       sum |W * dL/dW|                                                       Lee et al., ICLR 2019
-grasp      -sum W * (H dL/dW)  (Hg by a finite difference on half the batch)      Wang et al., ICLR 2020
+grasp      -sum W * (H dL/dW)  (H of the first 8 images, g of the whole batch)    Wang et al., ICLR 2020
 fisher     sum over channels 0.5 mean_n (sum_hw A * dL/dA)^2                     Turner et al., ICLR 2020
 synflow    sum |W * dR/dW|, |W|, no BN, float64, all-ones input                  Tanaka et al., NeurIPS 2020
 logsynflow sum |W * log(dR/dW + 1)| (same pass)                                  Cavagnero et al. (FreeREA), WACV 2023

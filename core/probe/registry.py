@@ -28,12 +28,12 @@ STRUCTURE = "structure"  # no forward pass: module shapes and counts
 MAIN = "main"            # real minibatch, cross-entropy, shared forward/backward hooks
 SYNFLOW = "synflow"      # |W| in float64, BatchNorm bypassed, all-ones input
 NOISE = "noise"          # Gaussian input on a Gaussian-initialised copy (Zen-score)
-GRASP = "grasp"          # Hessian-gradient product (finite difference of gradients)
+GRASP = "grasp"          # Hessian-gradient product (double backward on a few images)
 PASSES = (STRUCTURE, MAIN, SYNFLOW, NOISE, GRASP)
 
 #: Increase whenever the definition of any statistic or pass changes (it enters
 #: :func:`bank_version` and so the cache key).
-MANUAL_VERSION = 1
+MANUAL_VERSION = 2
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 #: Abbreviations refused in statistic names (names use full words).
