@@ -33,7 +33,6 @@ Passes
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -397,6 +396,15 @@ def main_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], images: tor
         rows["gradient_maximum"].append(g.abs().max())
         rows["snip"].append(product.abs().sum())
         rows["weight_gradient"].append(product.sum())
+        if len(chunk_gradients) == 2:
+            # two chunks: std = |g0 - g1| / 2 and mean |g| = (|g0| + |g1|) / 2 (cheaper than std)
+            first, second = chunk_gradients[0][index].double(), chunk_gradients[1][index].double()
+            deviation = (first - second).abs()
+            mean_absolute = first.abs() + second.abs()
+            nonzero = deviation > 0
+            total = (mean_absolute[nonzero] / deviation[nonzero]).sum()
+            rows["gradient_signal_to_noise"].append(torch.log(total) if total > 0 else total * 0.0)
+            continue
         stacked = torch.stack([parts[index].double() for parts in chunk_gradients])
         if stacked.shape[0] > 1:
             deviation = stacked.std(dim=0, unbiased=False)
