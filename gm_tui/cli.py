@@ -114,6 +114,32 @@ def data_import_cifar_command(
     typer.echo(f"wrote {path}")
 
 
+@app.command("export")
+@user_errors
+def export_command(
+    source: Annotated[Path, typer.Argument(help="A run directory, or a best_proxy.json file.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text, latex, python or json.")] = "text",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    top: Annotated[Optional[int], typer.Option("--top", help="Export the top K of the hall of fame (by validation tau).")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds for sympy simplification (default: the run's export.simplify_timeout, else 5).")] = None,
+) -> None:
+    """Export the best proxy (or the top K) simplified, as text, LaTeX, a Python module or JSON."""
+    from core.formulas import export_run
+    from core.rundir import atomic_write_text
+
+    if timeout is not None and timeout < 0:
+        _fail("--timeout must be zero or more seconds")
+    text = export_run(source, fmt, top=top, timeout=timeout)
+    if out is None:
+        typer.echo(text.rstrip("\n"))
+        return
+    try:
+        atomic_write_text(out, text if text.endswith("\n") else text + "\n")
+    except OSError as error:
+        _fail(f"cannot write {out}: {error.strerror or error}")
+    typer.echo(f"wrote {out}", err=True)
+
+
 def _install_stop_on_interrupt(controller) -> None:
     """First Ctrl-C: stop after the current generation; a second one aborts."""
     import signal
