@@ -44,27 +44,44 @@ def error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+EXPORT_SUFFIXES = {"text": "txt", "latex": "tex", "python": "py", "json": "json"}
+
+
 def export_best(run_dir: Path, best: Any) -> str:
     """Export the best proxy of ``run_dir``; return a line saying where it went.
 
-    Uses ``core.formulas`` when it offers an exporter; otherwise writes the proxy's JSON tree
-    and formula text to ``<run_dir>/exported_best.txt``.
+    Uses ``core.formulas`` (simplified text, LaTeX, a Python module and JSON, written as
+    ``<run_dir>/exported_best.{txt,tex,py,json}``): ``export_run`` when the run wrote its
+    ``best_proxy.json``, else ``export_proxy`` on the tree of the last ``NewBest`` event.
+    Without ``core.formulas`` the proxy's JSON tree and formula text go to
+    ``<run_dir>/exported_best.txt``.
     """
     run_dir = Path(run_dir)
     try:
-        from core import formulas  # type: ignore[attr-defined]
+        from core import formulas
     except ImportError:
         formulas = None
     if formulas is not None:
-        exporter = getattr(formulas, "export_run", None)
-        if exporter is not None:
-            outputs = []
-            for fmt in ("text", "latex", "python", "json"):
-                text = exporter(run_dir, fmt)
-                target = run_dir / f"exported_best.{ {'text': 'txt', 'latex': 'tex', 'python': 'py', 'json': 'json'}[fmt] }"
+        if (run_dir / "best_proxy.json").is_file() and hasattr(formulas, "export_run"):
+            def export(fmt: str) -> str:
+                return formulas.export_run(run_dir, fmt)
+        elif hasattr(formulas, "export_proxy"):
+            from core.proxy.tree import tree_from_dict
+
+            tree = tree_from_dict(getattr(best, "tree"))
+
+            def export(fmt: str) -> str:
+                return formulas.export_proxy(tree, fmt)
+        else:
+            export = None  # type: ignore[assignment]
+        if export is not None:
+            written = []
+            for fmt, suffix in EXPORT_SUFFIXES.items():
+                text = export(fmt)
+                target = run_dir / f"exported_best.{suffix}"
                 target.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-                outputs.append(target.name)
-            return f"exported best proxy to {run_dir}/{{{','.join(outputs)}}}"
+                written.append(suffix)
+            return f"exported the best proxy to {run_dir}/exported_best.{{{','.join(written)}}}"
     target = run_dir / EXPORT_FALLBACK_FILE
     tree = getattr(best, "tree", None)
     body = [
@@ -77,7 +94,7 @@ def export_best(run_dir: Path, best: Any) -> str:
         json.dumps(tree, indent=2, default=str),
     ]
     target.write_text("\n".join(body) + "\n", encoding="utf-8")
-    return f"exported best proxy to {target}"
+    return f"exported the best proxy to {target}"
 
 
 class GreenMachineApp(App[None]):
@@ -332,10 +349,6 @@ class GreenMachineApp(App[None]):
             return 0
         from core.events import event_from_dict
 
-        try:  # lets the proxy view validate trees (imported here: it pulls in torch)
-            import core.proxy.tree  # noqa: F401
-        except Exception:  # noqa: BLE001 - the generic tree reader is enough
-            pass
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue

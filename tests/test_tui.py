@@ -24,21 +24,24 @@ from core.events import (
     RunFinished,
     RunStarted,
 )
-from gm_tui.app import EXPORT_FALLBACK_FILE, create_app
+from gm_tui.app import create_app
 from gm_tui.screens import HelpScreen, ProfilePickerScreen
 from gm_tui.widgets import EnergyPanel, HallOfFameTable, ProbeProgress as ProbeWidget, ProxyView, TauPlot
 from gm_tui.widgets.proxy_view import tree_labels
 from textual.widgets import RichLog
 
-TREE = {
-    "op": "add",
-    "children": [
-        {"op": "sum", "children": [{"op": "mul", "children": [{"statistic": "snip"}, {"statistic": "activation_std"}]}]},
-        {"op": "log", "args": [{"name": "naswot"}]},
-        {"value": 0.5},
-    ],
-}
-FORMULA = "sum(snip * activation_std) + log(naswot) + 0.5"
+def _apply(operator, *children):
+    return {"kind": "apply", "operator": operator, "children": list(children)}
+
+
+# The proxy tree's JSON form (core.proxy.tree: kind / operator / name / value).
+TREE = _apply(
+    "add",
+    _apply("sum", _apply("multiply", {"kind": "layer_statistic", "name": "snip"},
+                         {"kind": "layer_statistic", "name": "activation_standard_deviation"})),
+    _apply("add", _apply("logarithm", {"kind": "network_statistic", "name": "naswot"}), {"kind": "constant", "value": 0.5}),
+)
+FORMULA = "(sum((snip * activation_standard_deviation)) + (log(naswot) + 0.5))"
 GEN_TAUS = [(0.41, 0.20, 0.38), (0.55, 0.31, 0.50), (0.62, 0.40, 0.58)]
 ENERGY = [("probe", "probe", 10.0, 360.0), ("generation-1", "generation", 2.0, 36.0),
           ("generation-2", "generation", 2.0, 72.0), ("generation-3", "generation", 2.0, 36.0),
@@ -143,7 +146,7 @@ def factory(**options):
     return make
 
 
-async def wait_for(pilot, predicate, timeout: float = 15.0) -> None:
+async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -171,10 +174,11 @@ def assert_finished_run_shown(app, gens: int = 3, expect_hof: int = 3) -> None:
     assert energy.current_watts == pytest.approx(18.0)
     proxy = screen.query_one(ProxyView)
     assert proxy.formula == FORMULA
-    for name in ("snip", "activation_std", "naswot", "sum", "log"):
+    for name in ("snip", "activation_standard_deviation", "naswot", "sum", "logarithm", "0.5"):
         assert name in proxy.labels
-    rendered = [str(node.label) for node in proxy.query_one("#proxy-tree").root.children[0]._children]
-    assert rendered == ["sum", "log", "0.5"]
+    root = proxy.query_one("#proxy-tree").root.children[0]
+    assert str(root.label) == "add"
+    assert [str(node.label) for node in root.children] == ["sum", "add"]
     table = screen.query_one(HallOfFameTable)
     assert table.row_count == expect_hof
     assert [row[0] for row in table.hof_rows] == ["1", "3", "7"][:expect_hof]
@@ -265,11 +269,13 @@ async def test_replay_of_events_jsonl(tmp_path: Path):
         assert "skipped" in log_text(app)
         assert FakeController.instances == []  # replay builds no controller
         await pilot.press("e")
-        await wait_for(pilot, lambda: app.last_export is not None)
-        exported = tmp_path / EXPORT_FALLBACK_FILE
-        if exported.exists():
-            text = exported.read_text(encoding="utf-8")
-            assert FORMULA in text and "activation_std" in text
+        await wait_for(pilot, lambda: app.last_export is not None, timeout=120)
+        # core.formulas exports the tree of the last NewBest (no best_proxy.json here)
+        exported = tmp_path / "exported_best.txt"
+        assert exported.is_file() and "snip" in exported.read_text(encoding="utf-8")
+        assert json.loads((tmp_path / "exported_best.json").read_text(encoding="utf-8"))
+        assert "def " in (tmp_path / "exported_best.py").read_text(encoding="utf-8")
+        assert "exported the best proxy" in log_text(app)
 
 
 async def test_profile_picker_starts_a_run():
@@ -305,7 +311,67 @@ async def test_help_panel_and_quit():
 
 
 def test_tree_labels_read_several_schemas():
-    assert tree_labels(TREE) == ["add", "sum", "mul", "snip", "activation_std", "log", "naswot", "0.5"]
+    assert tree_labels(TREE) == ["add", "sum", "multiply", "snip", "activation_standard_deviation", "add",
+                                 "logarithm", "naswot", "0.5"]
     other = {"kind": "binary", "operator": "div", "left": {"kind": "stat", "name": "synflow"},
              "right": {"kind": "const", "value": 2.0}}
     assert tree_labels(other) == ["div", "synflow", "2"]
+
+
+REAL_OVERRIDES = (
+    "sampling.search=12", "sampling.validation=10", "sampling.test=10", "probe.batch_size=8",
+    "evolution.population=10", "evolution.generations=2", "probe.device=cpu",
+)
+
+
+def _real_data_dir() -> Path | None:
+    import os
+
+    from core.datadir import TSS_TABLE
+
+    candidates = [os.environ.get("GM_DATA_DIR"), str(Path(__file__).resolve().parents[2] / "shared" / "data")]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / TSS_TABLE).is_file():
+            return Path(candidate)
+    return None
+
+
+@pytest.mark.slow
+async def test_tiny_real_run_updates_the_widgets(tmp_path: Path, monkeypatch):
+    """A real ``quick`` run (32 networks, cold probe cache) drives every widget."""
+    data = _real_data_dir()
+    if data is None:
+        pytest.skip("real data not available (set GM_DATA_DIR)")
+    monkeypatch.setenv("GM_DATA_DIR", str(data))
+    monkeypatch.chdir(tmp_path)  # the default controller writes runs/<id> under the cwd
+    overrides = REAL_OVERRIDES + (f"probe.cache_dir={json.dumps(str(tmp_path / 'cache'))}",)
+    app = create_app("quick", overrides=overrides)  # the real core.engine.RunController
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.state in ("completed", "failed", "stopped"), timeout=900)
+        screen = app.run_screen
+        assert app.state == "completed", screen.last_error
+        plot = screen.query_one(TauPlot)
+        assert plot.generations == [1, 2]
+        assert all(len(values) == 2 for values in plot.series.values())
+        probe = screen.query_one(ProbeWidget)
+        assert probe.done == probe.total == 32
+        energy = screen.query_one(EnergyPanel)
+        spans = [e for e in energy.samples if e.phase != "run"]
+        assert {e.phase for e in spans} == {"probe", "generation", "evaluation"}
+        assert energy.cumulative_wh == pytest.approx(sum(e.energy_joules for e in spans) / 3600)
+        assert energy.method in ("measured", "estimated", "mixed")
+        proxy = screen.query_one(ProxyView)
+        assert proxy.formula and proxy.labels
+        import core.probe  # noqa: F401 - registers the statistic bank
+        from core.probe.registry import statistic_names
+
+        leaves = [label for label in proxy.labels if label in set(statistic_names())]
+        assert leaves, proxy.labels  # the tree shows the statistic names
+        run_dir = Path(screen.run_dir)
+        best = json.loads((run_dir / "best_proxy.json").read_text())
+        assert proxy.formula == best["formula"]
+        assert tree_labels(best["tree"]) == proxy.labels
+        table = screen.query_one(HallOfFameTable)
+        assert table.row_count >= 1
+        assert (run_dir / "events.jsonl").is_file()
+        assert app.is_running
