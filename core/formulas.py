@@ -66,7 +66,7 @@ VERIFY_RELATIVE_TOLERANCE = 1e-8
 """A simplified form must match the original within this relative difference."""
 
 _EPSILON_TEXT = "ε = 1e-30 is the guard of the protected operators (log, division, reciprocal)."
-_EPSILON_LATEX = r"\epsilon = 10^{-30} is the guard of the protected operators (log, division, reciprocal)."
+_LAYERS_TEXT = "l runs over the network's weighted layers, L of them (forward order)."
 
 
 # --------------------------------------------------------------------------- results
@@ -105,7 +105,7 @@ class SimplifyResult:
         if self.status == "simplified":
             return f"simplified by sympy in {self.seconds:.1f} s"
         if self.status == "unchanged":
-            return f"sympy found no smaller equivalent form ({self.seconds:.1f} s)"
+            return f"sympy found no smaller equivalent form in {self.seconds:.1f} s"
         shown = {"canonical": "the cheaply canonicalised form", "original": "the unsimplified form"}.get(
             self.form, "the unsimplified form")
         if self.status == "timeout":
@@ -668,9 +668,17 @@ def to_text(expr) -> str:
     """
     sympy = _sympy()
     text = sympy.pretty(_display_form(expr), use_unicode=True, wrap_line=False)
+    return "\n".join([text, *_legend(expr)])
+
+
+def _legend(expr) -> list[str]:
+    """Lines explaining ``l``, ``L`` and ``ε`` when the expression uses them."""
+    lines = []
+    if _aggregations_in(expr) or any(s.name == "L" for s in expr.free_symbols if hasattr(s, "name")):
+        lines.append(_LAYERS_TEXT)
     if _mentions_epsilon(expr):
-        text += "\n" + _EPSILON_TEXT
-    return text
+        lines.append(_EPSILON_TEXT)
+    return lines
 
 
 def _latex_name(name: str) -> str:
@@ -989,7 +997,8 @@ def to_python_module(
     statistic_docs_ : mapping, optional
         Statistic name -> one-line doc, or -> ``(kind, doc)``; default: the probe registry.
     header : sequence of str
-        Lines for the ``#`` comment header (e.g. validation / test τ).
+        Lines for the ``#`` comment header (e.g. validation / test τ); the first one also
+        goes into the function's docstring.
     extra : sequence of (tree, expr, header lines)
         Further proxies, written as ``proxy_score_2``, ``proxy_score_3``...
 
@@ -1032,7 +1041,7 @@ def to_python_module(
             f"    Formula: {formula}",
             f"    Tree: {proxy_tree}",
         ]
-        doc_lines += [f"    {_comment_safe(line)}" for line in proxy_header]
+        doc_lines += [f"    {_comment_safe(line)}" for line in proxy_header[:1]]
         doc_lines += ["", "    Parameters", "    ----------",
                       "    layer : dict of str to sequence of float",
                       "        Per-layer statistics, one value per weighted layer (forward order).",
@@ -1176,8 +1185,7 @@ def export_records(records: Sequence[ProxyRecord], fmt: str, timeout: float = DE
         else:
             lines = [f"% {_comment_safe(record.summary())}", f"% {_comment_safe(result.note)}",
                      f"% tree: {_comment_safe(str(record.tree))}"]
-            if _mentions_epsilon(result.expression):
-                lines.append(f"% {_EPSILON_LATEX}")
+            lines += [f"% {line}" for line in _legend(result.expression)]
             lines.append(to_latex(result.expression))
             blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
