@@ -478,10 +478,11 @@ class _WorkerPool:
             self.current = None
 
     def close(self) -> None:
-        """End every process of the pool."""
-        for worker in (self.current, self.spare):
-            if worker is not None:
-                worker.close()
+        """End every process of the pool (the idle spare is simply killed)."""
+        if self.current is not None:
+            self.current.close()
+        if self.spare is not None:
+            self.spare.kill()
         self.current = self.spare = None
 
 
@@ -507,8 +508,8 @@ def _simplify_with(pool: _WorkerPool, expr, timeout: float, ident: int) -> Simpl
         return SimplifyResult(original, original, "unchanged", time.monotonic() - start, "original")
     text = sympy.srepr(original)
     known = _CACHE.get(text)
-    if known is not None:
-        return SimplifyResult(known.expression, original, known.status, time.monotonic() - start, known.form)
+    if known is not None:  # the seconds of the run that found it
+        return SimplifyResult(known.expression, original, known.status, known.seconds, known.form)
     # start the process first: everything below overlaps with its start-up
     aggregations = _aggregations_in(original)
     worker = pool.worker()
@@ -666,8 +667,18 @@ def to_text(expr) -> str:
     aggregations are ``maxₗ(…)``-style functions; ``ε`` stands for the guard 1e-30 (a
     line below says so).
     """
-    sympy = _sympy()
-    text = sympy.pretty(_display_form(expr), use_unicode=True, wrap_line=False)
+    from sympy.printing.pretty.pretty import PrettyPrinter
+
+    class _ProxyPrettyPrinter(PrettyPrinter):
+        # sympy's pretty printer falls back to plain str() for Min / Max
+        def _print_Min(self, e):  # noqa: N802 - sympy naming
+            return self._helper_print_function(e.func, e.args, func_name="min")
+
+        def _print_Max(self, e):  # noqa: N802
+            return self._helper_print_function(e.func, e.args, func_name="max")
+
+    printer = _ProxyPrettyPrinter({"use_unicode": True, "wrap_line": False})
+    text = printer.doprint(_display_form(expr))
     return "\n".join([text, *_legend(expr)])
 
 
