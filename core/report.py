@@ -141,7 +141,7 @@ def build_report(controller: Any) -> dict:
 
 def _bank_version() -> str:
     try:
-        from core.probe.registry import BANK_VERSION
+        from core.probe import BANK_VERSION
 
         return str(BANK_VERSION)
     except ImportError:  # pragma: no cover - probe always present in practice

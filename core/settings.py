@@ -153,7 +153,7 @@ _MINIMUM: dict[tuple[str, str], float] = {
     ("sampling", "test"): 10,
     ("probe", "batch_size"): 1,
     ("evolution", "population"): 2,
-    ("evolution", "generations"): 0,
+    ("evolution", "generations"): 1,
     ("evolution", "tournament_size"): 1,
     ("evolution", "elitism"): 0,
     ("evolution", "init_min_depth"): 1,
