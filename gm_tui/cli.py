@@ -140,6 +140,24 @@ def export_command(
     typer.echo(f"wrote {out}", err=True)
 
 
+@app.command("tui")
+@user_errors
+def tui_command(
+    profile: Annotated[Optional[str], typer.Argument(help="Profile to run at once (omit for the picker).")] = None,
+    overrides: SetOption = None,
+    open_run: Annotated[Optional[Path], typer.Option("--open", help="Replay a finished run directory.")] = None,
+) -> None:
+    """Open the Textual app: live tau per generation, energy, the best proxy tree, hall of fame."""
+    from core.settings import load_profile
+    from gm_tui.app import create_app
+
+    if profile is not None:
+        load_profile(profile, overrides or [])  # bad profile or override: one line, before the screen opens
+    if open_run is not None and not (open_run / "events.jsonl").is_file():
+        _fail(f"{open_run} is not a GreenMachine run directory (no events.jsonl)")
+    create_app(profile, overrides or [], open_run).run()
+
+
 def _install_stop_on_interrupt(controller) -> None:
     """First Ctrl-C: stop after the current generation; a second one aborts."""
     import signal
