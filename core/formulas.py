@@ -91,6 +91,8 @@ class SimplifyResult:
     form : str
         Which form ``expression`` is: ``"simplified"``, ``"canonical"`` (cheap
         canonicalisation only) or ``"original"``.
+    detail : str
+        Overrides :attr:`note` when set (e.g. ``"nothing to simplify"``).
     """
 
     expression: Any
@@ -98,10 +100,13 @@ class SimplifyResult:
     status: str
     seconds: float
     form: str = "original"
+    detail: str = ""
 
     @property
     def note(self) -> str:
         """One line for users saying how the form was obtained."""
+        if self.detail:
+            return self.detail
         if self.status == "simplified":
             return f"simplified by sympy in {self.seconds:.1f} s"
         if self.status == "unchanged":
@@ -502,10 +507,11 @@ def _simplify_with(pool: _WorkerPool, expr, timeout: float, ident: int) -> Simpl
     start = time.monotonic()
     deadline = start + float(timeout)
     original = sympy.sympify(expr)
-    if timeout <= 0:
-        return SimplifyResult(original, original, "timeout", 0.0, "original")
     if _is_trivial(original):
-        return SimplifyResult(original, original, "unchanged", time.monotonic() - start, "original")
+        return SimplifyResult(original, original, "unchanged", time.monotonic() - start, "original",
+                              "nothing to simplify")
+    if timeout <= 0:
+        return SimplifyResult(original, original, "timeout", 0.0, "original", "simplification skipped (no time allowed)")
     text = sympy.srepr(original)
     known = _CACHE.get(text)
     if known is not None:  # the seconds of the run that found it
@@ -648,7 +654,7 @@ def _display_form(expr):
             return sympy.Sum(inner, (index, 1, LAYER_COUNT))
         if cls is LayerMean:
             return sympy.Mul(sympy.Sum(inner, (index, 1, LAYER_COUNT)), sympy.Pow(LAYER_COUNT, -1), evaluate=False)
-        return sympy.Function(f"{names.get(cls, cls.__name__)}_l")(inner)
+        return sympy.Function(f"{names.get(cls, cls.__name__)}\u2097")(inner)  # subscript l
 
     epsilon, symbol = _display_symbols()
     shown = _rebuild(_numbers_as_floats(expr), mapping).xreplace({epsilon: symbol})
@@ -668,6 +674,7 @@ def to_text(expr) -> str:
     line below says so).
     """
     from sympy.printing.pretty.pretty import PrettyPrinter
+    from sympy.printing.pretty.stringpict import prettyForm
 
     class _ProxyPrettyPrinter(PrettyPrinter):
         # sympy's pretty printer falls back to plain str() for Min / Max
@@ -676,6 +683,12 @@ def to_text(expr) -> str:
 
         def _print_Max(self, e):  # noqa: N802
             return self._helper_print_function(e.func, e.args, func_name="max")
+
+        def _print_Symbol(self, e, bold_name=False):  # noqa: N802
+            # statistic names are words joined by "_", not subscripts (grad_norm_total)
+            if e.name not in ("epsilon", "L", "l"):
+                return prettyForm(e.name)
+            return super()._print_Symbol(e, bold_name)
 
     printer = _ProxyPrettyPrinter({"use_unicode": True, "wrap_line": False})
     text = printer.doprint(_display_form(expr))
