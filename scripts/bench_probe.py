@@ -36,9 +36,9 @@ from torch import nn  # noqa: E402
 from core.benchmarks import load_benchmark  # noqa: E402
 from core.images import minibatch, noise_batch  # noqa: E402
 from core.probe.engine import build_initialised, probe_model  # noqa: E402
-from core.probe.passes import (_binary_kernel, _gaussian_copy, _min_correlation_eigenvalue,  # noqa: E402
-                               _pattern_keys, _unique_count, _without_batchnorm,
-                               jacobian_covariance_score)
+from core.probe.passes import (_binary_kernel, _code_matrix, _gaussian_copy,  # noqa: E402
+                               _min_correlation_eigenvalue, _pattern_keys, _unique_count,
+                               _without_batchnorm, jacobian_covariance_score)
 from core.spaces import weighted_layers  # noqa: E402
 
 
@@ -81,7 +81,7 @@ def naive_jacob_cov(model, x, y):
     inputs = x.clone().requires_grad_(True)
     out = model(inputs)
     out.backward(torch.ones_like(out))
-    return jacobian_covariance_score(inputs.grad.reshape(x.shape[0], -1).double().numpy())
+    return jacobian_covariance_score(inputs.grad.reshape(x.shape[0], -1))
 
 
 def naive_synflow(model, x, y):
@@ -97,7 +97,7 @@ def _relu_codes(model, x):
     codes, handles = [], []
     for module in model.modules():
         if isinstance(module, nn.ReLU):
-            handles.append(module.register_forward_hook(lambda m, i, o: codes.append((o > 0).flatten(1))))
+            handles.append(module.register_forward_hook(lambda m, i, o: codes.append((o.detach() > 0).flatten(1))))
     with torch.no_grad():
         model(x)
     for h in handles:
@@ -107,13 +107,13 @@ def _relu_codes(model, x):
 
 def naive_naswot(model, x, y):
     codes = _relu_codes(model, x)
-    kernel = sum(_binary_kernel(c) for c in codes)
+    kernel = sum(_binary_kernel(_code_matrix(c)) for c in codes)
     return float(torch.linalg.slogdet(kernel)[1])
 
 
 def naive_swap(model, x, y):
     codes = torch.cat(_relu_codes(model, x), dim=1)
-    return _unique_count(_pattern_keys(codes))
+    return _unique_count(_pattern_keys(_code_matrix(codes)))
 
 
 def naive_zen(model, x, y):
@@ -181,10 +181,13 @@ def floor_pass(model, x, y):
     F.cross_entropy(model(x), y).backward()
 
 
+CLOCK = time.perf_counter
+
+
 def timed(function, *args):
-    start = time.perf_counter()
+    start = CLOCK()
     function(*args)
-    return time.perf_counter() - start
+    return CLOCK() - start
 
 
 def main() -> None:
@@ -195,7 +198,13 @@ def main() -> None:
     parser.add_argument("--networks", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall-clock seconds, or this process's CPU seconds (steadier on a shared "
+                             "machine; equal to wall time when the process has a core to itself and "
+                             "uses one thread)")
     args = parser.parse_args()
+    global CLOCK
+    CLOCK = time.perf_counter if args.clock == "wall" else time.process_time
     torch.set_num_threads(args.threads)
     benchmark = load_benchmark(args.space)
     rng = np.random.default_rng(args.seed)
@@ -203,7 +212,7 @@ def main() -> None:
     x, y = minibatch(args.dataset, args.batch, args.seed)
     cpu = torch.device("cpu")
     print(f"space={args.space} dataset={args.dataset} batch={args.batch} networks={args.networks} "
-          f"threads={args.threads} load average at start={os.getloadavg()[0]:.2f} (cpus={os.cpu_count()})")
+          f"threads={args.threads} clock={args.clock} load average at start={os.getloadavg()[0]:.2f} (cpus={os.cpu_count()})")
     # warm-up (first calls allocate)
     warm = build_initialised(args.space, benchmark.arch(int(indices[0])), args.dataset, args.seed, cpu)
     floor_pass(warm, x, y)

@@ -167,8 +167,10 @@ class _CodeBook:
         self._by_relu_input: dict[int, tuple[torch.Tensor, int]] = {}
         self._by_tensor: dict[int, tuple[torch.Tensor, int]] = {}
 
-    def _new(self, tensor: torch.Tensor) -> int:
-        self.codes.append((tensor.detach() > 0).flatten(1))
+    def _new(self, tensor: torch.Tensor, nonnegative: bool = False) -> int:
+        # a ReLU output is >= 0, so "> 0" is "!= 0", which .bool() computes ~5x faster
+        values = tensor.detach()
+        self.codes.append((values.bool() if nonnegative else values > 0).flatten(1))
         self.relu_calls.append(0)
         return len(self.codes) - 1
 
@@ -177,7 +179,7 @@ class _CodeBook:
         if entry is not None and entry[0] is relu_input:
             source = entry[1]
         else:
-            source = self._new(relu_output)
+            source = self._new(relu_output, nonnegative=True)
             self._by_relu_input[id(relu_input)] = (relu_input, source)
         self.relu_calls[source] += 1
         self._by_tensor[id(relu_output)] = (relu_output, source)
@@ -195,35 +197,38 @@ class _CodeBook:
         self._by_tensor.clear()
 
 
-def _binary_kernel(codes: torch.Tensor) -> torch.Tensor:
-    """NASWOT kernel ``C C^T + (1-C)(1-C)^T`` of an N x n boolean code matrix (float64)."""
-    values = codes.to(torch.float32)
+def _code_matrix(codes: torch.Tensor) -> torch.Tensor:
+    """0/1 float32 copy of an N x n boolean code matrix (via uint8: much faster than .float())."""
+    return codes.contiguous().view(torch.uint8).to(torch.float32)
+
+
+def _binary_kernel(values: torch.Tensor) -> torch.Tensor:
+    """NASWOT kernel ``C C^T + (1-C)(1-C)^T`` of an N x n 0/1 float32 code matrix (float64)."""
     inner = values @ values.T
     ones = inner.diagonal().clone()
-    n = float(codes.shape[1])
+    n = float(values.shape[1])
     # (1-C)(1-C)^T = n - r 1^T - 1 r^T + C C^T; integer-valued and exact in float32 (< 2^24).
     kernel = 2.0 * inner - ones[:, None] - ones[None, :] + n
     return kernel.to(torch.float64)
 
 
-def _pattern_keys(codes: torch.Tensor) -> torch.Tensor:
+def _pattern_keys(values: torch.Tensor) -> torch.Tensor:
     """One integer key per neuron (column) encoding its sign pattern over the N samples.
 
-    Returns an ``(n,)`` int64 tensor when N <= 64, else ``(n, words)``; equal keys <=> equal
-    patterns.
+    ``values`` is the N x n 0/1 float32 code matrix. Returns an ``(n,)`` int64 tensor when
+    N <= 64, else ``(n, words)``; equal keys <=> equal patterns.
     """
-    count = codes.shape[0]
-    columns = []
-    for start in range(0, count, 32):
-        block = codes[start:start + 32].to(torch.float64)
-        weights = torch.pow(2.0, torch.arange(block.shape[0], dtype=torch.float64, device=codes.device))
-        columns.append((weights @ block).to(torch.int64))  # exact: < 2^32
+    count = values.shape[0]
     words = []
-    for index in range(0, len(columns), 2):
-        word = columns[index]
-        if index + 1 < len(columns):
-            word = word | (columns[index + 1] << 32)  # wraps for 64 bits, still injective
-        words.append(word)
+    for start in range(0, count, 64):
+        key = None
+        for offset in range(start, min(start + 64, count), 16):
+            block = values[offset:offset + 16]
+            weights = torch.pow(2.0, torch.arange(block.shape[0], dtype=torch.float32, device=values.device))
+            part = (weights @ block).to(torch.int64)  # exact: < 2^16
+            part = part << (offset - start)  # wraps for the top bits: still injective
+            key = part if key is None else key | part
+        words.append(key)
     return words[0] if len(words) == 1 else torch.stack(words, dim=1)
 
 
@@ -249,7 +254,7 @@ def _min_correlation_eigenvalue(features: torch.Tensor) -> torch.Tensor:
     return torch.linalg.eigvalsh(correlation)[0]
 
 
-def jacobian_covariance_score(jacobian: np.ndarray) -> float:
+def jacobian_covariance_score(jacobian) -> float:
     """Mellor et al. (v1) score of an N x D input Jacobian: ``-sum(log(v+k) + 1/(v+k))``.
 
     ``v`` are the eigenvalues of the N x N correlation matrix of the Jacobian rows,
@@ -257,10 +262,14 @@ def jacobian_covariance_score(jacobian: np.ndarray) -> float:
     NaN correlations, which are set to 0, so such networks get a very low (bad) score
     instead of NaN.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        correlation = np.corrcoef(jacobian)
-    correlation = np.nan_to_num(np.atleast_2d(correlation), nan=0.0, posinf=0.0, neginf=0.0)
-    values = np.linalg.eigvalsh(correlation)
+    rows = torch.as_tensor(jacobian).to(torch.float64)
+    rows = rows.reshape(rows.shape[0], -1)
+    centred = rows - rows.mean(dim=1, keepdim=True)
+    norms = torch.linalg.vector_norm(centred, dim=1, keepdim=True)
+    with torch.no_grad():
+        normalised = torch.where(norms > 0, centred / torch.where(norms > 0, norms, 1.0), 0.0)
+        correlation = normalised @ normalised.T
+    values = torch.linalg.eigvalsh(correlation).cpu().numpy()
     shifted = values + JACOBIAN_EPSILON
     shifted = np.where(shifted > 0, shifted, JACOBIAN_EPSILON)
     return float(-np.sum(np.log(shifted) + 1.0 / shifted))
@@ -299,9 +308,12 @@ def main_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], images: tor
     weights = [module.weight for _, module in layers]
 
     zeros = lambda: torch.zeros(layer_count, dtype=torch.float64, device=device)  # noqa: E731
-    activation = {key: zeros() for key in ("sum", "squares", "absolute", "positive", "elements")}
+    # rows: sum, sum of squares, sum of |.|, positive count, elements
+    activation_totals = torch.zeros((5, layer_count), dtype=torch.float64, device=device)
     activation_size = zeros()
-    gradient = {key: zeros() for key in ("sum", "squares", "absolute", "maximum", "fisher")}
+    # rows: sum, sum of squares, sum of |.|, Fisher sum of squared channel sums; and the max |.|
+    gradient_totals = torch.zeros((4, layer_count), dtype=torch.float64, device=device)
+    gradient_maximum = zeros()
     meco = zeros()
     state = {"chunk": 0, "collect": False, "books": [], "layer_sources": []}
 
@@ -315,11 +327,13 @@ def main_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], images: tor
     def forward_hook(module, inputs, output):
         index = position_of[id(module)]
         values = output.detach()
-        activation["sum"][index] += values.sum().double()
-        activation["squares"][index] += values.square().sum().double()
-        activation["absolute"][index] += values.abs().sum().double()
-        activation["positive"][index] += (values > 0).sum().double()
-        activation["elements"][index] += values.numel()
+        flat = values.reshape(-1)
+        sign = torch.sign(flat)
+        # sum |a| = sign . a; positives = (sum sign + nonzeros) / 2 with nonzeros = sign . sign
+        # (integer counts are exact in float32 below 2^24 elements per chunk)
+        activation_totals[:, index] += torch.stack([
+            flat.sum(), torch.dot(flat, flat), torch.dot(sign, flat),
+            0.5 * (sign.sum() + torch.dot(sign, sign)), flat.new_tensor(float(flat.numel()))]).double()
         if state["chunk"] == 0:
             activation_size[index] = values[0].numel()
             meco[index] = _min_correlation_eigenvalue(values[0])
@@ -330,13 +344,16 @@ def main_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], images: tor
         if not state["collect"]:
             return None
         grad = grad.detach()
-        gradient["sum"][index] += grad.sum().double()
-        gradient["squares"][index] += grad.square().sum().double()
-        gradient["absolute"][index] += grad.abs().sum().double()
-        gradient["maximum"][index] = torch.maximum(gradient["maximum"][index], grad.abs().max().double())
-        product = values * grad
-        per_channel = product.sum(dim=tuple(range(2, product.dim()))) if product.dim() > 2 else product
-        gradient["fisher"][index] += per_channel.double().square().sum()
+        flat = grad.reshape(-1)
+        # per-sample, per-channel sum over positions of A * dL/dA (Fisher), as a batched dot
+        rows = values.shape[0] * (values.shape[1] if values.dim() > 2 else 1)
+        channel = torch.bmm(values.reshape(rows, 1, -1), grad.reshape(rows, -1, 1)).reshape(-1)
+        low, high = torch.aminmax(flat)
+        gradient_totals[:, index] += torch.stack([
+            flat.sum(), torch.dot(flat, flat), torch.dot(torch.sign(flat), flat),
+            torch.dot(channel, channel)]).double()
+        gradient_maximum[index] = torch.maximum(gradient_maximum[index],
+                                                torch.maximum(-low, high).double())
         return None
 
     handles = []
@@ -416,11 +433,12 @@ def main_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], images: tor
             rows["gradient_signal_to_noise"].append(torch.zeros((), dtype=torch.float64, device=device))
     for key, values in rows.items():
         record.layer[key] = _to_numpy(torch.stack(values)) if values else np.zeros(0)
-    for key, values in activation.items():
-        record.layer["activation_" + key] = _to_numpy(values)
+    for row, key in enumerate(("sum", "squares", "absolute", "positive", "elements")):
+        record.layer["activation_" + key] = _to_numpy(activation_totals[row])
     record.layer["activation_size"] = _to_numpy(activation_size)
-    for key, values in gradient.items():
-        record.layer["activation_gradient_" + key] = _to_numpy(values)
+    for row, key in enumerate(("sum", "squares", "absolute", "fisher")):
+        record.layer["activation_gradient_" + key] = _to_numpy(gradient_totals[row])
+    record.layer["activation_gradient_maximum"] = _to_numpy(gradient_maximum)
     record.layer["channel_correlation_min_eigenvalue"] = _to_numpy(meco)
 
     # binary codes: NASWOT kernel (ReLU modules, as the references) and SWAP patterns
@@ -440,8 +458,9 @@ def main_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], images: tor
         needed = calls > 0 or source in used_by_layers
         if not needed:
             continue
-        kernel = _binary_kernel(codes)
-        keys = _pattern_keys(codes) if codes.shape[1] else torch.zeros(0, dtype=torch.int64, device=device)
+        values = _code_matrix(codes)
+        kernel = _binary_kernel(values)
+        keys = _pattern_keys(values) if codes.shape[1] else torch.zeros(0, dtype=torch.int64, device=device)
         if calls:
             kernel_total += calls * kernel
             relu_keys.append(keys)
@@ -460,9 +479,9 @@ def main_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], images: tor
         record.network["swap"] = 0.0
     del books, state
 
-    jacobian = torch.cat(jacobians, dim=0).to("cpu", torch.float64).numpy()
+    jacobian = torch.cat(jacobians, dim=0)
     record.network["jacob_cov"] = jacobian_covariance_score(jacobian)
-    record.network["input_jacobian_l2_norm"] = float(np.linalg.norm(jacobian))
+    record.network["input_jacobian_l2_norm"] = float(torch.linalg.vector_norm(jacobian.double()))
     logits = torch.cat(logits_all, dim=0)
     record.network["cross_entropy_loss"] = loss_total
     record.network["logit_std"] = float(logits.double().std(unbiased=False))
