@@ -355,14 +355,21 @@ class RunController:
         self.test_results = results
 
     def _write_report(self) -> None:
+        import json
+
+        from core.formulas import simplified_texts
         from core.report import build_report, render_markdown
 
         best = self.evolution.best()
+        hall = list(self.evolution.hall_of_fame())
+        texts = simplified_texts([best.tree] + [e.tree for e in hall], self.profile.export.simplify_timeout)
+        best_simplified, hall_simplified = texts[0], texts[1:]
         rundir.atomic_write_json(
             self.run_dir / rundir.BEST_PROXY_FILE,
             {
                 "tree": best.tree.to_dict(),
                 "formula": str(best.tree),
+                "simplified": best_simplified,
                 "size": int(best.tree.size),
                 "search_tau": float(best.search_tau),
                 "validation_tau": float(best.validation_tau),
@@ -383,12 +390,14 @@ class RunController:
                     "tau_search": f"{e.search_tau:.6f}",
                     "tau_validation": f"{e.validation_tau:.6f}",
                     "formula": str(e.tree),
-                    "tree_json": __import__("json").dumps(e.tree.to_dict()),
+                    "simplified": text,
+                    "tree_json": json.dumps(e.tree.to_dict()),
                 }
-                for e in self.evolution.hall_of_fame()
+                for e, text in zip(hall, hall_simplified)
             ],
         )
         report = build_report(self)
+        report["best_proxy"]["simplified"] = best_simplified
         rundir.atomic_write_json(self.run_dir / rundir.REPORT_JSON_FILE, report)
         rundir.atomic_write_text(self.run_dir / rundir.REPORT_MD_FILE, render_markdown(report))
 

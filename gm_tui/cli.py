@@ -379,7 +379,7 @@ def eval_command(
     rng = np.random.default_rng(seed)
     indices = draw_sample(accuracy_all, n, sample, rng, np.ones(len(accuracy_all), bool), strata, stratification)
     table, accuracy, correlations = _correlation_table(space, dataset, indices, probe, resolve_device("auto"), "eval")
-    tree = tree_from_dict(saved["tree"], table)
+    tree = tree_from_dict(saved["tree"], table.layer_statistic_names, table.network_statistic_names)
     scores = evaluate_population([tree], table)
     target = torch.as_tensor(accuracy, dtype=torch.float64)
     rows = _as_rows(correlations)
@@ -388,8 +388,9 @@ def eval_command(
     _print_correlations(
         f"{space} {dataset}: n={n}, {how}, seed {seed}, probe batch {probe.batch_size} seed {probe.seed}, "
         f"ground truth {METRIC_COLUMNS[space][dataset]}",
-        {"EVOLVED " + str(saved.get("formula", ""))[:40]: evolved, **rows},
+        {"EVOLVED": evolved, **rows},
     )
+    typer.echo(f"  EVOLVED = {saved.get('simplified') or saved.get('formula', '')}")
     if json_path is not None:
         atomic_write_json(json_path, {
             "n": n, "space": space, "dataset": dataset, "ground_truth": METRIC_COLUMNS[space][dataset],
