@@ -18,12 +18,18 @@ Passes
     the binary ReLU codes (NASWOT kernel, SWAP pattern counts), MeCo's channel-correlation
     eigenvalue, and the input Jacobian of the summed logits (jacob_cov, a second backward
     on the same graph that computes input gradients only).
+    Note: BatchNorm (train mode) normalises each chunk with the chunk's own statistics, as
+    ZiCo's reference does with its separate minibatches; the NASWOT kernel and SWAP
+    patterns still span the whole batch (codes of all chunks are concatenated). MeCo uses
+    the first image, as the reference (``data_output[0]``).
 ``synflow``
     The network in float64 with |W|, BatchNorm bypassed (as ``bn=False`` in the zero-cost-nas
     reference and FreeREA), one all-ones input; R = sum of outputs.
 ``noise``
-    The network temporarily re-initialised as in Zen-NAS (N(0, 1) conv/linear weights, BN weight 1 bias 0),
-    BN in train mode, a Gaussian batch and its perturbation by 0.01 x Gaussian.
+    The network temporarily re-initialised as in Zen-NAS (N(0, 1) conv/linear weights, BN
+    weight 1, bias 0), BN in train mode, a Gaussian batch of ``min(batch, 16)`` images and
+    its perturbation by 0.01 x Gaussian (the reference uses the data batch size; 16 keeps
+    the pass cheap).
 ``grasp``
     Exact Hessian-gradient product (double backward) of the loss of the first 8 images,
     with g the full-batch gradient of the main pass (the whole batch would cost ~3.5
