@@ -34,6 +34,19 @@ def default_controller_factory(profile: Any, sink: Callable[[Any], None]) -> Any
     return RunController(profile, sink)
 
 
+def resume_controller(controller: Any) -> None:
+    """Call the controller's "continue after pause" (``resume_run`` when it has one).
+
+    ``core.engine.RunController`` keeps its constructor's ``resume`` flag as an attribute,
+    which hides its ``resume()`` method; ``resume_run()`` is the unambiguous name.
+    """
+    method = getattr(controller, "resume_run", None)
+    if not callable(method):
+        method = getattr(controller, "resume", None)
+    if callable(method):
+        method()
+
+
 def error_text(error: BaseException) -> str:
     """One line for an engine error: a ``GMError`` as is, anything else with its type."""
     from core.errors import GMError
@@ -272,7 +285,7 @@ class GreenMachineApp(App[None]):
             self.run_screen.log_line("paused (the engine stops at the next network / generation)", "yellow")
         elif self.state == "paused":
             self._pending_pause = False
-            self._with_controller(lambda c: c.resume())
+            self._with_controller(resume_controller)
             self._set_state("running")
             self.run_screen.log_line("resumed", "green")
         else:
@@ -288,7 +301,7 @@ class GreenMachineApp(App[None]):
 
         def stop(controller: Any) -> None:
             controller.request_stop()
-            controller.resume()
+            resume_controller(controller)
 
         self._with_controller(stop)
         self._set_state("stopping")
@@ -324,7 +337,7 @@ class GreenMachineApp(App[None]):
 
         def stop(controller: Any) -> None:
             controller.request_stop()
-            controller.resume()
+            resume_controller(controller)
 
         self._with_controller(stop)
 

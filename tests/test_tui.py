@@ -338,16 +338,21 @@ def _real_data_dir() -> Path | None:
 
 @pytest.mark.slow
 async def test_tiny_real_run_updates_the_widgets(tmp_path: Path, monkeypatch):
-    """A real ``quick`` run (32 networks, cold probe cache) drives every widget."""
+    """A real ``quick`` run (32 networks) drives every widget.
+
+    The probe cache lives in the repository's ignored ``.gm_cache/tui-test`` so that only the
+    first run pays for probing (minutes on a busy CPU); later runs take seconds.
+    """
     data = _real_data_dir()
     if data is None:
         pytest.skip("real data not available (set GM_DATA_DIR)")
     monkeypatch.setenv("GM_DATA_DIR", str(data))
     monkeypatch.chdir(tmp_path)  # the default controller writes runs/<id> under the cwd
-    overrides = REAL_OVERRIDES + (f"probe.cache_dir={json.dumps(str(tmp_path / 'cache'))}",)
+    cache = Path(__file__).resolve().parents[1] / ".gm_cache" / "tui-test"
+    overrides = REAL_OVERRIDES + (f"probe.cache_dir={json.dumps(str(cache))}",)
     app = create_app("quick", overrides=overrides)  # the real core.engine.RunController
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.state in ("completed", "failed", "stopped"), timeout=900)
+        await wait_for(pilot, lambda: app.state in ("completed", "failed", "stopped"), timeout=1800)
         screen = app.run_screen
         assert app.state == "completed", screen.last_error
         plot = screen.query_one(TauPlot)
