@@ -17,7 +17,7 @@ params     trainable parameters                                                 
 flops      multiply-accumulates per image                                        (cost baseline)
 grad_norm  sum over layers of ||dL/dW||                                          Abdelfattah et al., ICLR 2021
 snip       sum |W * dL/dW|                                                       Lee et al., ICLR 2019
-grasp      -sum W * (H dL/dW)  (H of the first 8 images, g of the whole batch)    Wang et al., ICLR 2020
+grasp      -sum W * (H dL/dW), exact (opt-in probe pass: probe with grasp=True)    Wang et al., ICLR 2020
 fisher     sum over channels 0.5 mean_n (sum_hw A * dL/dA)^2                     Turner et al., ICLR 2020
 synflow    sum |W * dR/dW|, |W|, no BN, float64, all-ones input                  Tanaka et al., NeurIPS 2020
 logsynflow sum |W * log(dR/dW + 1)| (same pass)                                  Cavagnero et al. (FreeREA), WACV 2023
@@ -124,7 +124,8 @@ def baseline_scores(table: StatisticTable | Sequence[NetworkStatistics],
     table : StatisticTable or sequence of NetworkStatistics
         Probe results (a sequence is stacked with :meth:`StatisticTable.from_networks`).
     names : sequence of str, optional
-        Baselines to compute (default all).
+        Baselines to compute (default: every baseline whose statistic the table holds, so
+        ``grasp`` only when the networks were probed with ``grasp=True``).
 
     Returns
     -------
@@ -134,14 +135,22 @@ def baseline_scores(table: StatisticTable | Sequence[NetworkStatistics],
     Raises
     ------
     KeyError
-        Unknown baseline name.
+        Unknown baseline name, or a requested baseline whose statistic the table lacks.
     """
     if not isinstance(table, StatisticTable):
         table = StatisticTable.from_networks(list(table))
-    selected = list(BASELINES) if names is None else list(names)
+    available = set(table.network_statistic_names)
+    if names is None:
+        selected = [n for n, b in BASELINES.items() if b.statistic in available]
+    else:
+        selected = list(names)
     unknown = [n for n in selected if n not in BASELINES]
     if unknown:
         raise KeyError(f"unknown baseline(s) {', '.join(unknown)}; known: {', '.join(BASELINES)}")
+    missing = [n for n in selected if BASELINES[n].statistic not in available]
+    if missing:
+        raise KeyError(f"the statistic table lacks what baseline(s) {', '.join(missing)} need "
+                       "(grasp needs probing with grasp=True)")
     return {name: BASELINES[name].score(table) for name in selected}
 
 

@@ -4,7 +4,7 @@ Usage::
 
     PYTHONPATH=. GM_DATA_DIR=... python scripts/check_baselines_agreement.py --n 500 \
         --datasets cifar10 cifar100 [--batch 64] [--seed 0] [--sample-seed 0] \
-        [--cache-dir DIR] [--threads 1] [--report-only] [--space tss|sss]
+        [--cache-dir DIR] [--threads 1] [--report-only] [--space tss|sss] [--grasp]
 
 Probes ``n`` architectures drawn uniformly without replacement (``--sample-seed``) through
 the probe cache (so an interrupted run resumes), then prints
@@ -76,11 +76,14 @@ def main() -> None:
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--grasp", action="store_true",
+                        help="also run the optional GraSP pass (~3.5 plain passes per network)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     benchmark = load_benchmark(args.space)
     indices = np.random.default_rng(args.sample_seed).choice(len(benchmark), size=args.n, replace=False)
-    cache = ProbeCache(args.cache_dir, on_problem=lambda m: print("warning:", m, file=sys.stderr))
+    cache = ProbeCache(args.cache_dir, on_problem=lambda m: print("warning:", m, file=sys.stderr),
+                       grasp=args.grasp)
     start = time.time()
     results: dict[str, dict[int, object]] = {d: {} for d in args.datasets}
     for position, index in enumerate(indices):
@@ -118,7 +121,7 @@ def main() -> None:
                 tau, _ = rank_correlations(scores[ours], np.nan_to_num(theirs, neginf=-1e300))
                 print(f"  {ours:<11} vs FreeREA {column:<11} tau = {tau:.3f}")
         print(f"{'baseline':<11} {'tau':>7} {'rho':>7}   {'file tau':>8} {'file rho':>8}   published")
-        for name in BASELINES:
+        for name in scores:
             tau, rho = rank_correlations(scores[name], accuracy)
             file_tau = file_rho = ""
             if freerea and name in AGREEMENT:

@@ -34,7 +34,7 @@ def probed():
 def test_every_published_baseline_is_registered_with_a_reference():
     for name in EXPECTED:
         assert name in BASELINES
-    network_statistics = set(statistic_names(NETWORK))
+    network_statistics = set(statistic_names(NETWORK, grasp=True))
     for name, description, reference in describe_baselines():
         assert description and reference
         assert BASELINES[name].statistic in network_statistics
@@ -43,6 +43,7 @@ def test_every_published_baseline_is_registered_with_a_reference():
 
 def test_baselines_are_finite_and_costs_match_the_networks(probed):
     scores = baseline_scores(probed)
+    assert set(scores) == set(EXPECTED) - {"grasp"} | {"logsynflow"}
     for name, values in scores.items():
         assert values.shape == (2,) and np.all(np.isfinite(values)), name
     for column, arch in enumerate((SMALL, LARGE)):
@@ -60,6 +61,9 @@ def test_scores_read_the_table_rows():
         return NetworkStatistics(("a",), {}, network)
 
     table = StatisticTable.from_networks([fake(1.0), fake(3.0), fake(2.0)])
+    assert "grasp" not in baseline_scores(table)
+    with pytest.raises(KeyError, match="grasp=True"):
+        baseline_scores(table, names=["grasp"])
     scores = baseline_scores(table, names=["synflow", "zen"])
     assert set(scores) == {"synflow", "zen"}
     np.testing.assert_array_equal(scores["synflow"], [1.0, 3.0, 2.0])

@@ -36,7 +36,7 @@ def probed():
 def test_bank_has_at_least_40_documented_statistics():
     rows = describe_statistics()
     assert len(rows) >= 40
-    assert len(statistic_names()) == len(rows)
+    assert len(statistic_names(grasp=True)) == len(rows)
     for name, kind, needs, doc in rows:
         registry.validate_name(name)
         assert kind in registry.KINDS and needs in registry.PASSES and doc
@@ -45,8 +45,10 @@ def test_bank_has_at_least_40_documented_statistics():
                      "grasp", "naswot_layer_logdet", "channel_correlation_min_eigenvalue",
                      "activation_pattern_count", "noise_sensitivity", "gradient_signal_to_noise",
                      "naswot", "jacob_cov", "zen_score", "parameter_count", "flop_count"):
-        assert expected in statistic_names()
+        assert expected in statistic_names(grasp=True)
+    assert "grasp" not in statistic_names() and len(statistic_names()) >= 40
     assert isinstance(BANK_VERSION, str) and BANK_VERSION == registry.bank_version()
+    assert registry.bank_version(grasp=True) != BANK_VERSION
 
 
 def test_registration_validates_names_and_duplicates():
@@ -138,3 +140,10 @@ def test_bad_arch_and_device():
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type in ("cpu", "cuda")
     assert 1 <= configure_threads()
+
+
+def test_optional_grasp_pass():
+    stats = probe_network("tss", TSS_ARCHS[0], "cifar10", 4, 0, "cpu", grasp=True)
+    assert set(stats.layer_statistics) == set(statistic_names(registry.LAYER, grasp=True))
+    assert "grasp" in stats.layer_statistics and np.all(np.isfinite(stats.layer_statistics["grasp"]))
+    assert np.isclose(stats.network_statistics["grasp_total"], stats.layer_statistics["grasp"].sum())

@@ -87,6 +87,9 @@ def test_other_key_is_a_miss_and_should_stop(tmp_path, monkeypatch):
     assert cache.load("tss", 0, "cifar10", BATCH, 0) is not None
     done = probe_many("tss", INDICES, "cifar10", BATCH, 0, "cpu", cache, should_stop=lambda: True)
     assert done == [] and len(calls) == 1
+    assert ProbeCache(tmp_path, grasp=True).load("tss", 0, "cifar10", BATCH, 0) is None
+    with pytest.raises(ValueError):
+        probe_many("tss", INDICES, "cifar10", BATCH, 0, "cpu", cache, grasp=True)
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "tamper"])

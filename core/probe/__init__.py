@@ -6,9 +6,9 @@ for the statistics, :mod:`core.probe.cache` for the on-disk cache.
 
 Public API
 ----------
-``probe_network(space, arch, dataset, batch_size, seed, device="auto") -> NetworkStatistics``
+``probe_network(space, arch, dataset, batch_size, seed, device="auto", grasp=False) -> NetworkStatistics``
 ``probe_many(space, arch_indices, dataset, batch_size, seed, device, cache, on_network,
-should_stop) -> list[NetworkStatistics]``
+should_stop, grasp=None) -> list[NetworkStatistics]``
 ``statistic_names()``, ``describe_statistics()``, ``bank_version()``, ``BANK_VERSION``,
 ``ProbeCache``.
 """
@@ -27,7 +27,7 @@ from core.probe.registry import (
 from core.probe.engine import probe_many, probe_model, probe_network, resolve_device
 from core.probe.cache import ProbeCache, default_cache_root
 
-#: Version of the statistic bank (part of every cache key); see :func:`bank_version`.
+#: Version of the default statistic bank (part of every cache key); see :func:`bank_version`.
 BANK_VERSION = bank_version()
 
 __all__ = [

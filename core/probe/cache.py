@@ -66,6 +66,8 @@ class ProbeCache:
         Cache folder; default :func:`default_cache_root`.
     on_problem : callable, optional
         Called once per corrupt entry with a one-line message.
+    grasp : bool
+        Whether entries hold the optional GraSP statistics (a separate bank version).
 
     Attributes
     ----------
@@ -76,7 +78,7 @@ class ProbeCache:
     """
 
     def __init__(self, root: str | os.PathLike | None = None,
-                 on_problem: Callable[[str], None] | None = None) -> None:
+                 on_problem: Callable[[str], None] | None = None, grasp: bool = False) -> None:
         from core.probe.registry import bank_version
 
         self.root = Path(root) if root is not None else default_cache_root()
@@ -86,12 +88,14 @@ class ProbeCache:
         self.hits = 0
         self.misses = 0
         self.writes = 0
-        self.bank_version = bank_version()
+        self.grasp = bool(grasp)
+        self.bank_version = bank_version(self.grasp)
 
     @classmethod
-    def from_settings(cls, settings, on_problem: Callable[[str], None] | None = None) -> "ProbeCache":
+    def from_settings(cls, settings, on_problem: Callable[[str], None] | None = None,
+                      grasp: bool = False) -> "ProbeCache":
         """Build the cache of a :class:`core.settings.ProbeSettings` (its ``cache_dir`` or the default)."""
-        return cls(default_cache_root(getattr(settings, "cache_dir", "") or None), on_problem)
+        return cls(default_cache_root(getattr(settings, "cache_dir", "") or None), on_problem, grasp)
 
     def _key(self, space: str, index: int, dataset: str, batch_size: int, seed: int) -> list[str]:
         return [space, str(int(index)), dataset, str(int(batch_size)), str(int(seed)), self.bank_version]

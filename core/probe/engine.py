@@ -100,13 +100,16 @@ def build_initialised(space: str, arch: str, dataset: str, seed: int, device: to
     return model.to(device).train()
 
 
-def evaluate_bank(record: passes.ProbeRecord) -> NetworkStatistics:
-    """Evaluate every registered statistic on ``record``; replace and count non-finite values."""
+def evaluate_bank(record: passes.ProbeRecord, grasp: bool = False) -> NetworkStatistics:
+    """Evaluate the bank's statistics on ``record``; replace and count non-finite values.
+
+    ``grasp=True`` includes the statistics of the optional GraSP pass.
+    """
     layer_count = len(record.layer_names)
     layer_values: dict[str, np.ndarray] = {}
     network_values: dict[str, float] = {}
     bad = 0
-    statistics = registered()
+    statistics = registered(grasp)
     for name, statistic in statistics.items():
         if name == _COUNTER:
             continue
@@ -133,7 +136,7 @@ def evaluate_bank(record: passes.ProbeRecord) -> NetworkStatistics:
 
 
 def probe_model(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, seed: int,
-                grasp: bool = True) -> NetworkStatistics:
+                grasp: bool = False) -> NetworkStatistics:
     """Run every pass on an initialised ``model`` with a minibatch already on its device.
 
     Parameters
@@ -146,7 +149,8 @@ def probe_model(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, se
     seed : int
         Seed of the noise pass.
     grasp : bool
-        Run the grasp pass (otherwise grasp statistics are 0); default True.
+        Also run the optional GraSP pass (exact Hessian-gradient product, ~3.5 plain
+        passes) and include ``grasp`` / ``grasp_total``; default False.
 
     Returns
     -------
@@ -158,19 +162,17 @@ def probe_model(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, se
     record = passes.ProbeRecord([name for name, _ in layers], int(images.shape[0]))
     input_shape = (1,) + tuple(images.shape[1:])
     passes.structure_pass(model, layers, input_shape, record)
-    gradients = passes.main_pass(model, layers, images, labels, record)
+    passes.main_pass(model, layers, images, labels, record)
     passes.synflow_pass(model, input_shape, record)
     passes.noise_pass(model, images, seed, record)
     if grasp:
-        passes.grasp_pass(model, layers, images, labels, gradients, record)
-    else:
-        record.layer["grasp"] = np.zeros(len(layers))
+        passes.grasp_pass(model, layers, images, labels, record)
     model.zero_grad(set_to_none=True)
-    return evaluate_bank(record)
+    return evaluate_bank(record, grasp)
 
 
 def probe_network(space: str, arch: str, dataset: str, batch_size: int, seed: int,
-                  device: str = "auto") -> NetworkStatistics:
+                  device: str = "auto", grasp: bool = False) -> NetworkStatistics:
     """Probe one network at initialisation on one seeded real minibatch.
 
     Parameters
@@ -187,11 +189,13 @@ def probe_network(space: str, arch: str, dataset: str, batch_size: int, seed: in
         Seeds the minibatch, the weights and the noise.
     device : str
         ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:i]"``.
+    grasp : bool
+        Also run the optional GraSP pass (see :func:`probe_model`).
 
     Returns
     -------
     NetworkStatistics
-        Every registered statistic (finite float64).
+        Every statistic of the bank (finite float64).
 
     Raises
     ------
@@ -206,13 +210,14 @@ def probe_network(space: str, arch: str, dataset: str, batch_size: int, seed: in
     resolved = resolve_device(device)
     images, labels = minibatch(dataset, batch_size, seed)
     model = build_initialised(space, arch, dataset, seed, resolved)
-    return probe_model(model, images.to(resolved), labels.to(resolved), seed)
+    return probe_model(model, images.to(resolved), labels.to(resolved), seed, grasp)
 
 
 def probe_many(space: str, arch_indices: Sequence[int], dataset: str, batch_size: int, seed: int,
                device: str = "auto", cache=None,
                on_network: Callable[[int, int, bool, float], None] | None = None,
-               should_stop: Callable[[], bool] | None = None) -> list[NetworkStatistics]:
+               should_stop: Callable[[], bool] | None = None,
+               grasp: bool | None = None) -> list[NetworkStatistics]:
     """Probe many networks of a space (by official index), through the cache.
 
     Parameters
@@ -228,6 +233,8 @@ def probe_many(space: str, arch_indices: Sequence[int], dataset: str, batch_size
     should_stop : callable, optional
         Polled before each network; when it returns True the networks done so far are
         returned (a shorter list).
+    grasp : bool, optional
+        Include the optional GraSP pass; default: the cache's setting, else False.
 
     Returns
     -------
@@ -237,6 +244,10 @@ def probe_many(space: str, arch_indices: Sequence[int], dataset: str, batch_size
     from core.benchmarks import load_benchmark
     from core.images import minibatch
 
+    if grasp is None:
+        grasp = bool(getattr(cache, "grasp", False))
+    if cache is not None and bool(cache.grasp) != bool(grasp):
+        raise ValueError("probe_many: grasp differs from the cache's grasp setting")
     benchmark = load_benchmark(space)
     batch: tuple[torch.Tensor, torch.Tensor] | None = None
     resolved: torch.device | None = None
@@ -256,7 +267,7 @@ def probe_many(space: str, arch_indices: Sequence[int], dataset: str, batch_size
                 images, labels = minibatch(dataset, batch_size, seed)
                 batch = (images.to(resolved), labels.to(resolved))
             model = build_initialised(space, arch, dataset, seed, resolved)
-            statistics = probe_model(model, batch[0], batch[1], seed)
+            statistics = probe_model(model, batch[0], batch[1], seed, grasp)
             if cache is not None:
                 cache.store(space, index, dataset, batch_size, seed, statistics)
         results.append(statistics)

@@ -28,12 +28,15 @@ STRUCTURE = "structure"  # no forward pass: module shapes and counts
 MAIN = "main"            # real minibatch, cross-entropy, shared forward/backward hooks
 SYNFLOW = "synflow"      # |W| in float64, BatchNorm bypassed, all-ones input
 NOISE = "noise"          # Gaussian input on a Gaussian-initialised copy (Zen-score)
-GRASP = "grasp"          # Hessian-gradient product (double backward on a few images)
+GRASP = "grasp"          # exact Hessian-gradient product (double backward), opt-in
 PASSES = (STRUCTURE, MAIN, SYNFLOW, NOISE, GRASP)
+#: Passes that run only when asked for (``grasp=True``): they cost more than the rest of
+#: the bank together (GraSP's double backward is ~3.5 plain forward+backward passes).
+OPTIONAL_PASSES = (GRASP,)
 
 #: Increase whenever the definition of any statistic or pass changes (it enters
 #: :func:`bank_version` and so the cache key).
-MANUAL_VERSION = 2
+MANUAL_VERSION = 3
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 #: Abbreviations refused in statistic names (names use full words).
@@ -126,30 +129,40 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-def registered() -> dict[str, Statistic]:
-    """Return the registered statistics by name, in registration order."""
+def registered(grasp: bool = True) -> dict[str, Statistic]:
+    """Return the registered statistics by name, in registration order.
+
+    ``grasp=False`` leaves out the statistics of the optional GraSP pass.
+    """
     _ensure_loaded()
-    return dict(_REGISTRY)
+    return {name: s for name, s in _REGISTRY.items() if grasp or s.needs not in OPTIONAL_PASSES}
 
 
-def statistic_names(kind: str | None = None) -> list[str]:
-    """Return the names of the registered statistics (optionally of one kind), sorted."""
-    return sorted(s.name for s in registered().values() if kind is None or s.kind == kind)
+def statistic_names(kind: str | None = None, grasp: bool = False) -> list[str]:
+    """Return the names of the bank's statistics (optionally of one kind), sorted.
+
+    ``grasp=True`` includes the statistics of the optional GraSP pass (``grasp``,
+    ``grasp_total``), which the probe computes only when asked to.
+    """
+    return sorted(s.name for s in registered(grasp).values() if kind is None or s.kind == kind)
 
 
 def describe_statistics() -> list[tuple[str, str, str, str]]:
-    """Return ``(name, kind, pass, docstring)`` of every statistic, sorted by kind then name."""
-    rows = [(s.name, s.kind, s.needs, s.doc) for s in registered().values()]
+    """Return ``(name, kind, pass, docstring)`` of every registered statistic (the optional
+    GraSP ones included), sorted by kind then name."""
+    rows = [(s.name, s.kind, s.needs, s.doc) for s in registered(True).values()]
     return sorted(rows, key=lambda row: (row[1], row[0]))
 
 
-def bank_version() -> str:
+def bank_version(grasp: bool = False) -> str:
     """Return the bank version: manual version plus a hash of every (name, kind, pass).
 
     It changes when a statistic is added, removed or renamed (hash) and when a definition
-    changes (bump :data:`MANUAL_VERSION`). It is part of every cache key.
+    changes (bump :data:`MANUAL_VERSION`). The bank with the optional GraSP pass has its own
+    version. It is part of every cache key.
     """
-    text = "\n".join(f"{s.name}:{s.kind}:{s.needs}" for s in sorted(registered().values(), key=lambda s: s.name))
+    statistics = sorted(registered(grasp).values(), key=lambda s: s.name)
+    text = "\n".join(f"{s.name}:{s.kind}:{s.needs}" for s in statistics)
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
     return f"{MANUAL_VERSION}-{digest}"
 

@@ -248,7 +248,7 @@ def logsynflow(r: ProbeRecord):
 
 @register("grasp", LAYER, GRASP)
 def grasp(r: ProbeRecord):
-    """GraSP saliency -sum(W * Hg), Hg exact on the first 8 images (Wang et al. 2020)."""
+    """GraSP saliency -sum(W * Hg), exact Hessian-gradient product (Wang et al. 2020; opt-in pass)."""
     return r.layer["grasp"]
 
 
