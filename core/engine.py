@@ -99,7 +99,7 @@ class RunController:
         if profile is None:
             raise GMError("no profile given")
         self.profile = profile
-        self.resume = resume
+        self.resuming = resume
         self._external_sink = sink
         self._run_dir = run_dir
         self._runs_root = Path(runs_root)
@@ -159,7 +159,7 @@ class RunController:
         else:
             self.run_dir = Path(self._run_dir)
             self.run_dir.mkdir(parents=True, exist_ok=True)
-        if not self.resume:
+        if not self.resuming:
             rundir.atomic_write_text(self.run_dir / rundir.PROFILE_FILE, profile.to_toml())
         writer = rundir.RunDirectoryWriter(self.run_dir)
         self.sink = FanOutSink(writer, self._external_sink)
@@ -243,7 +243,7 @@ class RunController:
         validation_tables = [d.tables["validation"].to(self.device) for d in data]
         validation_targets = [d.targets["validation"].to(self.device) for d in data]
         checkpoint_path = self.run_dir / rundir.CHECKPOINT_FILE
-        if self.resume:
+        if self.resuming:
             state = rundir.read_json(checkpoint_path)
             evolution = Evolution.from_state_dict(
                 state["evolution"], profile.evolution, search_tables, search_targets, validation_tables, validation_targets
