@@ -12,9 +12,11 @@ then prints the longest gap between consecutive ticks / paints in milliseconds (
 * ``real``: the real ``core.engine.RunController`` (profile ``quick``, small samples, a cold
   probe cache in a temporary folder), measured while it probes networks on the CPU/GPU;
 * ``busy``: a stand-in that holds the GIL in bursts (long C-level calls, as torch's Python
-  side does), emitting ``ProbeProgress`` events between bursts.
+  side does), emitting ``ProbeProgress`` events between bursts;
+* ``idle``: the same stand-in sleeping instead of working (baseline of the machine: what
+  the UI gets when the engine costs nothing).
 
-Usage: ``PYTHONPATH=. python scripts/tui_responsiveness.py [--engine real|busy|auto] [--seconds 20]``
+Usage: ``PYTHONPATH=. python scripts/tui_responsiveness.py [--engine real|busy|idle|auto] [--seconds 20]``
 Exit status 1 when the longest gap reaches the target (``--target-ms``).
 """
 
@@ -30,6 +32,7 @@ import threading
 import time
 from pathlib import Path
 
+EXTRA = tuple(a for a in os.environ.get("GM_RESP_SET", "").split() if a)
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -67,7 +70,8 @@ class BusyController:
         self._stop = threading.Event()
         self._unpaused = threading.Event()
         self._unpaused.set()
-        self.burst_n = self._calibrate(burst_ms / 1000)
+        self.burst_s = burst_ms / 1000
+        self.burst_n = self._calibrate(self.burst_s) if burst_ms > 0 else 0
 
     @staticmethod
     def _calibrate(seconds: float) -> int:
@@ -99,7 +103,10 @@ class BusyController:
             if self._stop.is_set():
                 break
             for _ in range(3):  # three GIL-holding bursts per "network"
-                sum(range(self.burst_n))
+                if self.burst_n:
+                    sum(range(self.burst_n))
+                else:  # idle baseline: the engine sleeps (GIL released)
+                    time.sleep(0.03)
             rate = done / (time.perf_counter() - start)
             self.sink(ProbeProgress(done=done, total=self.networks, cache_hits=0, networks_per_second=rate,
                                     eta_seconds=(self.networks - done) / rate))
@@ -126,11 +133,12 @@ def gaps_ms(times: list[float]) -> list[float]:
 async def measure(engine: str, seconds: float, burst_ms: float, workdir: Path) -> dict:
     if engine == "real":
         overrides = ("sampling.search=40", "sampling.validation=20", "sampling.test=20", "probe.batch_size=16",
-                     "evolution.population=10", "evolution.generations=2",
+                     "evolution.population=10", "evolution.generations=2", *EXTRA,
                      f'probe.cache_dir="{workdir / "cache"}"')
         app = create_app("quick", overrides=overrides)
     else:
-        app = create_app("quick", controller_factory=lambda profile, sink: BusyController(profile, sink, burst_ms=burst_ms))
+        burst = 0.0 if engine == "idle" else burst_ms
+        app = create_app("quick", controller_factory=lambda profile, sink: BusyController(profile, sink, burst_ms=burst))
     ticks: list[float] = []
     async with app.run_test(size=(100, 30)) as pilot:
         heartbeat = Heartbeat()
@@ -164,12 +172,15 @@ async def measure(engine: str, seconds: float, burst_ms: float, workdir: Path) -
         "p99_tick_gap_ms": statistics.quantiles(tick_gaps, n=100)[98] if len(tick_gaps) > 100 else float("nan"),
         "mean_tick_gap_ms": statistics.fmean(tick_gaps) if tick_gaps else float("nan"),
         "max_paint_gap_ms": max(paint_gaps, default=float("nan")),
+        "gaps_over_100ms": sum(gap > 100 for gap in tick_gaps),
+        "top_gaps_ms": sorted(tick_gaps, reverse=True)[:5],
+        "worst_at_s": (window_ticks[tick_gaps.index(max(tick_gaps))] - window_start) if tick_gaps else float("nan"),
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engine", choices=("auto", "real", "busy"), default="auto")
+    parser.add_argument("--engine", choices=("auto", "real", "busy", "idle"), default="auto")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the measured window during the probe")
     parser.add_argument("--burst-ms", type=float, default=60.0, help="busy engine: length of one GIL-holding burst")
     parser.add_argument("--target-ms", type=float, default=200.0)
@@ -191,6 +202,9 @@ def main() -> int:
     print(f"UI timer ticks (every 20 ms): {result['ticks']}  mean gap {result['mean_tick_gap_ms']:.1f} ms"
           f"  p99 {result['p99_tick_gap_ms']:.1f} ms")
     print(f"heartbeat repaints: {result['paints']}  max repaint gap {result['max_paint_gap_ms']:.1f} ms")
+    print(f"tick gaps over 100 ms: {result['gaps_over_100ms']}; largest: "
+          + ", ".join(f"{gap:.0f}" for gap in result["top_gaps_ms"])
+          + f" ms (worst {result['worst_at_s']:.1f} s into the window)")
     print(f"max gap between UI refreshes: {result['max_tick_gap_ms']:.1f} ms (target < {args.target_ms:.0f} ms)")
     return 0 if max(result["max_tick_gap_ms"], result["max_paint_gap_ms"]) < args.target_ms else 1
 
