@@ -8,12 +8,13 @@ data down into its widgets. The UI thread never waits on the engine.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import threading
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from textual.app import App
 from textual.binding import Binding
@@ -61,6 +62,26 @@ def error_text(error: BaseException) -> str:
 EXPORT_SUFFIXES = {"text": "txt", "latex": "tex", "python": "py", "json": "json"}
 
 
+@contextlib.contextmanager
+def _sympy_unicode() -> Iterator[None]:
+    """Turn on sympy's Unicode pretty symbols while exporting.
+
+    sympy decides from ``sys.stdout.encoding`` at first use; inside a running Textual app
+    stdout is Textual's capture, sympy falls back to ASCII and its ASCII tables lack the
+    summation sign (``KeyError: 'sum'`` from ``core.formulas.to_text``).
+    """
+    try:
+        from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
+    except ImportError:
+        yield
+        return
+    previous = pretty_use_unicode(True)
+    try:
+        yield
+    finally:
+        pretty_use_unicode(previous)
+
+
 def export_best(run_dir: Path, best: Any) -> str:
     """Export the best proxy of ``run_dir``; return a line saying where it went.
 
@@ -90,11 +111,12 @@ def export_best(run_dir: Path, best: Any) -> str:
             export = None  # type: ignore[assignment]
         if export is not None:
             written = []
-            for fmt, suffix in EXPORT_SUFFIXES.items():
-                text = export(fmt)
-                target = run_dir / f"exported_best.{suffix}"
-                target.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-                written.append(suffix)
+            with _sympy_unicode():
+                for fmt, suffix in EXPORT_SUFFIXES.items():
+                    text = export(fmt)
+                    target = run_dir / f"exported_best.{suffix}"
+                    target.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+                    written.append(suffix)
             return f"exported the best proxy to {run_dir}/exported_best.{{{','.join(written)}}}"
     target = run_dir / EXPORT_FALLBACK_FILE
     tree = getattr(best, "tree", None)
@@ -236,6 +258,9 @@ class GreenMachineApp(App[None]):
         elif event.worker.group == "export" and event.state == WorkerState.ERROR:
             error = event.worker.error
             self.run_screen.log_line(f"export failed: {error_text(error)}", "bold red")
+            detail = "".join(traceback.format_exception(error)) if error is not None else ""
+            if detail:
+                self.run_screen.log_line(detail.rstrip(), "grey50")
             self.notify(f"export failed: {error_text(error)}", severity="error")
         elif event.worker.group == "export" and event.state == WorkerState.SUCCESS:
             self.last_export = event.worker.result

@@ -269,7 +269,8 @@ async def test_replay_of_events_jsonl(tmp_path: Path):
         assert "skipped" in log_text(app)
         assert FakeController.instances == []  # replay builds no controller
         await pilot.press("e")
-        await wait_for(pilot, lambda: app.last_export is not None, timeout=120)
+        await wait_for(pilot, lambda: app.last_export is not None or "export failed" in log_text(app), timeout=120)
+        assert app.last_export is not None, log_text(app)
         # core.formulas exports the tree of the last NewBest (no best_proxy.json here)
         exported = tmp_path / "exported_best.txt"
         assert exported.is_file() and "snip" in exported.read_text(encoding="utf-8")
