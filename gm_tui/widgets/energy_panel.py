@@ -24,6 +24,8 @@ def _number(value: object) -> float | None:
 
 def _short(method: str) -> str:
     """Compact form of a meter's method string for the panel."""
+    if method.lower().startswith("absent"):
+        return "absent"
     return (method.replace("estimated", "est.").replace("measured (", "meas. (").replace("codecarbon ", "")
             .replace("not meas. (", "not measured ("))
 
