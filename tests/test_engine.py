@@ -124,7 +124,7 @@ def test_same_seed_same_best_formula_golden(first_run, cache_dir, tmp_path):
     assert best["formula"] == GOLDEN_FORMULA
 
 
-GOLDEN_FORMULA = "sum((zico - weight_absolute_mean))"
+GOLDEN_FORMULA = "zico"
 
 
 def test_stop_then_resume_equals_uninterrupted(first_run, cache_dir, tmp_path):
