@@ -234,7 +234,10 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             "|---|---:|---:|",
             f"| **evolved** | **{result['evolved']['kendall_tau']:.4f}** | **{result['evolved']['spearman_rho']:.4f}** |",
         ]
-        ranked = sorted(result["baselines"].items(), key=lambda item: -abs(item[1]["kendall_tau"] or 0))
+        ranked = sorted(
+            result["baselines"].items(),
+            key=lambda item: -(item[1]["kendall_tau"] if item[1]["kendall_tau"] is not None else -2.0),
+        )
         for name, values in ranked:
             lines.append(f"| {name} | {_fmt(values['kendall_tau'], 4)} | {_fmt(values['spearman_rho'], 4)} |")
     lines += [""] + render_energy(report["energy"]) + [""]
