@@ -348,7 +348,7 @@ class RunController:
                 "n": int(table.num_networks),
                 "evolved": {"kendall_tau": tau, "spearman_rho": rho},
                 "baselines": {
-                    name: {"kendall_tau": float(value[0]), "spearman_rho": float(value[1])}
+                    name: {"kendall_tau": _finite_or_none(value[0]), "spearman_rho": _finite_or_none(value[1])}
                     for name, value in baselines.items()
                 },
             }
@@ -475,6 +475,12 @@ class ProbePhase:
         if len(statistics) < len(indices):
             return None
         return StatisticTable.from_networks(statistics)
+
+
+def _finite_or_none(value: float) -> float | None:
+    """A correlation for JSON: ``None`` where it is undefined (NaN, e.g. a constant proxy)."""
+    value = float(value)
+    return value if np.isfinite(value) else None
 
 
 def _sampling_label(samples: Samples) -> str:
