@@ -71,8 +71,10 @@ class RunController:
         Where to write; default a new folder under ``runs_root``. Required with ``resume``.
     resume : bool
         Continue the run in ``run_dir`` from its ``checkpoint.json``.
-    meter : EnergyMeter, optional
-        Energy meter; default from the profile's ``[energy]`` section.
+    meter : EnergyMeter or MeterStartup, optional
+        Energy meter; default from the profile's ``[energy]`` section. A plain meter stays
+        the caller's to close; a :class:`core.energy.MeterStartup` (a meter being built in
+        the background) is resolved when the run starts and closed by the run.
     runs_root : Path
         Parent folder of new run directories.
     """
@@ -151,9 +153,17 @@ class RunController:
         Path
             The run directory.
         """
-        from core.energy import make_meter
+        from core.energy import MeterStartup, make_meter
 
         profile = self.profile
+        # The meter first: if it cannot start, nothing is written.
+        owns_meter = self._meter is None or isinstance(self._meter, MeterStartup)
+        if self._meter is None:
+            meter = make_meter(profile.energy.enabled, profile.energy.country)
+        elif isinstance(self._meter, MeterStartup):
+            meter = self._meter.result()
+        else:
+            meter = self._meter
         if self._run_dir is None:
             self.run_dir = rundir.new_run_dir(self._runs_root, profile.name)
         else:
@@ -163,8 +173,6 @@ class RunController:
             rundir.atomic_write_text(self.run_dir / rundir.PROFILE_FILE, profile.to_toml())
         writer = rundir.RunDirectoryWriter(self.run_dir)
         self.sink = FanOutSink(writer, self._external_sink)
-        owns_meter = self._meter is None
-        meter = self._meter if self._meter is not None else make_meter(profile.energy.enabled, profile.energy.country)
         self.meter = meter
         self.energy_readings: list[tuple[str, Any]] = []
         try:

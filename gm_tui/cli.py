@@ -180,19 +180,28 @@ def run_command(
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue a stopped run directory.")] = None,
 ) -> None:
     """Probe, evolve and report headlessly: progress on stderr, energy report at the end."""
-    from core.engine import RunController
+    import numpy  # noqa: F401 - imported here, before the meter's start-up thread imports it too
+
+    from core.energy import MeterStartup
     from core.settings import load_profile
-    from gm_tui.headless import HeadlessReporter
 
     if resume is None and profile is None:
         _fail("give a PROFILE, or --resume RUN_DIR")
-    if resume is not None:
-        controller = RunController(None, HeadlessReporter(), run_dir=resume, resume=True)
-    else:
+    settings = None
+    if resume is None:
         settings = load_profile(profile, overrides or [])
         if out is not None and out.exists() and any(out.iterdir()):
             _fail(f"--out {out} exists and is not empty (use --resume to continue a run)")
-        controller = RunController(settings, HeadlessReporter(), run_dir=out)
+    # Start codecarbon's hardware detection now, so it overlaps importing torch and the engine.
+    startup = MeterStartup(settings.energy.enabled, settings.energy.country) if settings is not None else None
+
+    from core.engine import RunController
+    from gm_tui.headless import HeadlessReporter
+
+    if resume is not None:
+        controller = RunController(None, HeadlessReporter(), run_dir=resume, resume=True)
+    else:
+        controller = RunController(settings, HeadlessReporter(), run_dir=out, meter=startup)
     _install_stop_on_interrupt(controller)
     run_dir = controller.run()
     report = run_dir / "report.md"

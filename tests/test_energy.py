@@ -200,6 +200,27 @@ def test_codecarbon_unknown_country_is_clear_error():
         energy.CodecarbonMeter("XXX", gpu=False)
 
 
+def test_meter_startup_builds_in_background_and_reraises_errors():
+    off = energy.MeterStartup(False, "USA")
+    assert isinstance(off.result(), NullMeter)
+    bad = energy.MeterStartup(True, "XXX", gpu=False)
+    with pytest.raises(EnergyMeterError, match="country"):
+        bad.result()
+
+
+def test_meter_startup_gives_a_working_codecarbon_meter(cc_meter):
+    startup = energy.MeterStartup(True, "FRA", gpu=False)
+    meter = startup.result()
+    try:
+        assert meter.kind == "codecarbon" and meter.country == "FRA"
+        with meter.span("work") as span:
+            busy(0.05)
+        assert span.reading.duration_s >= 0.05
+        assert span.reading.energy_joules is not None and span.reading.energy_joules > 0
+    finally:
+        meter.close()
+
+
 # --------------------------------------------------------------------------------------------
 # NVML
 # --------------------------------------------------------------------------------------------

@@ -155,3 +155,26 @@ def test_resume_without_checkpoint_is_clear_error(tmp_path):
 
     with pytest.raises(GMError, match="not a GreenMachine run directory"):
         RunController(None, ListSink(), run_dir=tmp_path, resume=True)
+
+
+def test_meter_startup_is_resolved_and_closed_by_the_run(cache_dir, tmp_path, first_run):
+    from core.energy import MeterStartup
+
+    startup = MeterStartup(False)
+    controller = RunController(tiny_profile(cache_dir), ListSink(), run_dir=tmp_path / "startup", meter=startup)
+    controller.run()
+    assert controller.meter is startup.result()
+    assert controller.meter.open_spans() == []
+    with pytest.raises(RuntimeError, match="closed"):
+        controller.meter.start("after close")  # the run owned the meter and closed it
+
+
+def test_meter_that_cannot_start_writes_nothing(cache_dir, tmp_path):
+    from core.energy import EnergyMeterError, MeterStartup
+
+    run_dir = tmp_path / "never"
+    controller = RunController(tiny_profile(cache_dir), ListSink(), run_dir=run_dir,
+                               meter=MeterStartup(True, "XXX", gpu=False))
+    with pytest.raises(EnergyMeterError, match="country"):
+        controller.run()
+    assert not run_dir.exists()
