@@ -41,14 +41,42 @@ from core.datadir import ZC_PROXIES_TABLE, data_file  # noqa: E402
 from core.probe import ProbeCache, probe_many  # noqa: E402
 from core.table import StatisticTable  # noqa: E402
 
-#: Published rank correlations with NB201 test accuracy over all 15 625 architectures, as
-#: quoted from the papers' tables (Spearman rho unless marked tau): Abdelfattah et al. 2021
-#: (Table of zero-cost proxies on NAS-Bench-201). Approximate references, not ground truth.
+#: Published rank correlations with test accuracy over all architectures of the space.
+#: "tau": Kendall tau from ZiCo (Li et al., ICLR 2023), Table 1 (TSS) and Table 3 (SSS), which
+#: recomputes every proxy on the same protocol. "rho": Spearman rho from the proxy's own
+#: paper: Abdelfattah et al. 2021 (zero-cost-nas, notebooks/nasbench201_correlations.ipynb,
+#: "Table 1", |rho| over all 15 625 NB201 architectures, batch 64) for grad_norm, snip, grasp,
+#: fisher, synflow, jacob_cov; ZiCo Table 1/3 for zico, naswot, zen, params; MeCo (Jiang et
+#: al., NeurIPS 2023) Table 1 for meco on TSS and its SSS figures (negative); SWAP (Peng et
+#: al., ICLR 2024) abstract for swap on CIFAR-100 (regularised SWAP). Approximate references
+#: for whole-space correlations, not ground truth for a 500-network sample.
 PUBLISHED = {
-    "cifar10": {"grad_norm": ("rho", 0.58), "snip": ("rho", 0.58), "grasp": ("rho", 0.48),
-                "fisher": ("rho", 0.36), "synflow": ("rho", 0.74), "jacob_cov": ("rho", 0.73)},
-    "cifar100": {"grad_norm": ("rho", 0.64), "snip": ("rho", 0.63), "grasp": ("rho", 0.54),
-                 "fisher": ("rho", 0.39), "synflow": ("rho", 0.76), "jacob_cov": ("rho", 0.71)},
+    "tss": {
+        "cifar10": {
+            "params": (0.57, 0.75), "flops": (0.54, 0.73), "grad_norm": (0.46, 0.594),
+            "snip": (0.46, 0.596), "grasp": (0.37, 0.514), "fisher": (0.40, 0.36),
+            "synflow": (0.54, 0.737), "jacob_cov": (None, 0.731), "naswot": (0.58, 0.77),
+            "zen": (0.29, 0.38), "zico": (0.61, 0.80), "meco": (None, 0.894),
+        },
+        "cifar100": {
+            "params": (0.55, 0.73), "flops": (0.51, 0.71), "grad_norm": (0.47, 0.637),
+            "snip": (0.46, 0.637), "grasp": (0.36, 0.547), "fisher": (0.41, 0.385),
+            "synflow": (0.57, 0.763), "jacob_cov": (None, 0.704), "naswot": (0.62, 0.80),
+            "zen": (0.28, 0.36), "zico": (0.61, 0.81), "meco": (None, 0.883), "swap": (None, 0.90),
+        },
+    },
+    "sss": {
+        "cifar10": {
+            "params": (0.53, 0.72), "grad_norm": (0.35, 0.51), "snip": (0.42, 0.59),
+            "grasp": (-0.09, -0.13), "fisher": (0.30, 0.44), "synflow": (0.61, 0.81),
+            "naswot": (0.45, 0.63), "zen": (0.50, 0.69), "zico": (0.54, 0.73), "meco": (None, -0.79),
+        },
+        "cifar100": {
+            "params": (0.54, 0.73), "grad_norm": (0.34, 0.49), "snip": (0.46, 0.62),
+            "grasp": (0.01, 0.01), "fisher": (0.41, 0.55), "synflow": (0.60, 0.80),
+            "naswot": (0.43, 0.59), "zen": (0.52, 0.71), "zico": (0.55, 0.75), "meco": (None, -0.87),
+        },
+    },
 }
 #: Our statistic -> FreeREA column.
 AGREEMENT = {"naswot": "naswot", "synflow": "synflow", "logsynflow": "logsynflow", "params": "params_MB"}
@@ -120,7 +148,8 @@ def main() -> None:
                 theirs = np.array([freerea[i][column] for i in chosen])
                 tau, _ = rank_correlations(scores[ours], np.nan_to_num(theirs, neginf=-1e300))
                 print(f"  {ours:<11} vs FreeREA {column:<11} tau = {tau:.3f}")
-        print(f"{'baseline':<11} {'tau':>7} {'rho':>7}   {'file tau':>8} {'file rho':>8}   published")
+        print(f"{'baseline':<11} {'tau':>7} {'rho':>7}   {'file tau':>8} {'file rho':>8}   "
+              f"{'pub tau':>7} {'pub rho':>7}   {'d tau':>6} {'d rho':>6}")
         for name in scores:
             tau, rho = rank_correlations(scores[name], accuracy)
             file_tau = file_rho = ""
@@ -128,9 +157,12 @@ def main() -> None:
                 theirs = np.nan_to_num(np.array([freerea[i][AGREEMENT[name]] for i in chosen]), neginf=-1e300)
                 ft, fr = rank_correlations(theirs, accuracy)
                 file_tau, file_rho = f"{ft:8.3f}", f"{fr:8.3f}"
-            published = PUBLISHED.get(dataset, {}).get(name) if args.space == "tss" else None
-            text = f"{published[0]} {published[1]:.2f} (all archs)" if published else ""
-            print(f"{name:<11} {tau:7.3f} {rho:7.3f}   {file_tau:>8} {file_rho:>8}   {text}")
+            pub_tau, pub_rho = PUBLISHED.get(args.space, {}).get(dataset, {}).get(name, (None, None))
+            cells = [f"{v:7.3f}" if v is not None else f"{'':7}" for v in (pub_tau, pub_rho)]
+            deltas = [f"{ours - v:+6.3f}" if v is not None else f"{'':6}"
+                      for ours, v in ((tau, pub_tau), (rho, pub_rho))]
+            print(f"{name:<11} {tau:7.3f} {rho:7.3f}   {file_tau:>8} {file_rho:>8}   "
+                  f"{cells[0]} {cells[1]}   {deltas[0]} {deltas[1]}")
     if cache.problems:
         print(f"\n{len(cache.problems)} corrupt cache entries were recomputed")
 
