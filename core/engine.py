@@ -266,12 +266,17 @@ class RunController:
         while evolution.generation < profile.evolution.generations:
             if self._checkpoint_wait():
                 return "stopped"
+            # The generation's span covers its step, checkpoint and hall of fame.
             span = meter.start(f"generation-{evolution.generation + 1}")
             result = evolution.step()
-            reading = meter.stop(span)
             rundir.atomic_write_json(checkpoint_path, {"evolution": evolution.state_dict()})
-            self._emit_energy(reading, "generation")
             best = evolution.best()
+            rows = tuple(
+                {"size": int(e.tree.size), "tau_search": float(e.search_tau), "tau_validation": float(e.validation_tau), "formula": str(e.tree)}
+                for e in evolution.hall_of_fame()
+            )
+            reading = meter.stop(span)
+            self._emit_energy(reading, "generation")
             self.sink(
                 GenerationDone(
                     generation=result.generation,
@@ -297,10 +302,6 @@ class RunController:
                         tree=key,
                     )
                 )
-            rows = tuple(
-                {"size": int(e.tree.size), "tau_search": float(e.search_tau), "tau_validation": float(e.validation_tau), "formula": str(e.tree)}
-                for e in evolution.hall_of_fame()
-            )
             self.sink(HallOfFameUpdated(rows=rows))
         if self._stop.is_set():
             return "stopped"

@@ -57,6 +57,20 @@ def energy_summary(readings: list[tuple[str, Any]], probe_counts: Mapping[str, A
             "energy_joules": total(phase),
             "co2_grams": total(phase, "co2_grams"),
         }
+    inner = [phases[name] for name in ("probe", "generation", "evaluation") if name in phases]
+    if "run" in phases and inner:
+        # What the run spent outside its phases: loading data, sampling, writing events.
+        run = phases["run"]
+        energies = [row["energy_joules"] for row in inner]
+        co2 = [row["co2_grams"] for row in inner]
+        phases["outside phases"] = {
+            "spans": 0,
+            "duration_s": max(0.0, run["duration_s"] - sum(row["duration_s"] for row in inner)),
+            "energy_joules": None if run["energy_joules"] is None or None in energies
+            else max(0.0, run["energy_joules"] - sum(energies)),
+            "co2_grams": None if run["co2_grams"] is None or None in co2 else max(0.0, run["co2_grams"] - sum(co2)),
+        }
+        phases["run"] = phases.pop("run")  # keep the whole run last
     generations = [r.energy_joules for p, r in readings if p == "generation" and r.energy_joules is not None]
     done = int(probe_counts.get("done", 0))
     hits = int(probe_counts.get("hits", 0))
@@ -178,7 +192,7 @@ def render_energy(energy: Mapping[str, Any]) -> list[str]:
     lines.append("|---|---:|---:|---:|---:|")
     for phase, row in energy.get("phases", {}).items():
         lines.append(
-            f"| {phase} | {row['spans']} | {row['duration_s']:.2f} | {_energy(row['energy_joules'])} | {_fmt(row['co2_grams'], 4)} |"
+            f"| {phase} | {row['spans'] or '–'} | {row['duration_s']:.2f} | {_energy(row['energy_joules'])} | {_fmt(row['co2_grams'], 4)} |"
         )
     generation = energy.get("per_generation_joules", {})
     lines.append("")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 
 import pytest
 
@@ -42,7 +43,8 @@ def tiny_profile(cache_dir, *extra):
 
 def run(profile, run_dir, sink=None, **kwargs):
     sink = sink or ListSink()
-    controller = RunController(profile, sink, run_dir=run_dir, meter=FakeMeter(), **kwargs)
+    # constant watts on the real clock: span energies follow the real durations
+    controller = RunController(profile, sink, run_dir=run_dir, meter=FakeMeter(clock=time.perf_counter), **kwargs)
     return controller, controller.run(), sink
 
 
@@ -99,6 +101,13 @@ def test_energy_spans_nest_and_are_written(first_run):
     with open(run_dir / rundir.ENERGY_FILE, newline="") as stream:
         rows = list(csv.DictReader(stream))
     assert len(rows) == len(samples)
+    # report: the phases plus "outside phases" add up to the whole run
+    phases = json.loads((run_dir / rundir.REPORT_JSON_FILE).read_text())["energy"]["phases"]
+    assert list(phases)[-2:] == ["outside phases", "run"]
+    parts = [row for name, row in phases.items() if name != "run"]
+    assert phases["outside phases"]["duration_s"] > 0 and phases["generation"]["energy_joules"] > 0
+    assert sum(row["duration_s"] for row in parts) == pytest.approx(phases["run"]["duration_s"])
+    assert sum(row["energy_joules"] for row in parts) == pytest.approx(phases["run"]["energy_joules"])
 
 
 def test_report_rebuilds_from_run_directory(first_run):
