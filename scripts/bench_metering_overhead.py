@@ -34,10 +34,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench_energy_overhead import pairs  # noqa: E402  (this folder is on sys.path)
 
 
 def gm_command() -> list[str]:
-    """``gm`` next to this interpreter (the venv's console script), else ``python -m``."""
+    """``gm`` next to this interpreter (the venv's console script), else the CLI via ``python -c``."""
     script = Path(sys.executable).with_name("gm")
     if script.exists():
         return [str(script)]
@@ -82,7 +85,6 @@ def startup_seconds(metered: bool) -> float:
 
 def component_costs(run_seconds: float, spans: int, startup_repeats: int) -> dict[str, float]:
     """Seconds that metering adds to a run of ``run_seconds`` with ``spans`` spans."""
-    sys.path.insert(0, str(ROOT))
     from core.energy import CodecarbonMeter
 
     on, off = [], []
@@ -91,10 +93,7 @@ def component_costs(run_seconds: float, spans: int, startup_repeats: int) -> dic
         off.append(startup_seconds(False))
     meter = CodecarbonMeter(gpu=False)
     try:
-        start = time.perf_counter()
-        for _ in range(100):
-            meter.stop(meter.start("x"))
-        per_span = (time.perf_counter() - start) / 100
+        per_span = statistics.median(pairs(meter, 100))
         tracker = meter._tracker
         start = time.perf_counter()
         for _ in range(50):
@@ -130,7 +129,6 @@ def main() -> None:
         off = whole_runs(arguments)
     else:
         off = arguments.run_seconds or 120.0
-    sys.path.insert(0, str(ROOT))
     from core.settings import load_profile
 
     profile = load_profile(arguments.profile, arguments.overrides)
