@@ -6,9 +6,10 @@ architectures), by the importers (which write tables in the format read here), b
 (a plain ``csv`` pass over the gzip table, converted with numpy) and cached in-process.
 
 Table format (see ``shared/data/PROVENANCE.md``): one gzip CSV per space, ``index`` equal
-to the official NATS-Bench index ``0..N-1`` in order. TSS needs ``arch_str``,
-``<dataset>_test_acc`` and ``params_MB_<dataset>``; SSS needs ``channels`` and the three
-90-epoch validation-type columns listed in :data:`METRIC_COLUMNS`.
+to the official index ``0..N-1`` in order, the space's arch column, its ground-truth
+accuracy column per dataset and its optional parameter-count columns. Which file and which
+columns is the space's business (:class:`core.spaces.SearchSpace`); this module only reads
+and validates.
 """
 
 from __future__ import annotations
@@ -25,65 +26,11 @@ from typing import Mapping
 
 import numpy as np
 
-from core import datadir as _datadir
-from core.datadir import SSS_TABLE, TSS_TABLE
 from core.errors import DataFileError, GMError
-
-SPACES = ("tss", "sss")
-DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
-
-#: Number of architectures of each space.
-SPACE_SIZES = {"tss": 15625, "sss": 32768}
-
-#: File name of each space's table in the data directory.
-TABLE_FILES = {"tss": TSS_TABLE, "sss": SSS_TABLE}
-
-#: Column holding the architecture string of each space.
-ARCH_COLUMNS = {"tss": "arch_str", "sss": "channels"}
-
-#: Ground-truth accuracy column per space and dataset.
-METRIC_COLUMNS: Mapping[str, Mapping[str, str]] = MappingProxyType(
-    {
-        "tss": MappingProxyType({ds: f"{ds}_test_acc" for ds in DATASETS}),
-        "sss": MappingProxyType(
-            {
-                "cifar10": "cifar10-valid_valid_acc_90ep",
-                "cifar100": "cifar100_acc_90ep",
-                "ImageNet16-120": "ImageNet16-120_acc_90ep",
-            }
-        ),
-    }
-)
-
-#: Parameter-count columns (millions), TSS only.
-PARAMS_COLUMNS: Mapping[str, Mapping[str, str]] = MappingProxyType(
-    {
-        "tss": MappingProxyType({ds: f"params_MB_{ds}" for ds in DATASETS}),
-        "sss": MappingProxyType({}),
-    }
-)
-
-#: What the ground truth of each space is, for reports.
-CAVEATS = {
-    "tss": (
-        "NATS-Bench TSS ground truth: test accuracy after 200 epochs, mean over seeds "
-        "(cifar10 trained on train+valid)."
-    ),
-    "sss": (
-        "NATS-Bench SSS ground truth: validation-type accuracy after 90 epochs, single "
-        "training run (cifar10-valid x-valid, half-test-set splits for cifar100 and "
-        "ImageNet16-120) - noisier than the seed-averaged TSS test accuracies."
-    ),
-}
+from core.spaces import SearchSpace, get_space
 
 # Sentinel: "use the official row count of the space".
 _OFFICIAL = object()
-
-
-def _check_space(space: str) -> str:
-    if space not in SPACES:
-        raise GMError(f"unknown search space {space!r}; valid spaces: {', '.join(SPACES)}")
-    return space
 
 
 def _frozen(mapping: Mapping) -> Mapping:
@@ -97,7 +44,7 @@ class Benchmark:
     Attributes
     ----------
     space : str
-        ``"tss"`` or ``"sss"``.
+        Name of the registered search space (see :attr:`search_space`).
     indices : numpy.ndarray
         Official architecture indices (int64), ``0..N-1``.
     arch_strings : tuple of str
@@ -135,19 +82,24 @@ class Benchmark:
     def __len__(self) -> int:
         return len(self.arch_strings)
 
+    @property
+    def search_space(self) -> SearchSpace:
+        """The registered :class:`core.spaces.SearchSpace` of this table."""
+        return get_space(self.space)
+
     def accuracy(self, dataset: str) -> np.ndarray:
         """Return the ground-truth accuracies (percent, float64) for ``dataset``.
 
         Raises
         ------
         GMError
-            If ``dataset`` is not one of :data:`DATASETS`.
+            If ``dataset`` is not one of the space's datasets.
         """
         try:
             return self.accuracies[dataset]
         except KeyError:
             raise GMError(
-                f"unknown dataset {dataset!r} for NATS-Bench {self.space.upper()}; "
+                f"unknown dataset {dataset!r} for {self.search_space.title}; "
                 f"valid datasets: {', '.join(self.accuracies)}"
             ) from None
 
@@ -157,10 +109,10 @@ class Benchmark:
         Raises
         ------
         GMError
-            For SSS (no parameter column) or an unknown dataset.
+            For a space without parameter columns (SSS) or an unknown dataset.
         """
         if not self.params_millions:
-            raise GMError(f"NATS-Bench {self.space.upper()} table has no parameter counts")
+            raise GMError(f"the {self.search_space.title} table has no parameter counts")
         try:
             return self.params_millions[dataset]
         except KeyError:
@@ -194,7 +146,7 @@ class Benchmark:
             return self._lookup[arch_string]
         except KeyError:
             raise GMError(
-                f"architecture {arch_string!r} is not in NATS-Bench {self.space.upper()}"
+                f"architecture {arch_string!r} is not in {self.search_space.title}"
             ) from None
 
 
@@ -236,18 +188,20 @@ def _float_column(path: Path, rows: list[list[str]], col: int, name: str) -> np.
         ) from None
 
 
-def read_table(path: Path | str, space: str, expected_rows: int | None | object = _OFFICIAL) -> Benchmark:
+def read_table(path: Path | str, space: str | SearchSpace,
+               expected_rows: int | None | object = _OFFICIAL) -> Benchmark:
     """Read and validate one benchmark table (no caching).
 
     Parameters
     ----------
     path : Path or str
         The gzip CSV table.
-    space : str
-        ``"tss"`` or ``"sss"``: decides the required columns.
+    space : str or SearchSpace
+        The registered space (or its name): decides the required columns.
     expected_rows : int or None, optional
-        Required number of rows; by default the official size of the space (15625 / 32768);
-        ``None`` skips the check (tables written from a fake API in tests).
+        Required number of rows; by default the official size of the space
+        (:attr:`SearchSpace.size`, none for spaces without one); ``None`` skips the check
+        (tables written from a fake API in tests).
 
     Returns
     -------
@@ -259,23 +213,23 @@ def read_table(path: Path | str, space: str, expected_rows: int | None | object 
         Missing or unreadable file, truncated gzip, missing column, wrong row count, index
         not ``0..N-1`` in order, or an accuracy that is non-finite or outside [0, 100].
     """
-    space = _check_space(space)
+    search_space = get_space(space)
     path = Path(path)
     if expected_rows is _OFFICIAL:
-        expected_rows = SPACE_SIZES[space]
+        expected_rows = search_space.size
     header, rows = _read_rows(path)
     where = f"data file {path.name!r} in {path.parent}"
 
-    metric_cols = METRIC_COLUMNS[space]
-    params_cols = PARAMS_COLUMNS[space]
-    required = ["index", ARCH_COLUMNS[space], *metric_cols.values(), *params_cols.values()]
+    metric_cols = search_space.metric_columns
+    params_cols = search_space.params_columns
+    required = ["index", search_space.arch_column, *metric_cols.values(), *params_cols.values()]
     pos = {name: i for i, name in enumerate(header)}
     missing = [c for c in required if c not in pos]
     if missing:
         raise DataFileError(f"{where} lacks column(s) {', '.join(missing)}")
     if expected_rows is not None and len(rows) != expected_rows:
         raise DataFileError(
-            f"{where} has {len(rows)} rows, expected {expected_rows} for NATS-Bench {space.upper()}"
+            f"{where} has {len(rows)} rows, expected {expected_rows} for {search_space.title}"
         )
     if not rows:
         raise DataFileError(f"{where} has no rows")
@@ -294,7 +248,7 @@ def read_table(path: Path | str, space: str, expected_rows: int | None | object 
             f"{where}: column 'index' must be 0..{len(rows) - 1} in order (row {bad + 2} has {indices[bad]})"
         )
 
-    arch_col = pos[ARCH_COLUMNS[space]]
+    arch_col = pos[search_space.arch_column]
     arch_strings = tuple(r[arch_col] for r in rows)
 
     accuracies = {}
@@ -315,34 +269,35 @@ def read_table(path: Path | str, space: str, expected_rows: int | None | object 
 
     indices.setflags(write=False)
     return Benchmark(
-        space=space,
+        space=search_space.name,
         indices=indices,
         arch_strings=arch_strings,
         accuracies=_frozen(accuracies),
         metric_columns=_frozen(metric_cols),
         params_millions=_frozen(params),
-        caveat=CAVEATS[space],
+        caveat=search_space.caveat,
         source=path,
     )
 
 
 @functools.lru_cache(maxsize=8)
-def _load_cached(space: str, path: Path, mtime_ns: int, size: int) -> Benchmark:
+def _load_cached(space: SearchSpace, path: Path, mtime_ns: int, size: int) -> Benchmark:
     return read_table(path, space)
 
 
-def load_benchmark(space: str, data_dir: Path | None = None) -> Benchmark:
-    """Load the ground-truth table of ``space`` from the data directory.
+def load_benchmark(space: str | SearchSpace, data_dir: Path | None = None) -> Benchmark:
+    """Load the ground-truth table of ``space``.
 
     Cached in-process per (space, path, file mtime/size): a second call is free.
 
     Parameters
     ----------
-    space : str
-        ``"tss"`` (15625 cell topologies) or ``"sss"`` (32768 channel configurations).
+    space : str or SearchSpace
+        A registered space (or its name), e.g. ``"tss"`` (15625 cell topologies) or
+        ``"sss"`` (32768 channel configurations).
     data_dir : Path, optional
-        Folder holding the table; defaults to :func:`core.datadir.data_dir`
-        (``GM_DATA_DIR``).
+        Folder holding the table; by default the space finds it
+        (:meth:`SearchSpace.table_path`, through :mod:`core.datadir`).
 
     Returns
     -------
@@ -356,10 +311,12 @@ def load_benchmark(space: str, data_dir: Path | None = None) -> Benchmark:
     DataFileError
         Missing or malformed table; one line naming the file and the folder.
     """
-    _check_space(space)
-    folder = Path(data_dir) if data_dir is not None else _datadir.data_dir()
-    name = TABLE_FILES[space]
-    path = folder / name
+    search_space = get_space(space)
+    if data_dir is None:
+        path = Path(search_space.table_path())
+    else:
+        path = Path(data_dir) / search_space.table_file
+    folder, name = path.parent, path.name
     try:
         st = path.stat()
     except OSError:
@@ -368,18 +325,7 @@ def load_benchmark(space: str, data_dir: Path | None = None) -> Benchmark:
         ) from None
     if not path.is_file():
         raise DataFileError(f"data file {name!r} in {folder} is not a regular file")
-    return _load_cached(space, path.resolve(), st.st_mtime_ns, st.st_size)
+    return _load_cached(search_space, path.resolve(), st.st_mtime_ns, st.st_size)
 
 
-__all__ = [
-    "SPACES",
-    "DATASETS",
-    "SPACE_SIZES",
-    "TABLE_FILES",
-    "METRIC_COLUMNS",
-    "PARAMS_COLUMNS",
-    "CAVEATS",
-    "Benchmark",
-    "read_table",
-    "load_benchmark",
-]
+__all__ = ["Benchmark", "load_benchmark", "read_table"]

@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import datadir as _datadir
-from core.benchmarks import SPACE_SIZES, TABLE_FILES, read_table
+from core.benchmarks import read_table
 from core.datadir import CIFAR10_TEST_IMAGES, IMAGE_FILES, ZC_PROXIES_TABLE
 from core.errors import GMError
 from core.images import read_image_file
+from core.spaces import get_space, space_names
 
 #: Columns the precomputed zero-cost-proxy table must have.
 ZC_REQUIRED_COLUMNS = ("dataset", "index", "arch_str", "naswot", "logsynflow", "synflow")
 #: Rows of that table: every TSS architecture on each of the three datasets.
-ZC_EXPECTED_ROWS = 3 * SPACE_SIZES["tss"]
+ZC_EXPECTED_ROWS = 3 * 15625
 
 
 @dataclass(frozen=True)
@@ -90,16 +91,16 @@ def check_data(data_dir: Path | None = None) -> list[FileStatus]:
     Returns
     -------
     list of FileStatus
-        In a fixed order: TSS table, SSS table, proxy table, CIFAR-10 / CIFAR-100 /
+        In a fixed order: the table of every registered space, proxy table, CIFAR-10 / CIFAR-100 /
         ImageNet16-120 minibatch images, CIFAR-10 test images. Never raises for a bad file;
         the problem is in ``detail``.
     """
     folder = Path(data_dir) if data_dir is not None else _datadir.data_dir()
+    tables = [(space.table_file, f"{space.title} ground truth",
+               lambda p, space=space: f"{len(read_table(p, space))} rows")
+              for space in map(get_space, space_names()) if space.table_file]
     checks = [
-        (TABLE_FILES["tss"], "NATS-Bench TSS ground truth",
-         lambda p: f"{len(read_table(p, 'tss'))} rows"),
-        (TABLE_FILES["sss"], "NATS-Bench SSS ground truth",
-         lambda p: f"{len(read_table(p, 'sss'))} rows"),
+        *tables,
         (ZC_PROXIES_TABLE, "precomputed TSS proxy scores (baseline cross-check)", _check_zc_table),
         (IMAGE_FILES["cifar10"], "CIFAR-10 probe images",
          lambda p: _image_detail(p, "cifar10")),

@@ -11,8 +11,6 @@ from pathlib import Path
 
 from core.errors import DataFileError
 
-TSS_TABLE = "nats_tss.csv.gz"
-SSS_TABLE = "nats_sss.csv.gz"
 ZC_PROXIES_TABLE = "nb201_zc_proxies_freerea.csv.gz"
 IMAGE_FILES = {
     "cifar10": "cifar10_train_aug_freerea.npz",

@@ -12,6 +12,7 @@ CLI (``gm data check``).
 from __future__ import annotations
 
 import functools
+import hashlib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +23,12 @@ import numpy as np
 from core import datadir as _datadir
 from core.datadir import IMAGE_FILES
 from core.errors import DataFileError, GMError
+from core.spaces.base import DATASETS as _DATASET_INFO
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
+DATASETS = tuple(_DATASET_INFO)
 
 #: Per-channel (R, G, B) mean and std on the [0, 1] scale, as in NATS-Bench / xautodl
 #: ``get_datasets``.
@@ -46,10 +48,10 @@ NORMALISATION: dict[str, tuple[tuple[float, float, float], tuple[float, float, f
 }
 
 #: Image side length (pixels) of each dataset.
-IMAGE_SIZES = {"cifar10": 32, "cifar100": 32, "ImageNet16-120": 16}
+IMAGE_SIZES = {name: info.image_size for name, info in _DATASET_INFO.items()}
 
 #: Number of classes (network head size) of each dataset.
-NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}
+NUM_CLASSES = {name: info.num_classes for name, info in _DATASET_INFO.items()}
 
 
 def _check_dataset(dataset: str) -> str:
@@ -203,6 +205,29 @@ def load_images(dataset: str, data_dir: Path | None = None, file_name: str | Non
     return _load_cached(dataset, path.resolve(), st.st_mtime_ns, st.st_size)
 
 
+@functools.lru_cache(maxsize=8)
+def _content_identity(image_set: ImageSet) -> str:
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(image_set.images).tobytes())
+    digest.update(np.ascontiguousarray(image_set.labels).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def image_identity(dataset: str, data_dir: Path | None = None) -> str:
+    """Return a short content hash of the images and labels minibatches of ``dataset`` come from.
+
+    Part of every probe-cache key: the same images give the same key whichever folder
+    (``GM_DATA_DIR``, the user folder or the embedded copy) they were read from; other
+    images give another key. Computed once per loaded file.
+
+    Raises
+    ------
+    GMError, DataFileError
+        As :func:`load_images`.
+    """
+    return _content_identity(load_images(dataset, data_dir))
+
+
 def normalise(images: np.ndarray, dataset: str) -> "torch.Tensor":
     """Turn N x H x W x 3 uint8 images into a normalised float32 N x 3 x H x W tensor.
 
@@ -296,6 +321,7 @@ __all__ = [
     "ImageSet",
     "read_image_file",
     "load_images",
+    "image_identity",
     "normalise",
     "minibatch",
     "noise_batch",

@@ -28,52 +28,9 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from core.benchmarks import (
-    ARCH_COLUMNS,
-    DATASETS,
-    METRIC_COLUMNS,
-    PARAMS_COLUMNS,
-    SPACE_SIZES,
-    SPACES,
-    TABLE_FILES,
-    read_table,
-)
+from core.benchmarks import read_table
 from core.errors import DataFileError, GMError
-
-#: Training schedule (``hp``) of the ground truth of each space.
-NATS_HP = {"tss": "200", "sss": "90"}
-
-#: How each ground-truth column is queried, per space:
-#: column -> (dataset passed to ``get_more_info``, key of the returned dict).
-#: TSS: seed-averaged test accuracy after 200 epochs (``cifar10`` trained on train+valid,
-#: evaluated on the original test set; ``cifar100`` / ``ImageNet16-120`` on ``x-test``).
-#: SSS: validation-type accuracy after 90 epochs, matching the shipped table:
-#: ``cifar10-valid`` on ``x-valid`` (25 000 images), ``cifar100`` and ``ImageNet16-120``
-#: on ``x-valid`` (the validation half of their test sets).
-NATS_METRIC_QUERIES: dict[str, dict[str, tuple[str, str]]] = {
-    "tss": {
-        METRIC_COLUMNS["tss"][ds]: (ds, "test-accuracy") for ds in DATASETS
-    },
-    "sss": {
-        METRIC_COLUMNS["sss"]["cifar10"]: ("cifar10-valid", "valid-accuracy"),
-        METRIC_COLUMNS["sss"]["cifar100"]: ("cifar100", "valid-accuracy"),
-        METRIC_COLUMNS["sss"]["ImageNet16-120"]: ("ImageNet16-120", "valid-accuracy"),
-    },
-}
-
-#: Extra (optional) accuracy columns written alongside, for users who want them.
-NATS_EXTRA_QUERIES: dict[str, dict[str, tuple[str, str]]] = {
-    "tss": {
-        "cifar10-valid_valid_acc": ("cifar10-valid", "valid-accuracy"),
-        "cifar100_valid_acc": ("cifar100", "valid-accuracy"),
-        "ImageNet16-120_valid_acc": ("ImageNet16-120", "valid-accuracy"),
-    },
-    "sss": {
-        "cifar10_test_acc_90ep": ("cifar10", "test-accuracy"),
-        "cifar100_test_acc_90ep": ("cifar100", "test-accuracy"),
-        "ImageNet16-120_test_acc_90ep": ("ImageNet16-120", "test-accuracy"),
-    },
-}
+from core.spaces import SearchSpace, get_space
 
 NATS_INSTALL_HINT = "install the 'nats' extra: pip install -e '.[nats]'"
 
@@ -81,7 +38,7 @@ NATS_INSTALL_HINT = "install the 'nats' extra: pip install -e '.[nats]'"
 # --------------------------------------------------------------------------- NATS-Bench
 
 
-def _create_nats_api(archive_path: Path, space: str) -> Any:
+def _create_nats_api(archive_path: Path, space: SearchSpace) -> Any:
     try:
         from nats_bench import create  # type: ignore[import-not-found]
     except ImportError:
@@ -90,10 +47,10 @@ def _create_nats_api(archive_path: Path, space: str) -> Any:
         raise GMError(f"NATS-Bench archive {archive_path} not found")
     fast_mode = archive_path.is_dir()  # '*-simple' folders need fast mode, '.pickle.pbz2' files not
     try:
-        return create(str(archive_path), space, fast_mode=fast_mode, verbose=False)
+        return create(str(archive_path), space.name, fast_mode=fast_mode, verbose=False)
     except Exception as exc:  # the package raises ValueError/AssertionError/OSError
         raise GMError(
-            f"cannot open NATS-Bench {space.upper()} archive {archive_path}: {type(exc).__name__}: {exc}"
+            f"cannot open {space.title} archive {archive_path}: {type(exc).__name__}: {exc}"
         ) from None
 
 
@@ -104,7 +61,7 @@ def _fmt(value: Any) -> str:
 
 def import_nats_tables(
     archive_path: Path | str | None,
-    space: str,
+    space: str | SearchSpace,
     out_dir: Path | str,
     api: Any = None,
     progress: Callable[[int, int], None] | None = None,
@@ -116,8 +73,9 @@ def import_nats_tables(
     archive_path : Path or str or None
         ``NATS-tss-v1_0-3ffb9-simple`` / ``NATS-sss-v1_0-50262-simple`` folder (fast mode) or
         the ``.pickle.pbz2`` file. Ignored when ``api`` is given.
-    space : str
-        ``"tss"`` or ``"sss"``.
+    space : str or SearchSpace
+        A registered space with an official NATS-Bench archive (``nats_hp``,
+        ``nats_metric_queries`` and ``nats_extra_queries`` set: TSS and SSS).
     out_dir : Path or str
         Folder to write the table into (created if needed).
     api : object, optional
@@ -135,11 +93,10 @@ def import_nats_tables(
     Notes
     -----
     Columns written: ``index``, the arch column (TSS ``arch_str`` / SSS ``channels``),
-    the ground-truth columns of :data:`core.benchmarks.METRIC_COLUMNS` queried as in
-    :data:`NATS_METRIC_QUERIES` (``is_random=False``: mean over the seeds present), TSS
-    ``params_MB_<dataset>`` (and for SSS the same columns as extras), ``flops_M_<dataset>``
-    and the optional accuracies of :data:`NATS_EXTRA_QUERIES` (left empty when the archive
-    lacks them).
+    the space's ground-truth columns queried as in its ``nats_metric_queries``
+    (``is_random=False``: mean over the seeds present), ``params_MB_<dataset>`` (required
+    by TSS, extras for SSS), ``flops_M_<dataset>`` and the optional accuracies of its
+    ``nats_extra_queries`` (left empty when the archive lacks them).
 
     Raises
     ------
@@ -147,37 +104,41 @@ def import_nats_tables(
         ``nats_bench`` not installed (with the install command), archive missing or
         unreadable, a required metric missing, or a wrong number of architectures.
     """
-    if space not in SPACES:
-        raise GMError(f"unknown search space {space!r}; valid spaces: {', '.join(SPACES)}")
+    search_space = get_space(space)
+    hp = getattr(search_space, "nats_hp", None)
+    if hp is None:
+        raise GMError(f"search space {search_space.name!r} has no official NATS-Bench archive to import")
     injected = api is not None
     if api is None:
         if archive_path is None:
             raise GMError("import_nats_tables needs an archive path or an api object")
-        api = _create_nats_api(Path(archive_path), space)
+        api = _create_nats_api(Path(archive_path), search_space)
     total = len(api)
-    if not injected and total != SPACE_SIZES[space]:
+    if not injected and total != search_space.size:
         raise GMError(
-            f"NATS-Bench {space.upper()} archive has {total} architectures, expected {SPACE_SIZES[space]}"
+            f"{search_space.title} archive has {total} architectures, expected {search_space.size}"
         )
-    hp = NATS_HP[space]
-    metric_q = NATS_METRIC_QUERIES[space]
-    extra_q = NATS_EXTRA_QUERIES[space]
-    params_cols = {ds: f"params_MB_{ds}" for ds in DATASETS}
-    flops_cols = {ds: f"flops_M_{ds}" for ds in DATASETS}
-    assert set(PARAMS_COLUMNS[space].values()) <= set(params_cols.values())
-    header = ["index", ARCH_COLUMNS[space], *metric_q, *params_cols.values(), *flops_cols.values(), *extra_q]
+    metric_q = search_space.nats_metric_queries
+    extra_q = search_space.nats_extra_queries
+    datasets = search_space.datasets
+    params_cols = {ds: f"params_MB_{ds}" for ds in datasets}
+    flops_cols = {ds: f"flops_M_{ds}" for ds in datasets}
+    if not set(search_space.params_columns.values()) <= set(params_cols.values()):
+        raise GMError(f"search space {search_space.name!r}: parameter columns differ from params_MB_<dataset>")
+    header = ["index", search_space.arch_column, *metric_q, *params_cols.values(),
+              *flops_cols.values(), *extra_q]
     query_datasets = sorted({ds for ds, _ in (*metric_q.values(), *extra_q.values())})
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    out_path = out_dir / TABLE_FILES[space]
+    out_path = out_dir / search_space.table_file
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     for i in range(total):
         try:
             infos = {ds: api.get_more_info(i, ds, hp=hp, is_random=False) for ds in query_datasets}
-            costs = {ds: api.get_cost_info(i, ds) for ds in DATASETS}
+            costs = {ds: api.get_cost_info(i, ds) for ds in datasets}
             arch = str(api.arch(i))
         except GMError:
             raise
@@ -189,12 +150,12 @@ def import_nats_tables(
         for col, (ds, key) in metric_q.items():
             if key not in infos[ds]:
                 raise GMError(
-                    f"NATS-Bench {space.upper()} architecture {i}: get_more_info(dataset={ds!r}, "
+                    f"{search_space.title} architecture {i}: get_more_info(dataset={ds!r}, "
                     f"hp={hp!r}) has no {key!r} (needed for column {col!r})"
                 )
             row.append(_fmt(infos[ds][key]))
-        row += [_fmt(costs[ds].get("params", float("nan"))) for ds in DATASETS]
-        row += [_fmt(costs[ds].get("flops", float("nan"))) for ds in DATASETS]
+        row += [_fmt(costs[ds].get("params", float("nan"))) for ds in datasets]
+        row += [_fmt(costs[ds].get("flops", float("nan"))) for ds in datasets]
         row += [_fmt(infos[ds][key]) if key in infos[ds] else "" for ds, key in extra_q.values()]
         writer.writerow(row)
         if progress is not None and ((i + 1) % 100 == 0 or i + 1 == total):
@@ -409,9 +370,6 @@ def import_cifar_archive(
 
 
 __all__ = [
-    "NATS_HP",
-    "NATS_METRIC_QUERIES",
-    "NATS_EXTRA_QUERIES",
     "import_nats_tables",
     "import_cifar_archive",
     "restricted_unpickle",

@@ -16,16 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from core import rundir
-from core.benchmarks import METRIC_COLUMNS
-
-GROUND_TRUTH_NOTES = {
-    "tss": "TSS ground truth: <dataset>_test_acc, 200 epochs, mean over seeds.",
-    "sss": (
-        "SSS ground truth: 90-epoch, single-run, validation-type accuracy "
-        "(cifar10-valid_valid_acc_90ep, cifar100_acc_90ep, ImageNet16-120_acc_90ep); "
-        "noisier than TSS, which caps attainable Kendall tau."
-    ),
-}
+from core.spaces import get_space
 
 
 def energy_summary(readings: list[tuple[str, Any]], probe_counts: Mapping[str, Any], meter_info: Mapping[str, Any]) -> dict:
@@ -117,8 +108,8 @@ def build_report(controller: Any) -> dict:
         "profile": profile.to_dict(),
         "space": space,
         "datasets": list(profile.benchmark.datasets),
-        "ground_truth_columns": {d: METRIC_COLUMNS[space][d] for d in profile.benchmark.datasets},
-        "ground_truth_note": GROUND_TRUTH_NOTES[space],
+        "ground_truth_columns": {d: get_space(space).metric_columns[d] for d in profile.benchmark.datasets},
+        "ground_truth_note": get_space(space).ground_truth_note,
         "sampling": {
             "mode": samples.mode,
             "stratification": samples.stratification if samples.mode == "stratified" else None,

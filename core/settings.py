@@ -18,8 +18,6 @@ from typing import Any, Mapping
 from core.errors import ProfileError
 
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
-SPACES = ("tss", "sss")
-DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 
 
 @dataclass(frozen=True)
@@ -141,7 +139,6 @@ _SECTIONS: dict[str, type] = {
 }
 
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("benchmark", "space"): SPACES,
     ("benchmark", "metric"): ("default",),
     ("sampling", "mode"): ("random", "stratified"),
     ("sampling", "stratification"): ("equal_width", "quantile"),
@@ -204,10 +201,12 @@ def _check_value(source: str, section: str, key: str, expected: Any, value: Any)
     choices = _CHOICES.get((section, key))
     if choices is not None and value not in choices:
         raise ProfileError(f"{where} must be one of {', '.join(choices)}; got {value!r}")
+    if (section, key) == ("benchmark", "space"):
+        from core.spaces import space_names
+
+        if value not in space_names():
+            raise ProfileError(f"{where} must be one of {', '.join(space_names())}; got {value!r}")
     if (section, key) == ("benchmark", "datasets"):
-        for item in value:
-            if item not in DATASETS:
-                raise ProfileError(f"{where}: unknown dataset {item!r} (choose from {', '.join(DATASETS)})")
         if len(set(value)) != len(value):
             raise ProfileError(f"{where}: datasets are listed twice")
     minimum = _MINIMUM.get((section, key))
@@ -220,6 +219,17 @@ def _check_value(source: str, section: str, key: str, expected: Any, value: Any)
     if (section, key) == ("probe", "device") and not (value in ("auto", "cpu") or value.startswith("cuda")):
         raise ProfileError(f"{where} must be auto, cpu or cuda[:N], got {value!r}")
     return value
+
+
+def _check_datasets(source: str, benchmark: BenchmarkSettings) -> None:
+    """Every dataset of ``benchmark.datasets`` must be one the space has ground truth for."""
+    from core.spaces import get_space
+
+    space = get_space(benchmark.space)
+    for item in benchmark.datasets:
+        if item not in space.datasets:
+            raise ProfileError(f"{source}: benchmark.datasets: unknown dataset {item!r} for space "
+                               f"{space.name} (choose from {', '.join(space.datasets)})")
 
 
 def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> Profile:
@@ -256,6 +266,7 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> 
                 f"{source}: unknown key {key!r} (known: name, description, {', '.join(_SECTIONS)})"
             )
     profile = Profile(**top, **sections, source=source)
+    _check_datasets(source, profile.benchmark)
     evolution = profile.evolution
     if evolution.init_min_depth > evolution.init_max_depth:
         raise ProfileError(f"{source}: evolution.init_min_depth must be <= evolution.init_max_depth")

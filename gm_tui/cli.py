@@ -86,7 +86,7 @@ def data_check_command() -> None:
 @user_errors
 def data_import_nats_command(
     archive: Annotated[Path, typer.Argument(help="Official archive, e.g. NATS-tss-v1_0-3ffb9-simple.")],
-    space: Annotated[str, typer.Option("--space", help="tss or sss.")] = "tss",
+    space: Annotated[str, typer.Option("--space", help="Search space (tss, sss or a registered space).")] = "tss",
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Folder to write the table into (default: the data directory).")] = None,
 ) -> None:
     """Build our benchmark table from the official NATS-Bench archive (needs the 'nats' extra)."""
@@ -306,7 +306,7 @@ def baselines_command(
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the table as JSON.")] = None,
 ) -> None:
     """Kendall tau and Spearman rho of every baseline proxy on the profile's test networks."""
-    from core.benchmarks import METRIC_COLUMNS, load_benchmark
+    from core.benchmarks import load_benchmark
     from core.engine import resolve_device
     from core.rundir import atomic_write_json
     from core.sampling import draw_samples
@@ -325,7 +325,7 @@ def baselines_command(
             "n": int(len(samples.test)),
             "space": space,
             "dataset": dataset,
-            "ground_truth": METRIC_COLUMNS[space][dataset],
+            "ground_truth": benchmark.metric_columns[dataset],
             "sample": "test",
             "sampling": {"mode": samples.mode, "stratification": samples.stratification if samples.mode == "stratified" else None,
                          "strata": samples.strata if samples.mode == "stratified" else None, "seed": samples.seed},
@@ -346,7 +346,7 @@ def baselines_command(
 @user_errors
 def eval_command(
     proxy_json: Annotated[Path, typer.Argument(help="best_proxy.json (or a run directory).")],
-    space: Annotated[str, typer.Option("--space", help="tss or sss.")] = "tss",
+    space: Annotated[str, typer.Option("--space", help="Search space (tss, sss or a registered space).")] = "tss",
     dataset: Annotated[str, typer.Option("--dataset", help="cifar10, cifar100 or ImageNet16-120.")] = "cifar10",
     sample: Annotated[str, typer.Option("--sample", help="random or stratified.")] = "random",
     n: Annotated[int, typer.Option("--n", help="Number of networks.")] = 1000,
@@ -360,7 +360,7 @@ def eval_command(
     import numpy as np
     import torch
 
-    from core.benchmarks import METRIC_COLUMNS, load_benchmark
+    from core.benchmarks import load_benchmark
     from core.engine import resolve_device
     from core.fitness import kendall_tau_b, spearman_rho
     from core.proxy.evaluate import evaluate_population
@@ -396,13 +396,13 @@ def eval_command(
     how = sample if sample == "random" else f"stratified ({stratification}, {strata} strata)"
     _print_correlations(
         f"{space} {dataset}: n={n}, {how}, seed {seed}, probe batch {probe.batch_size} seed {probe.seed}, "
-        f"ground truth {METRIC_COLUMNS[space][dataset]}",
+        f"ground truth {benchmark.metric_columns[dataset]}",
         {"EVOLVED": evolved, **rows},
     )
     typer.echo(f"  EVOLVED = {saved.get('simplified') or saved.get('formula', '')}")
     if json_path is not None:
         atomic_write_json(json_path, {
-            "n": n, "space": space, "dataset": dataset, "ground_truth": METRIC_COLUMNS[space][dataset],
+            "n": n, "space": space, "dataset": dataset, "ground_truth": benchmark.metric_columns[dataset],
             "sampling": {"mode": sample, "stratification": stratification if sample == "stratified" else None,
                          "strata": strata if sample == "stratified" else None, "seed": seed},
             "probe": {"batch_size": probe.batch_size, "seed": probe.seed},

@@ -39,6 +39,8 @@ from core.baselines import BASELINES, baseline_scores, rank_correlations  # noqa
 from core.benchmarks import load_benchmark  # noqa: E402
 from core.datadir import ZC_PROXIES_TABLE, data_file  # noqa: E402
 from core.probe import ProbeCache, probe_many  # noqa: E402
+from core.images import image_identity  # noqa: E402
+from core.probe.engine import resolve_device  # noqa: E402
 from core.table import StatisticTable  # noqa: E402
 
 #: Published rank correlations with test accuracy over all architectures of the space.
@@ -117,7 +119,9 @@ def main() -> None:
     for position, index in enumerate(indices):
         for dataset in args.datasets:
             if args.report_only:
-                stats = cache.load(args.space, int(index), dataset, args.batch, args.seed)
+                stats = cache.load(args.space, int(index), dataset, args.batch, args.seed,
+                                   arch=benchmark.arch(int(index)), device=resolve_device("auto").type,
+                                   images=image_identity(dataset))
                 if stats is None:
                     continue
             else:

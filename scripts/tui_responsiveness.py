@@ -118,7 +118,9 @@ class BusyController:
 
 
 def data_dir() -> Path | None:
-    from core.datadir import TSS_TABLE
+    from core.spaces import get_space
+
+    TSS_TABLE = get_space("tss").table_file
 
     for candidate in (os.environ.get("GM_DATA_DIR"), str(ROOT.parent / "shared" / "data")):
         if candidate and (Path(candidate) / TSS_TABLE).is_file():

@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 from core import benchmarks
-from core.benchmarks import DATASETS, Benchmark, load_benchmark, read_table
-from core.datadir import SSS_TABLE, TSS_TABLE
+from core.benchmarks import Benchmark, load_benchmark, read_table
+from core.spaces import get_space
+
+TSS_TABLE, SSS_TABLE = get_space("tss").table_file, get_space("sss").table_file
 from core.errors import DataFileError, GMError
 
 
@@ -47,7 +49,7 @@ def test_tss_values(tss: Benchmark) -> None:
     assert tss.accuracy("cifar100").max() == pytest.approx(73.5133, abs=1e-3)
     assert int(np.argmax(tss.accuracy("ImageNet16-120"))) == 857
     assert tss.metric_columns["cifar10"] == "cifar10_test_acc"
-    assert set(tss.params_millions) == set(DATASETS)
+    assert set(tss.params_millions) == set(get_space("tss").datasets)
     assert tss.params("cifar10")[0] == pytest.approx(0.129306)
     assert "200 epochs" in tss.caveat
     arch = tss.arch(6111)
@@ -106,7 +108,7 @@ def _write_table(path: Path, header: list[str], rows: list[list[str]]) -> None:
 
 
 def _tiny_sss_rows(n: int = 3) -> tuple[list[str], list[list[str]]]:
-    header = ["index", "channels", *benchmarks.METRIC_COLUMNS["sss"].values()]
+    header = ["index", "channels", *get_space("sss").metric_columns.values()]
     rows = [[str(i), f"8:8:8:8:{8 * (i + 1)}", "80.0", "50.0", "30.0"] for i in range(n)]
     return header, rows
 

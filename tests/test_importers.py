@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 
 from core import importers
-from core.benchmarks import METRIC_COLUMNS, read_table
+from core.benchmarks import read_table
 from core.datacheck import check_data
-from core.datadir import SSS_TABLE, TSS_TABLE
+from core.spaces import get_space
+
+TSS_TABLE, SSS_TABLE = get_space("tss").table_file, get_space("sss").table_file
 from core.errors import GMError
 from core.images import read_image_file
 from core.importers import import_cifar_archive, import_nats_tables, restricted_unpickle
@@ -90,7 +92,7 @@ def test_import_sss_with_fake_api(tmp_path: Path) -> None:
     assert out.name == SSS_TABLE
     assert all(c[2] == "90" for c in api.calls)
     rows = _read_csv(out)
-    cols = METRIC_COLUMNS["sss"]
+    cols = get_space("sss").metric_columns
     # Validation-type ground truth: valid-accuracy of cifar10-valid / cifar100 / ImageNet16-120.
     assert float(rows[1][cols["cifar10"]]) == 81.25
     assert float(rows[2][cols["cifar100"]]) == 62.25

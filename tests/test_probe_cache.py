@@ -38,6 +38,14 @@ def _counting(monkeypatch):
     return calls
 
 
+def _key(index: int = 0, dataset: str = "cifar10") -> dict:
+    """The rest of the cache key probe_many uses for a CPU probe of TSS network ``index``."""
+    from core.benchmarks import load_benchmark
+    from core.images import image_identity
+
+    return dict(arch=load_benchmark("tss").arch(index), device="cpu", images=image_identity(dataset))
+
+
 def _same(a: NetworkStatistics, b: NetworkStatistics) -> None:
     assert a.layer_names == b.layer_names
     assert set(a.layer_statistics) == set(b.layer_statistics)
@@ -74,7 +82,7 @@ def test_hit_runs_no_forward_pass(tmp_path, monkeypatch):
     assert [e[:3] for e in events] == [(0, 0, True), (1, 1, True)]
     for a, b in zip(first, second):
         _same(a, b)
-    with np.load(ProbeCache(tmp_path).path("tss", 0, "cifar10", BATCH, 0), allow_pickle=False) as z:
+    with np.load(ProbeCache(tmp_path).path("tss", 0, "cifar10", BATCH, 0, "cpu", _key()["images"]), allow_pickle=False) as z:
         assert "checksum" in z.files
 
 
@@ -82,12 +90,19 @@ def test_other_key_is_a_miss_and_should_stop(tmp_path, monkeypatch):
     cache = ProbeCache(tmp_path)
     calls = _counting(monkeypatch)
     probe_many("tss", INDICES[:1], "cifar10", BATCH, 0, "cpu", cache)
-    assert cache.load("tss", 0, "cifar10", BATCH, 1) is None
-    assert cache.load("tss", 0, "cifar100", BATCH, 0) is None
-    assert cache.load("tss", 0, "cifar10", BATCH, 0) is not None
+    assert cache.load("tss", 0, "cifar10", BATCH, 1, **_key(0)) is None
+    assert cache.load("tss", 0, "cifar100", BATCH, 0, **_key(0)) is None
+    assert cache.load("tss", 0, "cifar10", BATCH, 0, **_key(0)) is not None
+    # every part of the key counts: another arch string, device or image file is a miss
+    assert cache.load("tss", 0, "cifar10", BATCH, 0, **{**_key(0), "arch": _key(1)["arch"]}) is None
+    assert cache.load("tss", 0, "cifar10", BATCH, 0, **{**_key(0), "device": "cuda"}) is None
+    assert cache.load("tss", 0, "cifar10", BATCH, 0, **{**_key(0), "images": "0" * 16}) is None
+    # an arch string names the same entry as its index
+    (by_string,) = probe_many("tss", [_key(0)["arch"]], "cifar10", BATCH, 0, "cpu", cache)
+    assert len(calls) == 1 and cache.hits >= 1
     done = probe_many("tss", INDICES, "cifar10", BATCH, 0, "cpu", cache, should_stop=lambda: True)
     assert done == [] and len(calls) == 1
-    assert ProbeCache(tmp_path, grasp=True).load("tss", 0, "cifar10", BATCH, 0) is None
+    assert ProbeCache(tmp_path, grasp=True).load("tss", 0, "cifar10", BATCH, 0, **_key(0)) is None
     with pytest.raises(ValueError):
         probe_many("tss", INDICES, "cifar10", BATCH, 0, "cpu", cache, grasp=True)
 
@@ -98,7 +113,7 @@ def test_corrupt_entry_is_reported_once_and_recomputed(tmp_path, monkeypatch, da
     cache = ProbeCache(tmp_path, on_problem=messages.append)
     calls = _counting(monkeypatch)
     (original,) = probe_many("tss", INDICES[:1], "cifar10", BATCH, 0, "cpu", cache)
-    path = cache.path("tss", 0, "cifar10", BATCH, 0)
+    path = cache.path("tss", 0, "cifar10", BATCH, 0, "cpu", _key()["images"])
     data = bytearray(path.read_bytes())
     if damage == "truncate":
         data = data[: len(data) // 2]
@@ -116,13 +131,13 @@ def test_corrupt_entry_is_reported_once_and_recomputed(tmp_path, monkeypatch, da
             np.savez(handle, **arrays)
     else:
         path.write_bytes(bytes(data))
-    assert cache.load("tss", 0, "cifar10", BATCH, 0) is None
-    assert cache.load("tss", 0, "cifar10", BATCH, 0) is None
+    assert cache.load("tss", 0, "cifar10", BATCH, 0, **_key(0)) is None
+    assert cache.load("tss", 0, "cifar10", BATCH, 0, **_key(0)) is None
     assert len(messages) == 1 and len(cache.problems) == 1 and str(path) in messages[0]
     (again,) = probe_many("tss", INDICES[:1], "cifar10", BATCH, 0, "cpu", cache)
     assert len(calls) == 2
     _same(original, again)
-    assert cache.load("tss", 0, "cifar10", BATCH, 0) is not None
+    assert cache.load("tss", 0, "cifar10", BATCH, 0, **_key(0)) is not None
     assert len(messages) == 1
 
 
@@ -144,7 +159,7 @@ def test_two_processes_share_one_cache(tmp_path):
         assert worker.exitcode == 0
     cache = ProbeCache(tmp_path)
     for index in INDICES:
-        assert cache.load("tss", index, "cifar10", BATCH, 0) is not None
+        assert cache.load("tss", index, "cifar10", BATCH, 0, **_key(index)) is not None
     assert cache.problems == []
     leftovers = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".npz"]
     assert leftovers == []

@@ -328,7 +328,9 @@ REAL_OVERRIDES = (
 def _real_data_dir() -> Path | None:
     import os
 
-    from core.datadir import TSS_TABLE
+    from core.spaces import get_space
+
+    TSS_TABLE = get_space("tss").table_file
 
     candidates = [os.environ.get("GM_DATA_DIR"), str(Path(__file__).resolve().parents[2] / "shared" / "data")]
     for candidate in candidates:

@@ -3,12 +3,14 @@
 Called by :func:`core.probe.probe_many` (look-up before probing, store after), by the CLI
 (``gm probe`` shows :attr:`ProbeCache.problems`) and by the tests.
 
-Key: (space, arch index, dataset, batch size, probe seed, bank version). Layout::
+Key: everything that changes the numbers: space, arch index and arch string, dataset,
+batch size, probe seed, bank version, device type (``cpu``/``cuda``) and the identity of the
+images (:func:`core.images.image_identity`, a content hash). Layout::
 
-    <root>/<space>/<dataset>/batch<B>-seed<S>-bank<VERSION>/<index>.npz
+    <root>/<space>/<dataset>/batch<B>-seed<S>-bank<VERSION>-<device>-img<IMAGES>/<index>.npz
 
-Each file loads with ``numpy.load(allow_pickle=False)`` and holds ``key`` (the six key
-fields as text), ``layer_names``, ``layer_statistic_names``, ``layer_values`` (statistics x
+Each file loads with ``numpy.load(allow_pickle=False)`` and holds ``key`` (the key fields
+as text, the arch string included, so a table whose rows moved cannot serve stale values), ``layer_names``, ``layer_statistic_names``, ``layer_values`` (statistics x
 layers float64), ``network_statistic_names``, ``network_values`` and ``checksum`` (SHA-256
 of all the other arrays). Writes are atomic (temporary file in the same folder, ``fsync``,
 ``os.replace``), so concurrent processes see either no file or a whole one. A file that
@@ -97,12 +99,20 @@ class ProbeCache:
         """Build the cache of a :class:`core.settings.ProbeSettings` (its ``cache_dir`` or the default)."""
         return cls(default_cache_root(getattr(settings, "cache_dir", "") or None), on_problem, grasp)
 
-    def _key(self, space: str, index: int, dataset: str, batch_size: int, seed: int) -> list[str]:
-        return [space, str(int(index)), dataset, str(int(batch_size)), str(int(seed)), self.bank_version]
+    def _key(self, space: str, index: int, dataset: str, batch_size: int, seed: int,
+             arch: str = "", device: str = "cpu", images: str = "") -> list[str]:
+        return [space, str(int(index)), dataset, str(int(batch_size)), str(int(seed)), self.bank_version,
+                str(arch), str(device), str(images)]
 
-    def path(self, space: str, index: int, dataset: str, batch_size: int, seed: int) -> Path:
-        """Return the file of one entry (it may not exist)."""
-        folder = self.root / space / dataset / f"batch{int(batch_size)}-seed{int(seed)}-bank{self.bank_version}"
+    def path(self, space: str, index: int, dataset: str, batch_size: int, seed: int,
+             device: str = "cpu", images: str = "") -> Path:
+        """Return the file of one entry (it may not exist).
+
+        ``device`` is the device type the statistics were computed on and ``images`` the
+        identity of the image file (:func:`core.images.image_identity`).
+        """
+        folder = self.root / space / dataset / (
+            f"batch{int(batch_size)}-seed{int(seed)}-bank{self.bank_version}-{device}-img{images or 'none'}")
         return folder / f"{int(index)}.npz"
 
     def _report(self, path: Path, reason: str) -> None:
@@ -114,9 +124,13 @@ class ProbeCache:
         if self.on_problem is not None:
             self.on_problem(message)
 
-    def load(self, space: str, index: int, dataset: str, batch_size: int, seed: int) -> NetworkStatistics | None:
-        """Return the cached statistics, or None when absent or corrupt (corruption is reported)."""
-        path = self.path(space, index, dataset, batch_size, seed)
+    def load(self, space: str, index: int, dataset: str, batch_size: int, seed: int, *,
+             arch: str = "", device: str = "cpu", images: str = "") -> NetworkStatistics | None:
+        """Return the cached statistics, or None when absent or corrupt (corruption is reported).
+
+        ``arch``, ``device`` and ``images`` complete the key (see the module docstring).
+        """
+        path = self.path(space, index, dataset, batch_size, seed, device, images)
         try:
             with np.load(path, allow_pickle=False) as stored:
                 missing = [name for name in _FIELDS + ("checksum",) if name not in stored.files]
@@ -136,7 +150,8 @@ class ProbeCache:
                 raise ValueError("checksum mismatch")
             if str(arrays["format"]) != FORMAT:
                 raise ValueError(f"unknown format {arrays['format']!r}")
-            if [str(k) for k in arrays["key"].tolist()] != self._key(space, index, dataset, batch_size, seed):
+            if [str(k) for k in arrays["key"].tolist()] != self._key(space, index, dataset, batch_size, seed,
+                                                                     arch, device, images):
                 raise ValueError("key mismatch")
             names = tuple(str(n) for n in arrays["layer_names"].tolist())
             values = np.asarray(arrays["layer_values"], dtype=np.float64)
@@ -161,9 +176,9 @@ class ProbeCache:
                                  {name: float(v) for name, v in zip(network_names, network_values)})
 
     def store(self, space: str, index: int, dataset: str, batch_size: int, seed: int,
-              statistics: NetworkStatistics) -> Path:
-        """Write one entry atomically and return its path."""
-        path = self.path(space, index, dataset, batch_size, seed)
+              statistics: NetworkStatistics, *, arch: str = "", device: str = "cpu", images: str = "") -> Path:
+        """Write one entry atomically and return its path (key arguments as :meth:`load`)."""
+        path = self.path(space, index, dataset, batch_size, seed, device, images)
         path.parent.mkdir(parents=True, exist_ok=True)
         layer_names = sorted(statistics.layer_statistics)
         network_names = sorted(statistics.network_statistics)
@@ -173,7 +188,7 @@ class ProbeCache:
             layer_values[row] = statistics.layer_statistics[name]
         arrays = {
             "format": np.array(FORMAT),
-            "key": np.array(self._key(space, index, dataset, batch_size, seed), dtype=str),
+            "key": np.array(self._key(space, index, dataset, batch_size, seed, arch, device, images), dtype=str),
             "layer_names": np.array(list(statistics.layer_names), dtype=str).reshape(count),
             "layer_statistic_names": np.array(layer_names, dtype=str).reshape(len(layer_names)),
             "layer_values": layer_values,

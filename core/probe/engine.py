@@ -90,7 +90,7 @@ def initialise(model: nn.Module, seed: int) -> nn.Module:
     return model
 
 
-def build_initialised(space: str, arch: str, dataset: str, seed: int, device: torch.device) -> nn.Module:
+def build_initialised(space, arch: str, dataset: str, seed: int, device: torch.device) -> nn.Module:
     """Build the network of ``arch`` and initialise it with ``seed`` (training mode, on ``device``)."""
     from core.spaces import build_network
 
@@ -177,10 +177,10 @@ def probe_network(space: str, arch: str, dataset: str, batch_size: int, seed: in
 
     Parameters
     ----------
-    space : str
-        ``"tss"`` or ``"sss"``.
+    space : str or core.spaces.SearchSpace
+        A registered search space (or its name).
     arch : str
-        TSS arch string or SSS channel string.
+        An arch string of that space.
     dataset : str
         ``"cifar10"``, ``"cifar100"`` or ``"ImageNet16-120"``.
     batch_size : int
@@ -213,21 +213,26 @@ def probe_network(space: str, arch: str, dataset: str, batch_size: int, seed: in
     return probe_model(model, images.to(resolved), labels.to(resolved), seed, grasp)
 
 
-def probe_many(space: str, arch_indices: Sequence[int], dataset: str, batch_size: int, seed: int,
+def probe_many(space, arch_indices: Sequence[int | str], dataset: str, batch_size: int, seed: int,
                device: str = "auto", cache=None,
                on_network: Callable[[int, int, bool, float], None] | None = None,
                should_stop: Callable[[], bool] | None = None,
                grasp: bool | None = None) -> list[NetworkStatistics]:
-    """Probe many networks of a space (by official index), through the cache.
+    """Probe many networks of a space, through the cache.
 
     Parameters
     ----------
-    space, dataset, batch_size, seed, device
+    space : str or core.spaces.SearchSpace
+        A registered search space (or its name).
+    arch_indices : sequence of int or str
+        Networks by table index (``0..N-1``) or by arch string (looked up in the space's
+        table, so the cache entry is the same either way).
+    dataset, batch_size, seed, device
         As :func:`probe_network`; one minibatch serves every network.
-    arch_indices : sequence of int
-        Official NATS-Bench indices.
     cache : core.probe.cache.ProbeCache, optional
-        Where results are looked up and stored; ``None`` disables caching.
+        Where results are looked up and stored; ``None`` disables caching. The key holds
+        the space, index and arch string, dataset, batch, seed, bank version, device type
+        and the identity of the image file.
     on_network : callable, optional
         Called after each network with ``(position, arch index, cache hit, seconds)``.
     should_stop : callable, optional
@@ -240,36 +245,46 @@ def probe_many(space: str, arch_indices: Sequence[int], dataset: str, batch_size
     -------
     list of NetworkStatistics
         In the order of ``arch_indices`` (possibly truncated by ``should_stop``).
+
+    Raises
+    ------
+    GMError
+        Unknown space, dataset, arch string or index; missing data files.
     """
     from core.benchmarks import load_benchmark
-    from core.images import minibatch
+    from core.images import image_identity, minibatch
+    from core.spaces import get_space
 
     if grasp is None:
         grasp = bool(getattr(cache, "grasp", False))
     if cache is not None and bool(cache.grasp) != bool(grasp):
         raise ValueError("probe_many: grasp differs from the cache's grasp setting")
-    benchmark = load_benchmark(space)
+    search_space = get_space(space)
+    benchmark = load_benchmark(search_space)
+    search_space.dataset(dataset)
+    resolved = resolve_device(device)
+    images_key = image_identity(dataset) if cache is not None else ""
     batch: tuple[torch.Tensor, torch.Tensor] | None = None
-    resolved: torch.device | None = None
     results: list[NetworkStatistics] = []
-    for position, index in enumerate(arch_indices):
+    for position, item in enumerate(arch_indices):
         if should_stop is not None and should_stop():
             break
         start = time.perf_counter()
-        index = int(index)
+        index = benchmark.index_of(item) if isinstance(item, str) else int(item)
         arch = benchmark.arch(index)
-        statistics = cache.load(space, index, dataset, batch_size, seed) if cache is not None else None
+        key = dict(arch=arch, device=resolved.type, images=images_key)
+        statistics = (cache.load(search_space.name, index, dataset, batch_size, seed, **key)
+                      if cache is not None else None)
         hit = statistics is not None
         if not hit:
             if batch is None:
                 configure_threads()
-                resolved = resolve_device(device)
                 images, labels = minibatch(dataset, batch_size, seed)
                 batch = (images.to(resolved), labels.to(resolved))
-            model = build_initialised(space, arch, dataset, seed, resolved)
+            model = build_initialised(search_space, arch, dataset, seed, resolved)
             statistics = probe_model(model, batch[0], batch[1], seed, grasp)
             if cache is not None:
-                cache.store(space, index, dataset, batch_size, seed, statistics)
+                cache.store(search_space.name, index, dataset, batch_size, seed, statistics, **key)
         results.append(statistics)
         if on_network is not None:
             on_network(position, index, hit, time.perf_counter() - start)

@@ -1,170 +1,172 @@
-"""Search spaces: NATS-Bench TSS and SSS arch strings and the networks they describe.
+"""Search spaces: the registry of :class:`~core.spaces.base.SearchSpace` objects by name.
 
-Called by the benchmark loader (arch-string validation), the probe (builds each network
-and walks :func:`weighted_layers`), the baselines (params / FLOPs) and the CLI (a bad arch
-string is a one-line :class:`core.errors.ArchStringError`).
+Called by every module that needs a space: the benchmark loader (table file and columns),
+the probe (building networks), the importers, the data check, the reports, the settings
+(validating ``benchmark.space`` and ``benchmark.datasets``) and the CLI. NATS-Bench TSS
+(``core.spaces.tss``) and SSS (``core.spaces.sss``) register themselves on import; a Python
+package registers its own space through the ``greenmachine.spaces`` entry-point group (the
+entry point names a :class:`SearchSpace` instance, class or factory).
 
-Spaces are named ``"tss"`` (topology, 15 625 cells, NAS-Bench-201) and ``"sss"`` (size,
-32 768 channel configurations); datasets are listed in :data:`DATASETS`.
+Importing this package does not import torch; building a network does.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from typing import Any
 
-from torch import nn
+from core.errors import ArchStringError, GMError
+from core.spaces.base import DATASETS, DatasetInfo, SearchSpace, UnknownDatasetError, get_dataset
 
-from core.errors import ArchStringError
-from core.spaces.cost import count_flops, count_parameters
-from core.spaces.sss import SSSArch, build_sss_network, parse_sss_channels
-from core.spaces.tss import TSSArch, build_tss_network, parse_tss_arch, tss_parameter_count
+ENTRY_POINT_GROUP = "greenmachine.spaces"
 
-__all__ = [
-    "DATASETS", "DatasetInfo", "SPACES", "SSSArch", "TSSArch", "build_network",
-    "build_sss_network", "build_tss_network", "count_flops", "count_parameters",
-    "get_dataset", "parse_arch", "parse_sss_channels", "parse_tss_arch", "tss_parameter_count",
-    "weighted_layers",
-]
+_REGISTRY: dict[str, SearchSpace] = {}
+_entry_points_loaded = False
 
 
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What a network needs to know about a NATS-Bench dataset.
-
-    Attributes
-    ----------
-    name : str
-        NATS-Bench dataset name.
-    num_classes : int
-        Classifier outputs.
-    image_size : int
-        Height and width of the (square, RGB) input images.
-    """
-
-    name: str
-    num_classes: int
-    image_size: int
-
-    @property
-    def input_shape(self) -> tuple[int, int, int, int]:
-        """Shape of one input image with a batch dimension: ``(1, 3, size, size)``."""
-        return (1, 3, self.image_size, self.image_size)
+class UnknownSpaceError(ArchStringError):
+    """A space name that no registered search space carries."""
 
 
-DATASETS: dict[str, DatasetInfo] = {
-    "cifar10": DatasetInfo("cifar10", 10, 32),
-    "cifar100": DatasetInfo("cifar100", 100, 32),
-    "ImageNet16-120": DatasetInfo("ImageNet16-120", 120, 16),
-}
-"""The three NATS-Bench datasets, by name."""
-
-SPACES: tuple[str, ...] = ("tss", "sss")
-"""Names of the supported search spaces."""
-
-
-def get_dataset(dataset: str) -> DatasetInfo:
-    """Look up a dataset by name.
+def register_space(space: SearchSpace) -> SearchSpace:
+    """Register a search space under its name and return it.
 
     Parameters
     ----------
-    dataset : str
-        One of the keys of :data:`DATASETS`.
+    space : SearchSpace
+        The space; its name, datasets, table file and columns are checked.
 
     Returns
     -------
-    DatasetInfo
+    SearchSpace
+        ``space`` itself (so a module can write ``TSS = register_space(TopologySpace())``).
 
     Raises
     ------
-    ValueError
-        If the dataset is unknown.
+    GMError
+        If ``space`` is not a :class:`SearchSpace`, its metadata is incomplete, or the name
+        is already registered.
     """
+    if not isinstance(space, SearchSpace):
+        raise GMError(f"a search space must be a core.spaces.SearchSpace instance, got {space!r}")
+    name = space.name
+    if not isinstance(name, str) or not name.strip() or name != name.strip():
+        raise GMError(f"search space {space!r} needs a non-empty name without surrounding spaces")
+    if name in _REGISTRY:
+        raise GMError(f"search space {name!r} is already registered")
+    if not space.datasets:
+        raise GMError(f"search space {name!r} names no datasets")
+    for dataset in space.datasets:
+        if dataset not in space.metric_columns:
+            raise GMError(f"search space {name!r} has no ground-truth column for dataset {dataset!r}")
+    if space.size is not None and (not isinstance(space.size, int) or space.size < 1):
+        raise GMError(f"search space {name!r} has an invalid size {space.size!r}")
+    _REGISTRY[name] = space
+    return space
+
+
+def unregister_space(name: str) -> None:
+    """Remove a registered space (for tests and interactive use); unknown names are ignored."""
+    _REGISTRY.pop(name, None)
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name in _REGISTRY:
+            continue
+        try:
+            target = entry.load()
+            space = target if isinstance(target, SearchSpace) else target()
+        except Exception as exc:  # a broken plug-in is one clear line, not a traceback
+            raise GMError(f"search space plug-in {entry.name!r} ({entry.value}) failed to load: "
+                          f"{type(exc).__name__}: {exc}") from None
+        register_space(space)
+
+
+def space_names() -> tuple[str, ...]:
+    """Return the names of every registered search space, built-in ones first."""
+    _load_entry_points()
+    return tuple(_REGISTRY)
+
+
+def get_space(name: str | SearchSpace) -> SearchSpace:
+    """Return the registered search space ``name`` (a space object is returned as is).
+
+    Raises
+    ------
+    UnknownSpaceError
+        If no space of that name is registered (one line listing the valid names).
+    """
+    if isinstance(name, SearchSpace):
+        return name
+    if name not in _REGISTRY:
+        _load_entry_points()
     try:
-        return DATASETS[dataset]
+        return _REGISTRY[name]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown dataset {dataset!r}; expected one of "
-                         f"{', '.join(DATASETS)}") from None
+        raise UnknownSpaceError(f"unknown search space {name!r}; valid spaces: "
+                                f"{', '.join(_REGISTRY)}") from None
 
 
-def parse_arch(space: str, text: str) -> TSSArch | SSSArch:
-    """Parse an arch string of a search space.
-
-    Parameters
-    ----------
-    space : str
-        ``"tss"`` or ``"sss"``.
-    text : str
-        A TSS arch string or an SSS channel string.
-
-    Returns
-    -------
-    TSSArch or SSSArch
+def parse_arch(space: str | SearchSpace, text: str) -> Any:
+    """Parse an arch string of a search space (see :meth:`SearchSpace.parse`).
 
     Raises
     ------
     ArchStringError
         If the space is unknown or the string is invalid for it.
     """
-    if space == "tss":
-        return parse_tss_arch(text)
-    if space == "sss":
-        return parse_sss_channels(text)
-    raise ArchStringError(f"unknown search space {space!r}; expected one of {', '.join(SPACES)}")
+    return get_space(space).parse(text)
 
 
-def build_network(space: str, arch: str | TSSArch | SSSArch, dataset: str) -> nn.Module:
-    """Build the untrained NATS-Bench network of an architecture for a dataset.
-
-    Parameters
-    ----------
-    space : str
-        ``"tss"`` or ``"sss"``.
-    arch : str, TSSArch or SSSArch
-        The architecture (a string is parsed with :func:`parse_arch`).
-    dataset : str
-        A key of :data:`DATASETS`; sets the classifier width.
-
-    Returns
-    -------
-    torch.nn.Module
-        The network in training mode; ``forward`` maps ``(batch, 3, H, W)`` to logits
-        ``(batch, num_classes)``.
+def build_network(space: str | SearchSpace, arch: Any, dataset: str):
+    """Build the untrained network of ``arch`` of ``space`` for ``dataset``.
 
     Raises
     ------
     ArchStringError
-        If the space is unknown or the arch string is invalid.
-    ValueError
-        If the dataset is unknown.
+        If the space is unknown or the arch is invalid for it.
+    UnknownDatasetError
+        If the space has no such dataset (also a ``ValueError``).
     """
-    info = get_dataset(dataset)
-    parsed = parse_arch(space, arch) if isinstance(arch, str) else arch
-    if space == "tss":
-        if not isinstance(parsed, TSSArch):
-            raise ArchStringError(f"expected a TSS architecture, got {parsed!r}")
-        return build_tss_network(parsed, info.num_classes)
-    if not isinstance(parsed, SSSArch):
-        raise ArchStringError(f"expected an SSS architecture, got {parsed!r}")
-    return build_sss_network(parsed, info.num_classes)
+    return get_space(space).build(arch, dataset)
 
 
-def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """List every ``Conv2d`` and ``Linear`` layer of a model in forward order.
+# Heavy helpers (they import torch) are loaded on first use.
+_LAZY = {
+    "count_flops": "core.spaces.cost",
+    "count_parameters": "core.spaces.cost",
+    "build_tss_network": "core.spaces.tss",
+    "tss_parameter_count": "core.spaces.tss",
+    "parse_tss_arch": "core.spaces.tss",
+    "TSSArch": "core.spaces.tss",
+    "build_sss_network": "core.spaces.sss",
+    "parse_sss_channels": "core.spaces.sss",
+    "SSSArch": "core.spaces.sss",
+    "weighted_layers": "core.spaces.layers",
+    "forward_layers": "core.spaces.layers",
+}
 
-    For the NATS-Bench networks built here, module registration order equals execution
-    order (cell edges are registered in the order they are evaluated; a reduction block
-    runs its two convolutions before its shortcut), so this is a walk of
-    ``named_modules``.
 
-    Parameters
-    ----------
-    model : torch.nn.Module
-        A network (typically from :func:`build_network`).
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'core.spaces' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
-    Returns
-    -------
-    list of (str, torch.nn.Module)
-        Qualified module name and module, e.g. ``("cells.0.edges.0.op.1", Conv2d(...))``.
-    """
-    return [(name, module) for name, module in model.named_modules()
-            if isinstance(module, (nn.Conv2d, nn.Linear))]
+
+# The built-in spaces register themselves.
+from core.spaces import tss as _tss  # noqa: E402,F401  (after the registry exists)
+from core.spaces import sss as _sss  # noqa: E402,F401
+
+__all__ = [
+    "DATASETS", "DatasetInfo", "ENTRY_POINT_GROUP", "SearchSpace", "UnknownDatasetError",
+    "UnknownSpaceError", "build_network", "get_dataset", "get_space", "parse_arch",
+    "register_space", "space_names", "unregister_space", *_LAZY,
+]

@@ -14,14 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-OPERATION_NAMES: tuple[str, ...] = (
-    "none",
-    "skip_connect",
-    "nor_conv_1x1",
-    "nor_conv_3x3",
-    "avg_pool_3x3",
-)
-"""The five NATS-Bench TSS operations, in ``op_code`` order (0..4)."""
+from core.spaces.tss import OPERATION_NAMES  # noqa: E402  (the arch grammar owns the names)
 
 
 class ReLUConvBN(nn.Module):

@@ -13,12 +13,15 @@ second reduction block c4 and cell 3 c5. All cells use the fixed topology
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from torch import nn
+from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from core.errors import ArchStringError
-from core.spaces.operations import MacroNetwork
+from core.spaces.base import SearchSpace
 from core.spaces.tss import parse_tss_arch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 CHANNEL_CHOICES: tuple[int, ...] = (8, 16, 24, 32, 40, 48, 56, 64)
 """Allowed channel counts of each layer."""
@@ -100,7 +103,7 @@ def parse_sss_channels(text: str) -> SSSArch:
     return SSSArch(tuple(channels))
 
 
-def build_sss_network(arch: SSSArch | str, num_classes: int) -> nn.Module:
+def build_sss_network(arch: SSSArch | str, num_classes: int) -> "nn.Module":
     """Build the untrained NATS-Bench SSS network for a channel configuration.
 
     Parameters
@@ -117,7 +120,79 @@ def build_sss_network(arch: SSSArch | str, num_classes: int) -> nn.Module:
         cell (c4 -> c5), BN+ReLU, global average pooling, linear head; ``forward`` returns
         logits.
     """
+    from core.spaces.operations import MacroNetwork
+
     if isinstance(arch, str):
         arch = parse_sss_channels(arch)
     cell = parse_tss_arch(SSS_CELL)
     return MacroNetwork(cell.edges(), list(arch.channels), list(LAYER_REDUCTIONS), num_classes)
+
+
+_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
+
+
+class SizeSearchSpace(SearchSpace):
+    """NATS-Bench SSS: 32 768 channel configurations of one fixed cell.
+
+    Ground truth: 90-epoch, single-run, validation-type accuracy (noisier than TSS). The
+    ``nats_*`` attributes say how the official archive is queried by :mod:`core.importers`.
+    """
+
+    name = "sss"
+    title = "NATS-Bench SSS"
+    size = 32768
+    datasets = _DATASETS
+    table_file = "nats_sss.csv.gz"
+    arch_column = "channels"
+    metric_columns = MappingProxyType({
+        "cifar10": "cifar10-valid_valid_acc_90ep",
+        "cifar100": "cifar100_acc_90ep",
+        "ImageNet16-120": "ImageNet16-120_acc_90ep",
+    })
+    params_columns = MappingProxyType({})
+    ground_truth_note = (
+        "SSS ground truth: 90-epoch, single-run, validation-type accuracy "
+        "(cifar10-valid_valid_acc_90ep, cifar100_acc_90ep, ImageNet16-120_acc_90ep); "
+        "noisier than TSS, which caps attainable Kendall tau."
+    )
+    caveat = (
+        "NATS-Bench SSS ground truth: validation-type accuracy after 90 epochs, single "
+        "training run (cifar10-valid x-valid, half-test-set splits for cifar100 and "
+        "ImageNet16-120) - noisier than the seed-averaged TSS test accuracies."
+    )
+    #: Training schedule (``hp``) of the ground truth in the official archive.
+    nats_hp = "90"
+    #: Ground-truth column -> (dataset passed to ``get_more_info``, key of the returned
+    #: dict): ``cifar10-valid`` on ``x-valid`` (25 000 images), ``cifar100`` and
+    #: ``ImageNet16-120`` on ``x-valid`` (the validation half of their test sets).
+    nats_metric_queries = MappingProxyType({
+        "cifar10-valid_valid_acc_90ep": ("cifar10-valid", "valid-accuracy"),
+        "cifar100_acc_90ep": ("cifar100", "valid-accuracy"),
+        "ImageNet16-120_acc_90ep": ("ImageNet16-120", "valid-accuracy"),
+    })
+    #: Extra (optional) accuracy columns written alongside by the importer.
+    nats_extra_queries = MappingProxyType({
+        "cifar10_test_acc_90ep": ("cifar10", "test-accuracy"),
+        "cifar100_test_acc_90ep": ("cifar100", "test-accuracy"),
+        "ImageNet16-120_test_acc_90ep": ("ImageNet16-120", "test-accuracy"),
+    })
+
+    def parse(self, text: str) -> SSSArch:
+        """Parse an SSS channel string (see :func:`parse_sss_channels`)."""
+        return parse_sss_channels(text)
+
+    def build(self, arch: SSSArch | str, dataset: str) -> "nn.Module":
+        """Build the SSS network of ``arch`` with the head of ``dataset``."""
+        info = self.dataset(dataset)
+        parsed = parse_sss_channels(arch) if isinstance(arch, str) else arch
+        if not isinstance(parsed, SSSArch):
+            raise ArchStringError(f"expected an SSS architecture, got {parsed!r}")
+        return build_sss_network(parsed, info.num_classes)
+
+
+SSS = SizeSearchSpace()
+"""The registered SSS space."""
+
+from core.spaces import register_space  # noqa: E402  (the registry imports this module)
+
+register_space(SSS)

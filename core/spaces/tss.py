@@ -12,11 +12,23 @@ NATS-Bench's macro skeleton with C=16 and N=5 cells per stage (see
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from torch import nn
+from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from core.errors import ArchStringError
-from core.spaces.operations import OPERATION_NAMES, MacroNetwork
+from core.spaces.base import SearchSpace
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
+
+OPERATION_NAMES: tuple[str, ...] = (
+    "none",
+    "skip_connect",
+    "nor_conv_1x1",
+    "nor_conv_3x3",
+    "avg_pool_3x3",
+)
+"""The five NATS-Bench TSS operations, in ``op_code`` order (0..4)."""
 
 STEM_CHANNELS = 16
 """C: channels of the first stage (stages have C, 2C, 4C)."""
@@ -145,7 +157,7 @@ def parse_tss_arch(text: str) -> TSSArch:
     return TSSArch(tuple(operations))
 
 
-def build_tss_network(arch: TSSArch | str, num_classes: int) -> nn.Module:
+def build_tss_network(arch: TSSArch | str, num_classes: int) -> "nn.Module":
     """Build the untrained NATS-Bench TSS network for a cell.
 
     Parameters
@@ -162,6 +174,8 @@ def build_tss_network(arch: TSSArch | str, num_classes: int) -> nn.Module:
         between them, BN+ReLU, global average pooling, linear head; ``forward`` returns
         logits of shape ``(batch, num_classes)``.
     """
+    from core.spaces.operations import MacroNetwork
+
     if isinstance(arch, str):
         arch = parse_tss_arch(arch)
     channels, reductions = [], []
@@ -214,3 +228,65 @@ def tss_parameter_count(arch: TSSArch | str, num_classes: int) -> int:
     total += 2 * previous  # final BatchNorm
     total += previous * num_classes + num_classes  # classifier
     return total
+
+
+_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
+
+
+class TopologySearchSpace(SearchSpace):
+    """NATS-Bench TSS (NAS-Bench-201): 15 625 cells in a fixed macro skeleton.
+
+    Ground truth: ``<dataset>_test_acc``, test accuracy after 200 epochs, mean over seeds;
+    the table also holds the parameter count of every network (``params_MB_<dataset>``).
+    The ``nats_*`` attributes say how the official archive is queried by
+    :mod:`core.importers`.
+    """
+
+    name = "tss"
+    title = "NATS-Bench TSS"
+    size = 15625
+    datasets = _DATASETS
+    table_file = "nats_tss.csv.gz"
+    arch_column = "arch_str"
+    metric_columns = MappingProxyType({dataset: f"{dataset}_test_acc" for dataset in _DATASETS})
+    params_columns = MappingProxyType({dataset: f"params_MB_{dataset}" for dataset in _DATASETS})
+    ground_truth_note = "TSS ground truth: <dataset>_test_acc, 200 epochs, mean over seeds."
+    caveat = ("NATS-Bench TSS ground truth: test accuracy after 200 epochs, mean over seeds "
+              "(cifar10 trained on train+valid).")
+    #: Training schedule (``hp``) of the ground truth in the official archive.
+    nats_hp = "200"
+    #: Ground-truth column -> (dataset passed to ``get_more_info``, key of the returned
+    #: dict): seed-averaged test accuracy after 200 epochs (``cifar10`` trained on
+    #: train+valid, evaluated on the original test set; the others on ``x-test``).
+    nats_metric_queries = MappingProxyType(
+        {f"{dataset}_test_acc": (dataset, "test-accuracy") for dataset in _DATASETS})
+    #: Extra (optional) accuracy columns written alongside by the importer.
+    nats_extra_queries = MappingProxyType({
+        "cifar10-valid_valid_acc": ("cifar10-valid", "valid-accuracy"),
+        "cifar100_valid_acc": ("cifar100", "valid-accuracy"),
+        "ImageNet16-120_valid_acc": ("ImageNet16-120", "valid-accuracy"),
+    })
+
+    def parse(self, text: str) -> TSSArch:
+        """Parse a TSS arch string (see :func:`parse_tss_arch`)."""
+        return parse_tss_arch(text)
+
+    def build(self, arch: TSSArch | str, dataset: str) -> "nn.Module":
+        """Build the TSS network of ``arch`` with the head of ``dataset``."""
+        info = self.dataset(dataset)
+        parsed = parse_tss_arch(arch) if isinstance(arch, str) else arch
+        if not isinstance(parsed, TSSArch):
+            raise ArchStringError(f"expected a TSS architecture, got {parsed!r}")
+        return build_tss_network(parsed, info.num_classes)
+
+    def parameter_count(self, arch: TSSArch | str, dataset: str) -> int:
+        """Count parameters without building the network (:func:`tss_parameter_count`)."""
+        return tss_parameter_count(arch, self.dataset(dataset).num_classes)
+
+
+TSS = TopologySearchSpace()
+"""The registered TSS space."""
+
+from core.spaces import register_space  # noqa: E402  (the registry imports this module)
+
+register_space(TSS)

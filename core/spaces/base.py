@@ -1,0 +1,191 @@
+"""The search-space protocol and the image datasets every space is trained on.
+
+Called by :mod:`core.spaces` (the registry), by each space module (``tss``, ``sss`` and any
+space a user or a package registers) and, through the registry, by the benchmark loader,
+the probe, the importers, the data check, the reports and the settings.
+
+A search space is one object implementing :class:`SearchSpace`: its name and size, the
+datasets its networks were trained on, where its ground truth lives (table file, arch
+column, accuracy column per dataset, an optional parameter-count column per dataset) and
+the note reports print about that ground truth, how to parse and validate an arch string,
+and how to build the untrained network of an arch for a dataset. Nothing outside
+``core/spaces/`` compares a space name with a literal: it asks the space.
+
+This module imports no torch: the CLI validates profiles and lists spaces without it.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Hashable, Mapping
+
+from core.errors import GMError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
+
+
+class UnknownDatasetError(GMError, ValueError):
+    """A dataset name no registered dataset (or no dataset of a space) carries."""
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a network needs to know about an image dataset.
+
+    Attributes
+    ----------
+    name : str
+        Dataset name as NATS-Bench spells it (``cifar10``, ``cifar100``, ``ImageNet16-120``).
+    num_classes : int
+        Classifier outputs.
+    image_size : int
+        Height and width of the (square, RGB) input images.
+    """
+
+    name: str
+    num_classes: int
+    image_size: int
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        """Shape of one input image with a batch dimension: ``(1, 3, size, size)``."""
+        return (1, 3, self.image_size, self.image_size)
+
+
+DATASETS: Mapping[str, DatasetInfo] = MappingProxyType({
+    "cifar10": DatasetInfo("cifar10", 10, 32),
+    "cifar100": DatasetInfo("cifar100", 100, 32),
+    "ImageNet16-120": DatasetInfo("ImageNet16-120", 120, 16),
+})
+"""The image datasets GreenMachine has minibatches of (see :mod:`core.images`), by name."""
+
+
+def get_dataset(dataset: str) -> DatasetInfo:
+    """Look up an image dataset by name.
+
+    Parameters
+    ----------
+    dataset : str
+        One of the keys of :data:`DATASETS`.
+
+    Returns
+    -------
+    DatasetInfo
+
+    Raises
+    ------
+    UnknownDatasetError
+        If the dataset is unknown (a :class:`GMError` and a ``ValueError``).
+    """
+    try:
+        return DATASETS[dataset]
+    except (KeyError, TypeError):
+        raise UnknownDatasetError(f"unknown dataset {dataset!r}; valid datasets: "
+                                  f"{', '.join(DATASETS)}") from None
+
+
+class SearchSpace(abc.ABC):
+    """A family of networks with a table of trained accuracies.
+
+    Subclasses set the class attributes and implement :meth:`parse` and :meth:`build`;
+    one instance is registered by name with :func:`core.spaces.register_space`.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (what profiles write as ``benchmark.space``).
+    title : str
+        Human name for reports and errors, e.g. ``"NATS-Bench TSS"``.
+    size : int or None
+        Number of architectures of the official table (its row count is checked), or
+        ``None`` when any row count is valid.
+    datasets : tuple of str
+        Datasets with ground truth (keys of :data:`DATASETS`).
+    table_file : str
+        File name of the ground-truth table (gzip CSV with an ``index`` column).
+    arch_column : str
+        Table column holding the arch string.
+    metric_columns : Mapping[str, str]
+        Dataset -> ground-truth accuracy column (percent).
+    params_columns : Mapping[str, str]
+        Dataset -> parameter-count column (millions); empty when the table has none.
+    ground_truth_note : str
+        One sentence for reports: what the ground truth is.
+    caveat : str
+        A longer note on the ground truth kept with the loaded table.
+    """
+
+    name: str = ""
+    title: str = ""
+    size: int | None = None
+    datasets: tuple[str, ...] = ()
+    table_file: str = ""
+    arch_column: str = "arch"
+    metric_columns: Mapping[str, str] = MappingProxyType({})
+    params_columns: Mapping[str, str] = MappingProxyType({})
+    ground_truth_note: str = ""
+    caveat: str = ""
+
+    @abc.abstractmethod
+    def parse(self, text: str) -> Hashable:
+        """Parse and validate an arch string.
+
+        Raises
+        ------
+        core.errors.ArchStringError
+            One line naming the string and what is wrong with it.
+        """
+
+    @abc.abstractmethod
+    def build(self, arch: Any, dataset: str) -> "nn.Module":
+        """Build the untrained network of ``arch`` (a string or a parsed arch) for ``dataset``.
+
+        The network is in training mode; ``forward`` maps ``(batch, 3, H, W)`` images to
+        logits ``(batch, num_classes)``.
+        """
+
+    def dataset(self, dataset: str) -> DatasetInfo:
+        """Return the :class:`DatasetInfo` of one of this space's datasets.
+
+        Raises
+        ------
+        UnknownDatasetError
+            If the space has no ground truth for ``dataset``.
+        """
+        if dataset not in self.datasets:
+            raise UnknownDatasetError(f"unknown dataset {dataset!r} for {self.title or self.name}; "
+                                      f"valid datasets: {', '.join(self.datasets)}")
+        return get_dataset(dataset)
+
+    def table_path(self):
+        """Return the path of the ground-truth table (through :mod:`core.datadir`).
+
+        Raises
+        ------
+        core.errors.DataFileError
+            If the file is missing.
+        """
+        from core.datadir import data_file
+
+        return data_file(self.table_file)
+
+    def parameter_count(self, arch: Any, dataset: str) -> int:
+        """Count the trainable parameters of the network of ``arch`` for ``dataset``."""
+        from core.spaces.cost import count_parameters
+
+        return count_parameters(self.build(arch, dataset))
+
+    def flop_count(self, arch: Any, dataset: str) -> int:
+        """Count the multiply-accumulate FLOPs of one forward pass of one image."""
+        from core.spaces.cost import count_flops
+
+        return count_flops(self.build(arch, dataset), self.dataset(dataset).input_shape)
+
+    def __repr__(self) -> str:
+        return f"<search space {self.name!r}>"
+
+
+__all__ = ["DATASETS", "DatasetInfo", "SearchSpace", "UnknownDatasetError", "get_dataset"]

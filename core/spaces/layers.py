@@ -1,0 +1,104 @@
+"""The weighted layers of a network, in the order its forward pass runs them.
+
+Called by the probe (:func:`core.probe.engine.probe_model`), whose per-layer statistics are
+vectors in this order, and by the scripts that time the probe.
+
+A *weighted layer* is an ``nn.Conv2d`` or ``nn.Linear`` module. For any network the order
+is taken from a forward pass (:func:`forward_layers`): a layer is placed where it first
+runs, so a model that registers its head before its body is still read body first. A
+layer that never runs on the example input is left out; a layer that runs twice (weight
+sharing) is listed once, at its first call. :func:`weighted_layers` is the cheap walk of
+``named_modules`` for the built-in NATS-Bench networks, whose registration order equals
+their execution order (tested in ``tests/test_spaces.py``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from core.errors import GMError
+
+WEIGHTED_TYPES = (nn.Conv2d, nn.Linear)
+"""Module types the probe reads as layers."""
+
+
+class LayerError(GMError):
+    """A model the probe cannot read (no weighted layer, or a forward pass that fails)."""
+
+
+def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """List every ``Conv2d`` and ``Linear`` layer of a model in registration order.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A network whose registration order equals its execution order (the NATS-Bench
+        networks built by :mod:`core.spaces`); for any other model use
+        :func:`forward_layers`.
+
+    Returns
+    -------
+    list of (str, torch.nn.Module)
+        Qualified module name and module, e.g. ``("cells.0.edges.0.op.1", Conv2d(...))``.
+    """
+    return [(name, module) for name, module in model.named_modules()
+            if isinstance(module, WEIGHTED_TYPES)]
+
+
+def forward_layers(model: nn.Module, example: torch.Tensor) -> list[tuple[str, nn.Module]]:
+    """List the ``Conv2d`` and ``Linear`` layers of ``model`` in the order a forward pass runs them.
+
+    The pass runs on ``example`` (one or a few images) in evaluation mode without gradients,
+    so BatchNorm running statistics and the weights are left as they were; the model's
+    training flag is restored afterwards.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any network.
+    example : torch.Tensor
+        An input batch on the model's device.
+
+    Returns
+    -------
+    list of (str, torch.nn.Module)
+        Qualified name and module of each weighted layer that ran, at its first call.
+
+    Raises
+    ------
+    LayerError
+        If the model has no Conv2d/Linear layer, the forward pass fails, or no weighted
+        layer runs; the message names the model class.
+    """
+    names = {module: name for name, module in model.named_modules() if isinstance(module, WEIGHTED_TYPES)}
+    kind = type(model).__name__
+    if not names:
+        raise LayerError(f"model {kind} has no Conv2d or Linear layer for the probe to read")
+    order: list[tuple[str, nn.Module]] = []
+    seen: set[int] = set()
+
+    def record(module: nn.Module, inputs, output) -> None:
+        if id(module) not in seen:
+            seen.add(id(module))
+            order.append((names[module], module))
+
+    handles = [module.register_forward_hook(record) for module in names]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(example)
+    except Exception as exc:
+        raise LayerError(f"model {kind} failed on an input of shape {tuple(example.shape)}: "
+                         f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    if not order:
+        raise LayerError(f"no Conv2d or Linear layer of model {kind} ran in its forward pass")
+    return order
+
+
+__all__ = ["LayerError", "WEIGHTED_TYPES", "forward_layers", "weighted_layers"]
