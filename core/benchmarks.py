@@ -155,7 +155,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
-        text = gzip.decompress(raw).decode("utf-8")
+        text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" or path.suffix == ".gz" else raw).decode("utf-8")
     except FileNotFoundError:
         raise DataFileError(
             f"data file {path.name!r} not found in {path.parent}"
@@ -182,10 +182,19 @@ def _float_column(path: Path, rows: list[list[str]], col: int, name: str) -> np.
     try:
         return np.array([r[col] for r in rows], dtype=np.float64)
     except (ValueError, IndexError):
+        bad = next(k for k, r in enumerate(rows) if not _is_number(r[col] if col < len(r) else ""))
         raise DataFileError(
             f"data file {path.name!r} in {path.parent}: column {name!r} has a missing or "
-            f"non-numeric value"
+            f"non-numeric value (row {bad + 2}: {rows[bad][col] if col < len(rows[bad]) else ''!r})"
         ) from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def read_table(path: Path | str, space: str | SearchSpace,
@@ -222,7 +231,8 @@ def read_table(path: Path | str, space: str | SearchSpace,
 
     metric_cols = search_space.metric_columns
     params_cols = search_space.params_columns
-    required = ["index", search_space.arch_column, *metric_cols.values(), *params_cols.values()]
+    index_columns = ["index"] if search_space.indexed else []
+    required = [*index_columns, search_space.arch_column, *metric_cols.values(), *params_cols.values()]
     pos = {name: i for i, name in enumerate(header)}
     missing = [c for c in required if c not in pos]
     if missing:
@@ -238,8 +248,11 @@ def read_table(path: Path | str, space: str | SearchSpace,
         if len(r) != width:
             raise DataFileError(f"{where}: row {k + 2} has {len(r)} fields, header has {width}")
 
+    if not search_space.indexed:
+        indices = np.arange(len(rows), dtype=np.int64)
     try:
-        indices = np.array([r[pos["index"]] for r in rows], dtype=np.int64)
+        if search_space.indexed:
+            indices = np.array([r[pos["index"]] for r in rows], dtype=np.int64)
     except ValueError:
         raise DataFileError(f"{where}: column 'index' has a non-integer value") from None
     if not np.array_equal(indices, np.arange(len(rows), dtype=np.int64)):
@@ -250,6 +263,12 @@ def read_table(path: Path | str, space: str | SearchSpace,
 
     arch_col = pos[search_space.arch_column]
     arch_strings = tuple(r[arch_col] for r in rows)
+    first_row: dict[str, int] = {}
+    for k, arch in enumerate(arch_strings):
+        if arch in first_row:
+            raise DataFileError(f"{where}: architecture {arch!r} is listed twice (rows {first_row[arch] + 2} "
+                                f"and {k + 2})")
+        first_row[arch] = k
 
     accuracies = {}
     for ds, col in metric_cols.items():

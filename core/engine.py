@@ -219,15 +219,15 @@ class RunController:
         from core.evolution import Evolution
 
         profile = self.profile
-        benchmark = load_benchmark(profile.benchmark.space)
+        benchmark = load_benchmark(profile.space_name)
         first = profile.benchmark.datasets[0]
         self.benchmark = benchmark
-        self.samples = draw_samples(benchmark.accuracy(first), profile.sampling)
+        self.samples = draw_samples(benchmark.accuracy(first), profile.sampling, str(benchmark.source))
         self.sink(
             RunStarted(
                 run_dir=str(self.run_dir),
                 profile_name=profile.name,
-                space=profile.benchmark.space,
+                space=profile.space_name,
                 datasets=tuple(profile.benchmark.datasets),
                 sampling_mode=_sampling_label(self.samples),
                 sample_sizes={
@@ -315,7 +315,7 @@ class RunController:
         profile = self.profile
         indices = self.samples.all_indices()
         phase = ProbePhase(
-            profile.benchmark.space,
+            profile.space_name,
             profile.probe,
             self.device,
             self.sink,
@@ -382,7 +382,7 @@ class RunController:
                 "size": int(best.tree.size),
                 "search_tau": float(best.search_tau),
                 "validation_tau": float(best.validation_tau),
-                "space": self.profile.benchmark.space,
+                "space": self.profile.space_name,
                 "datasets": list(self.profile.benchmark.datasets),
                 "probe": {"batch_size": self.profile.probe.batch_size, "seed": self.profile.probe.seed},
                 "statistics": {

@@ -101,7 +101,7 @@ def build_report(controller: Any) -> dict:
     profile = controller.profile
     samples = controller.samples
     best = controller.evolution.best()
-    space = profile.benchmark.space
+    space = profile.space_name
     return {
         "run_dir": str(controller.run_dir),
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),

@@ -106,7 +106,7 @@ def draw_sample(
     return np.sort(chosen)
 
 
-def draw_samples(accuracy: np.ndarray, settings: SamplingSettings) -> Samples:
+def draw_samples(accuracy: np.ndarray, settings: SamplingSettings, source: str = "the space") -> Samples:
     """Draw the disjoint search, validation and test samples of a profile.
 
     Parameters
@@ -116,6 +116,10 @@ def draw_samples(accuracy: np.ndarray, settings: SamplingSettings) -> Samples:
     settings : SamplingSettings
         Mode, stratification, strata, sizes and seed.
     """
+    needed = settings.search + settings.validation + settings.test
+    if len(accuracy) < needed:
+        raise GMError(f"{source} has {len(accuracy)} networks, but the samples need {needed} "
+                      f"(search {settings.search} + validation {settings.validation} + test {settings.test})")
     rng = np.random.default_rng(settings.seed)
     available = np.ones(len(accuracy), dtype=bool)
     drawn = []

@@ -25,13 +25,17 @@ class BenchmarkSettings:
     """Search space and ground truth.
 
     ``datasets``: fitness is the minimum Kendall tau over these datasets (one dataset is
-    the usual case). ``metric`` names the ground-truth accuracy; ``default`` is TSS
-    ``<dataset>_test_acc`` (200 epochs) or SSS ``*_90ep`` (see ``core.benchmarks``).
+    the usual case); the ground truth is the space's accuracy column of each dataset
+    (:attr:`core.spaces.SearchSpace.metric_columns`). ``space = "custom"`` reads the user's
+    own space from ``table`` (CSV) and ``builder`` (``file.py:function``); relative paths
+    resolve against the profile file and are stored absolute (see
+    :mod:`core.spaces.custom`).
     """
 
     space: str = "tss"
     datasets: tuple[str, ...] = ("cifar10",)
-    metric: str = "default"
+    table: str = ""
+    builder: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,18 @@ class Profile:
     export: ExportSettings = field(default_factory=ExportSettings)
     source: str = field(default="<defaults>", compare=False)
 
+    @property
+    def search_space(self):
+        """The :class:`core.spaces.SearchSpace` of ``benchmark`` (a custom space registered on first use)."""
+        from core.spaces import space_of
+
+        return space_of(self.benchmark)
+
+    @property
+    def space_name(self) -> str:
+        """Registered name of the profile's space (``tss``, ``sss``, ``custom-<hash>``, ...)."""
+        return self.search_space.name
+
     def to_toml(self) -> str:
         """Return the profile as TOML text (what ``profile.toml`` in a run holds)."""
         lines = [f"name = {_toml_value(self.name)}", f"description = {_toml_value(self.description)}"]
@@ -139,7 +155,6 @@ _SECTIONS: dict[str, type] = {
 }
 
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("benchmark", "metric"): ("default",),
     ("sampling", "mode"): ("random", "stratified"),
     ("sampling", "stratification"): ("equal_width", "quantile"),
 }
@@ -202,10 +217,10 @@ def _check_value(source: str, section: str, key: str, expected: Any, value: Any)
     if choices is not None and value not in choices:
         raise ProfileError(f"{where} must be one of {', '.join(choices)}; got {value!r}")
     if (section, key) == ("benchmark", "space"):
-        from core.spaces import space_names
+        from core.spaces import CUSTOM, space_names
 
-        if value not in space_names():
-            raise ProfileError(f"{where} must be one of {', '.join(space_names())}; got {value!r}")
+        if value not in (*space_names(), CUSTOM):
+            raise ProfileError(f"{where} must be one of {', '.join((*space_names(), CUSTOM))}; got {value!r}")
     if (section, key) == ("benchmark", "datasets"):
         if len(set(value)) != len(value):
             raise ProfileError(f"{where}: datasets are listed twice")
@@ -221,19 +236,32 @@ def _check_value(source: str, section: str, key: str, expected: Any, value: Any)
     return value
 
 
-def _check_datasets(source: str, benchmark: BenchmarkSettings) -> None:
-    """Every dataset of ``benchmark.datasets`` must be one the space has ground truth for."""
-    from core.spaces import get_space
+def _check_space(source: str, benchmark: BenchmarkSettings, base: Path | None) -> BenchmarkSettings:
+    """Resolve the space (a custom space's files made absolute) and check its datasets."""
+    from core.errors import GMError
+    from core.spaces import space_of
 
-    space = get_space(benchmark.space)
+    try:
+        space = space_of(benchmark, base)
+    except GMError as exc:
+        raise ProfileError(f"{source}: benchmark: {exc}") from None
+    if getattr(space, "table", None) is not None and benchmark.table:
+        benchmark = dataclasses.replace(benchmark, table=str(space.table),
+                                        builder=f"{space.builder_file}:{space.builder_function}")
+    elif benchmark.table or benchmark.builder:
+        raise ProfileError(f"{source}: benchmark.table and benchmark.builder are only for space = \"custom\"")
     for item in benchmark.datasets:
         if item not in space.datasets:
             raise ProfileError(f"{source}: benchmark.datasets: unknown dataset {item!r} for space "
                                f"{space.name} (choose from {', '.join(space.datasets)})")
+    return benchmark
 
 
-def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> Profile:
+def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>", base: Path | None = None) -> Profile:
     """Validate plain data (parsed TOML) into a :class:`Profile`.
+
+    ``base`` is the folder relative paths of a custom space resolve against (the profile
+    file's folder; default: the working directory).
 
     Raises
     ------
@@ -265,8 +293,9 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> 
             raise ProfileError(
                 f"{source}: unknown key {key!r} (known: name, description, {', '.join(_SECTIONS)})"
             )
+    if "benchmark" in sections:
+        sections["benchmark"] = _check_space(source, sections["benchmark"], base)
     profile = Profile(**top, **sections, source=source)
-    _check_datasets(source, profile.benchmark)
     evolution = profile.evolution
     if evolution.init_min_depth > evolution.init_max_depth:
         raise ProfileError(f"{source}: evolution.init_min_depth must be <= evolution.init_max_depth")
@@ -354,7 +383,7 @@ def load_profile(name_or_path: str, overrides: tuple[str, ...] | list[str] = ())
             raise ProfileError(f"{source}: [{section}] must be a table")
         data[section][key] = value
         source = f"{path} (with --set overrides)"
-    return profile_from_mapping(data, source=source)
+    return profile_from_mapping(data, source=source, base=path.resolve().parent)
 
 
 def load_profile_text(text: str, source: str) -> Profile:

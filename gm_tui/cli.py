@@ -257,11 +257,11 @@ def probe_command(profile: Annotated[str, typer.Argument(help="Profile name or .
     from core.settings import load_profile
 
     settings = load_profile(profile, overrides or [])
-    benchmark = load_benchmark(settings.benchmark.space)
+    benchmark = load_benchmark(settings.space_name)
     samples = draw_samples(benchmark.accuracy(settings.benchmark.datasets[0]), settings.sampling)
     indices = samples.all_indices()
     phase = ProbePhase(
-        settings.benchmark.space, settings.probe, resolve_device(settings.probe.device), _probe_sink(),
+        settings.space_name, settings.probe, resolve_device(settings.probe.device), _probe_sink(),
         total=len(indices) * len(settings.benchmark.datasets),
     )
     for dataset in settings.benchmark.datasets:
@@ -313,7 +313,7 @@ def baselines_command(
     from core.settings import load_profile
 
     settings = load_profile(profile, overrides or [])
-    space = settings.benchmark.space
+    space = settings.space_name
     benchmark = load_benchmark(space)
     samples = draw_samples(benchmark.accuracy(settings.benchmark.datasets[0]), settings.sampling)
     device = resolve_device(settings.probe.device)

@@ -273,7 +273,7 @@ def probe_many(space, arch_indices: Sequence[int | str], dataset: str, batch_siz
         index = benchmark.index_of(item) if isinstance(item, str) else int(item)
         arch = benchmark.arch(index)
         key = dict(arch=arch, device=resolved.type, images=images_key)
-        statistics = (cache.load(search_space.name, index, dataset, batch_size, seed, **key)
+        statistics = (cache.load(search_space.cache_name, index, dataset, batch_size, seed, **key)
                       if cache is not None else None)
         hit = statistics is not None
         if not hit:
@@ -284,7 +284,7 @@ def probe_many(space, arch_indices: Sequence[int | str], dataset: str, batch_siz
             model = build_initialised(search_space, arch, dataset, seed, resolved)
             statistics = probe_model(model, batch[0], batch[1], seed, grasp)
             if cache is not None:
-                cache.store(search_space.name, index, dataset, batch_size, seed, statistics, **key)
+                cache.store(search_space.cache_name, index, dataset, batch_size, seed, statistics, **key)
         results.append(statistics)
         if on_network is not None:
             on_network(position, index, hit, time.perf_counter() - start)

@@ -19,6 +19,8 @@ from core.errors import ArchStringError, GMError
 from core.spaces.base import DATASETS, DatasetInfo, SearchSpace, UnknownDatasetError, get_dataset
 
 ENTRY_POINT_GROUP = "greenmachine.spaces"
+CUSTOM = "custom"
+"""The ``benchmark.space`` value of a user's own space (table + builder)."""
 
 _REGISTRY: dict[str, SearchSpace] = {}
 _entry_points_loaded = False
@@ -114,6 +116,29 @@ def get_space(name: str | SearchSpace) -> SearchSpace:
                                 f"{', '.join(_REGISTRY)}") from None
 
 
+def space_of(benchmark: Any, base: Any = None) -> SearchSpace:
+    """Return the search space a profile's ``[benchmark]`` section names.
+
+    Parameters
+    ----------
+    benchmark : core.settings.BenchmarkSettings
+        ``space`` names a registered space, or is ``"custom"`` with ``table`` and
+        ``builder`` (see :mod:`core.spaces.custom`).
+    base : path, optional
+        Folder a custom space's relative paths resolve against.
+
+    Raises
+    ------
+    GMError
+        Unknown space, or a custom space whose files are missing or malformed.
+    """
+    if benchmark.space == CUSTOM:
+        from core.spaces.custom import custom_space
+
+        return custom_space(benchmark.table, benchmark.builder, benchmark.datasets, base)
+    return get_space(benchmark.space)
+
+
 def parse_arch(space: str | SearchSpace, text: str) -> Any:
     """Parse an arch string of a search space (see :meth:`SearchSpace.parse`).
 
@@ -166,7 +191,7 @@ from core.spaces import tss as _tss  # noqa: E402,F401  (after the registry exis
 from core.spaces import sss as _sss  # noqa: E402,F401
 
 __all__ = [
-    "DATASETS", "DatasetInfo", "ENTRY_POINT_GROUP", "SearchSpace", "UnknownDatasetError",
+    "CUSTOM", "DATASETS", "DatasetInfo", "ENTRY_POINT_GROUP", "SearchSpace", "UnknownDatasetError",
     "UnknownSpaceError", "build_network", "get_dataset", "get_space", "parse_arch",
-    "register_space", "space_names", "unregister_space", *_LAZY,
+    "register_space", "space_names", "space_of", "unregister_space", *_LAZY,
 ]

@@ -116,6 +116,15 @@ class SearchSpace(abc.ABC):
         One sentence for reports: what the ground truth is.
     caveat : str
         A longer note on the ground truth kept with the loaded table.
+    indexed : bool
+        Whether the table has an ``index`` column (``0..N-1`` in order); without one the
+        row order is the index.
+    cache_name : str
+        The name probe-cache entries are filed under (the space name; a space whose
+        networks depend on user files adds their content hash).
+    layers_in_registration_order : bool
+        True when every network's Conv2d/Linear registration order equals its execution
+        order (the NATS-Bench networks), so the probe may skip the ordering forward pass.
     """
 
     name: str = ""
@@ -128,6 +137,13 @@ class SearchSpace(abc.ABC):
     params_columns: Mapping[str, str] = MappingProxyType({})
     ground_truth_note: str = ""
     caveat: str = ""
+    indexed: bool = True
+    layers_in_registration_order: bool = False
+
+    @property
+    def cache_name(self) -> str:
+        """Folder name of this space's probe-cache entries (default: the space name)."""
+        return self.name
 
     @abc.abstractmethod
     def parse(self, text: str) -> Hashable:

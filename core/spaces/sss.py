@@ -144,6 +144,7 @@ class SizeSearchSpace(SearchSpace):
     datasets = _DATASETS
     table_file = "nats_sss.csv.gz"
     arch_column = "channels"
+    layers_in_registration_order = True
     metric_columns = MappingProxyType({
         "cifar10": "cifar10-valid_valid_acc_90ep",
         "cifar100": "cifar100_acc_90ep",

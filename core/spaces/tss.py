@@ -248,6 +248,7 @@ class TopologySearchSpace(SearchSpace):
     datasets = _DATASETS
     table_file = "nats_tss.csv.gz"
     arch_column = "arch_str"
+    layers_in_registration_order = True
     metric_columns = MappingProxyType({dataset: f"{dataset}_test_acc" for dataset in _DATASETS})
     params_columns = MappingProxyType({dataset: f"params_MB_{dataset}" for dataset in _DATASETS})
     ground_truth_note = "TSS ground truth: <dataset>_test_acc, 200 epochs, mean over seeds."
