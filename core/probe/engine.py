@@ -24,10 +24,10 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from core.errors import GMError
 from core.probe import passes
+from core.probe.initialisation import initialise
 from core.probe.registry import LAYER, registered
 from core.table import NetworkStatistics
 
@@ -50,47 +50,38 @@ def configure_threads() -> int:
     return torch.get_num_threads()
 
 
-def resolve_device(device: str = "auto") -> torch.device:
-    """Return the torch device for ``device``: ``"auto"`` is CUDA when available, else CPU.
+def resolve_device(device: str | torch.device | None = "auto") -> str:
+    """Return the torch device name for ``device``: ``"auto"`` is CUDA when available, else CPU.
+
+    The one device resolver of GreenMachine (the engine, the commands and the probe use it).
+
+    Parameters
+    ----------
+    device : str, torch.device or None
+        ``"auto"`` (or empty / None), ``"cpu"``, ``"cuda"`` or ``"cuda:<i>"``.
+
+    Returns
+    -------
+    str
+        A name ``torch.device`` accepts, e.g. ``"cpu"``, ``"cuda"`` or ``"cuda:1"``.
 
     Raises
     ------
     GMError
         For an unknown device name or CUDA requested but unavailable.
     """
-    if device in ("auto", "", None):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device is None or str(device) in ("auto", ""):
+        return "cuda" if torch.cuda.is_available() else "cpu"
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError):
         raise GMError(f"unknown probe device {device!r}; use 'auto', 'cpu' or 'cuda'") from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise GMError(f"probe device {device!r} requested but CUDA is not available")
-    return resolved
+    return str(resolved)
 
 
-def initialise(model: nn.Module, seed: int) -> nn.Module:
-    """Initialise ``model`` in place with the probe's seeded convention (module docstring)."""
-    generator = torch.Generator().manual_seed(int(seed))
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                weight = module.weight
-                receptive = weight[0][0].numel() if weight.dim() > 2 else 1
-                fan_out = weight.shape[0] * receptive
-                std = (2.0 / fan_out) ** 0.5
-                weight.copy_(torch.randn(weight.shape, generator=generator) * std)
-                if module.bias is not None:
-                    module.bias.zero_()
-            elif isinstance(module, _BatchNorm):
-                if module.weight is not None:
-                    module.weight.fill_(1.0)
-                    module.bias.zero_()
-                module.reset_running_stats()
-    return model
-
-
-def build_initialised(space: str, arch: str, dataset: str, seed: int, device: torch.device) -> nn.Module:
+def build_initialised(space: str, arch: str, dataset: str, seed: int, device: str | torch.device) -> nn.Module:
     """Build the network of ``arch`` and initialise it with ``seed`` (training mode, on ``device``)."""
     from core.spaces import build_network
 
@@ -250,7 +241,7 @@ def probe_many(space: str, arch_indices: Sequence[int], dataset: str, batch_size
         raise ValueError("probe_many: grasp differs from the cache's grasp setting")
     benchmark = load_benchmark(space)
     batch: tuple[torch.Tensor, torch.Tensor] | None = None
-    resolved: torch.device | None = None
+    resolved: str | None = None
     results: list[NetworkStatistics] = []
     for position, index in enumerate(arch_indices):
         if should_stop is not None and should_stop():
