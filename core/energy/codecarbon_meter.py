@@ -118,14 +118,6 @@ class CodecarbonMeter(EnergyMeter):
     def methods(self) -> dict[str, str]:
         return dict(self._methods)
 
-    @property
-    def country(self) -> Optional[str]:
-        return self._country
-
-    @property
-    def carbon_intensity_g_per_kwh(self) -> Optional[float]:
-        return self._intensity
-
     def describe(self) -> dict[str, Any]:
         info = super().describe()
         info.update(

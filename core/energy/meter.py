@@ -108,6 +108,8 @@ class EnergyMeter(abc.ABC):
         self._next_id = 0
         self._closed = False
         self._gpu: Any = None  # object with begin() -> token, end(token) -> GpuSpanResult
+        self._country: Optional[str] = None  # set by meters that compute CO2-eq
+        self._intensity: Optional[float] = None
 
     # -- backend hooks ------------------------------------------------------------------------
 
@@ -127,12 +129,12 @@ class EnergyMeter(abc.ABC):
     @property
     def country(self) -> Optional[str]:
         """ISO alpha-3 country code of the carbon intensity (``None`` if not applicable)."""
-        return None
+        return self._country
 
     @property
     def carbon_intensity_g_per_kwh(self) -> Optional[float]:
         """Carbon intensity used for CO2-eq, grams per kWh (``None``: no CO2 figure)."""
-        return None
+        return self._intensity
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -277,43 +279,29 @@ class EnergyMeter(abc.ABC):
     def _reading(self, handle: SpanHandle, gpu: Optional[GpuSpanResult]) -> EnergyReading:
         duration = max(0.0, self._clock() - handle._t0)
         wall_end = handle._wall0 + duration
-        methods = self.methods
-        if not self.measures_energy:
-            return EnergyReading(
-                name=handle.name,
-                start_time=handle._wall0,
-                end_time=wall_end,
-                duration_s=duration,
-                energy_joules=None,
-                cpu_joules=None,
-                ram_joules=None,
-                gpu_joules=None,
-                co2_grams=None,
-                country=self.country,
-                methods=methods,
+        if self.measures_energy:
+            total = handle._cpu + handle._ram + (gpu.joules if gpu is not None else 0.0)
+            intensity = self.carbon_intensity_g_per_kwh
+            figures = dict(
+                energy_joules=total,
+                cpu_joules=handle._cpu,
+                ram_joules=handle._ram,
+                gpu_joules=gpu.joules if gpu is not None else None,
+                co2_grams=None if intensity is None else total / JOULES_PER_KWH * intensity,
+                gpu_mean_watts=gpu.mean_watts if gpu is not None else None,
+                gpu_peak_watts=gpu.peak_watts if gpu is not None else None,
             )
-        total = handle._cpu + handle._ram + (gpu.joules if gpu is not None else 0.0)
-        intensity = self.carbon_intensity_g_per_kwh
+        else:
+            figures = dict.fromkeys(("energy_joules", "cpu_joules", "ram_joules", "gpu_joules", "co2_grams"))
         return EnergyReading(
             name=handle.name,
             start_time=handle._wall0,
             end_time=wall_end,
             duration_s=duration,
-            energy_joules=total,
-            cpu_joules=handle._cpu,
-            ram_joules=handle._ram,
-            gpu_joules=gpu.joules if gpu is not None else None,
-            co2_grams=None if intensity is None else total / JOULES_PER_KWH * intensity,
             country=self.country,
-            gpu_mean_watts=gpu.mean_watts if gpu is not None else None,
-            gpu_peak_watts=gpu.peak_watts if gpu is not None else None,
-            methods=methods,
+            methods=self.methods,
+            **figures,
         )
-
-
-# --------------------------------------------------------------------------------------------
-# NVML GPU sampler
-# --------------------------------------------------------------------------------------------
 
 
 class NullMeter(EnergyMeter):

@@ -107,14 +107,6 @@ class FakeMeter(EnergyMeter):
             "gpu": gpu,
         }
 
-    @property
-    def country(self) -> Optional[str]:
-        return self._country
-
-    @property
-    def carbon_intensity_g_per_kwh(self) -> Optional[float]:
-        return self._intensity
-
     def _segment_begin(self) -> None:
         self._segment_t0 = self.clock()
 
