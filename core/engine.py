@@ -33,20 +33,12 @@ from core.events import (
     RunFinished,
     RunStarted,
 )
+from core.probe.engine import resolve_device
 from core.sampling import Samples, draw_samples
 from core.settings import Profile, load_profile_text
 from core.table import StatisticTable
 
 DEFAULT_RUNS_ROOT = Path("runs")
-
-
-def resolve_device(requested: str) -> str:
-    """Map a profile's ``probe.device`` to a torch device string (``auto`` picks CUDA if present)."""
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise GMError(f"probe.device is {requested!r} but no CUDA device is available")
-    return requested
 
 
 @dataclass

@@ -89,15 +89,29 @@ class HallOfFameUpdated(Event):
     rows: tuple[Mapping[str, Any], ...]
 
 
+#: ``EnergySample.phase`` of the span covering the whole run (its total, not a part of it).
+PHASE_RUN = "run"
+#: ``EnergySample.phase`` of the spans that split a run: the probe, each generation, the
+#: final evaluation.
+PHASE_PROBE = "probe"
+PHASE_GENERATION = "generation"
+PHASE_EVALUATION = "evaluation"
+ENERGY_PHASES = (PHASE_RUN, PHASE_PROBE, PHASE_GENERATION, PHASE_EVALUATION)
+
+
 @dataclass(frozen=True)
 class EnergySample(Event):
-    """An energy span finished (a phase, a generation, or the whole run)."""
+    """An energy span finished (a phase, a generation, or the whole run).
+
+    ``phase`` is one of :data:`ENERGY_PHASES`; ``span`` is the span's own name (e.g.
+    ``generation-3``). Energy figures are ``None`` when energy metering is off.
+    """
 
     span: str
     phase: str
     duration_s: float
-    energy_joules: float
-    co2_grams: float
+    energy_joules: float | None
+    co2_grams: float | None
     cpu_joules: float | None
     ram_joules: float | None
     gpu_joules: float | None

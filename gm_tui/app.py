@@ -162,7 +162,7 @@ class GreenMachineApp(App[None]):
         self.open_run_dir = Path(open_run_dir) if open_run_dir is not None else None
         self.controller_factory = controller_factory or default_controller_factory
         self.autostart = autostart
-        #: Freeze the collector's long-lived objects at run start (see on_run_started_message).
+        #: Freeze the collector's long-lived objects at run start (see on_engine_run_started).
         self.freeze_gc = True
         self.run_screen = RunScreen(id="run")
         self.state = "idle"
@@ -284,14 +284,14 @@ class GreenMachineApp(App[None]):
 
     # -- garbage collector --------------------------------------------------------------------
 
-    def on_run_started_message(self, message: messages.RunStartedMessage) -> None:
+    def on_engine_run_started(self, message: messages.EngineRunStarted) -> None:
         # The engine has loaded torch, the benchmark table and its samples by now: move
         # those long-lived objects out of the collector's reach, so a full collection
         # during the probe traverses only new objects (it otherwise stalls every thread,
         # the UI's included, for ~150 ms on a busy CPU).
         self._freeze_gc()
 
-    def on_probe_progress_message(self, message: messages.ProbeProgressMessage) -> None:
+    def on_engine_probe_progress(self, message: messages.EngineProbeProgress) -> None:
         event = message.event
         if event.total and event.done >= event.total:
             self._freeze_gc()  # the statistic tables are long-lived too
@@ -414,11 +414,11 @@ class GreenMachineApp(App[None]):
             try:
                 event = event_from_dict(json.loads(line))
             except (ValueError, TypeError) as error:
-                screen.post_message(messages.LogMessageMessage(_log_event("warning", f"{path}:{number} skipped: {error}")))
+                screen.post_message(messages.EngineLogMessage(_log_event("warning", f"{path}:{number} skipped: {error}")))
                 continue
             screen.post_message(messages.message_for(event))
             count += 1
-        screen.post_message(messages.LogMessageMessage(_log_event("info", f"replayed {count} events from {path}")))
+        screen.post_message(messages.EngineLogMessage(_log_event("info", f"replayed {count} events from {path}")))
         return count
 
 

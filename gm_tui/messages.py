@@ -1,8 +1,9 @@
 """Textual messages that carry engine events up to the run screen.
 
 The engine emits :mod:`core.events` dataclasses to a sink from its worker thread. The sink
-wraps each event in the matching message class below and posts it to the run screen
-(``post_message`` is thread-safe). Widgets never see threads: the screen handles the
+wraps each event in the matching message class below (``Engine`` + the event's name, so
+``LogMessage`` arrives as :class:`EngineLogMessage`, handled by ``on_engine_log_message``)
+and posts it to the run screen (``post_message`` is thread-safe). Widgets never see threads: the screen handles the
 messages on the UI thread and pushes plain data down to its widgets.
 """
 
@@ -31,36 +32,52 @@ class EngineEvent(Message):
         self.event = event
 
 
-class RunStartedMessage(EngineEvent):
-    """Wraps :class:`core.events.RunStarted`."""
+class EngineRunStarted(EngineEvent):
+    """Wraps :class:`core.events.RunStarted` (handler ``on_engine_run_started``)."""
+
+    event: RunStarted
 
 
-class ProbeProgressMessage(EngineEvent):
-    """Wraps :class:`core.events.ProbeProgress`."""
+class EngineProbeProgress(EngineEvent):
+    """Wraps :class:`core.events.ProbeProgress` (handler ``on_engine_probe_progress``)."""
+
+    event: ProbeProgress
 
 
-class GenerationDoneMessage(EngineEvent):
-    """Wraps :class:`core.events.GenerationDone`."""
+class EngineGenerationDone(EngineEvent):
+    """Wraps :class:`core.events.GenerationDone` (handler ``on_engine_generation_done``)."""
+
+    event: GenerationDone
 
 
-class NewBestMessage(EngineEvent):
-    """Wraps :class:`core.events.NewBest`."""
+class EngineNewBest(EngineEvent):
+    """Wraps :class:`core.events.NewBest` (handler ``on_engine_new_best``)."""
+
+    event: NewBest
 
 
-class HallOfFameMessage(EngineEvent):
-    """Wraps :class:`core.events.HallOfFameUpdated`."""
+class EngineHallOfFameUpdated(EngineEvent):
+    """Wraps :class:`core.events.HallOfFameUpdated` (handler ``on_engine_hall_of_fame_updated``)."""
+
+    event: HallOfFameUpdated
 
 
-class EnergySampleMessage(EngineEvent):
-    """Wraps :class:`core.events.EnergySample`."""
+class EngineEnergySample(EngineEvent):
+    """Wraps :class:`core.events.EnergySample` (handler ``on_engine_energy_sample``)."""
+
+    event: EnergySample
 
 
-class LogMessageMessage(EngineEvent):
-    """Wraps :class:`core.events.LogMessage`."""
+class EngineLogMessage(EngineEvent):
+    """Wraps :class:`core.events.LogMessage` (handler ``on_engine_log_message``)."""
+
+    event: LogMessage
 
 
-class RunFinishedMessage(EngineEvent):
-    """Wraps :class:`core.events.RunFinished`."""
+class EngineRunFinished(EngineEvent):
+    """Wraps :class:`core.events.RunFinished` (handler ``on_engine_run_finished``)."""
+
+    event: RunFinished
 
 
 class EngineFailed(Message):
@@ -81,14 +98,14 @@ class EngineExited(Message):
 
 
 _MESSAGE_FOR: dict[type[Event], type[EngineEvent]] = {
-    RunStarted: RunStartedMessage,
-    ProbeProgress: ProbeProgressMessage,
-    GenerationDone: GenerationDoneMessage,
-    NewBest: NewBestMessage,
-    HallOfFameUpdated: HallOfFameMessage,
-    EnergySample: EnergySampleMessage,
-    LogMessage: LogMessageMessage,
-    RunFinished: RunFinishedMessage,
+    RunStarted: EngineRunStarted,
+    ProbeProgress: EngineProbeProgress,
+    GenerationDone: EngineGenerationDone,
+    NewBest: EngineNewBest,
+    HallOfFameUpdated: EngineHallOfFameUpdated,
+    EnergySample: EngineEnergySample,
+    LogMessage: EngineLogMessage,
+    RunFinished: EngineRunFinished,
 }
 
 

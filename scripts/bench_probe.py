@@ -37,9 +37,10 @@ from torch import nn  # noqa: E402
 from core.benchmarks import load_benchmark  # noqa: E402
 from core.images import minibatch, noise_batch  # noqa: E402
 from core.probe.engine import build_initialised, probe_model  # noqa: E402
-from core.probe.passes import (_binary_kernel, _code_matrix, _gaussian_copy,  # noqa: E402
-                               _min_correlation_eigenvalue, _pattern_keys, _unique_count,
-                               _without_batchnorm, jacobian_covariance_score)
+from core.probe.passes.codes import binary_kernel, code_matrix, pattern_keys, unique_count  # noqa: E402
+from core.probe.passes.main import jacobian_covariance_score, min_correlation_eigenvalue  # noqa: E402
+from core.probe.passes.noise import gaussian_copy  # noqa: E402
+from core.probe.passes.synflow import without_batchnorm  # noqa: E402
 from core.spaces import weighted_layers  # noqa: E402
 
 
@@ -86,7 +87,7 @@ def naive_jacob_cov(model, x, y):
 
 
 def naive_synflow(model, x, y):
-    clone = _without_batchnorm(model).double()
+    clone = without_batchnorm(model).double()
     with torch.no_grad():
         for p in clone.parameters():
             p.abs_()
@@ -108,17 +109,17 @@ def _relu_codes(model, x):
 
 def naive_naswot(model, x, y):
     codes = _relu_codes(model, x)
-    kernel = sum(_binary_kernel(_code_matrix(c)) for c in codes)
+    kernel = sum(binary_kernel(code_matrix(c)) for c in codes)
     return float(torch.linalg.slogdet(kernel)[1])
 
 
 def naive_swap(model, x, y):
     codes = torch.cat(_relu_codes(model, x), dim=1)
-    return _unique_count(_pattern_keys(_code_matrix(codes)))
+    return unique_count(pattern_keys(code_matrix(codes)))
 
 
 def naive_zen(model, x, y):
-    clone = _gaussian_copy(model, 0)
+    clone = gaussian_copy(model, 0)
     feats = []
     pool = [m for m in clone.modules() if isinstance(m, nn.AdaptiveAvgPool2d)][-1]
     h = pool.register_forward_pre_hook(lambda m, i: feats.append(i[0]))
@@ -147,7 +148,7 @@ def naive_meco(model, x, y):
     values, handles = [], []
     for _, module in weighted_layers(model):
         handles.append(module.register_forward_hook(
-            lambda m, i, o: values.append(float(_min_correlation_eigenvalue(o[0])))))
+            lambda m, i, o: values.append(float(min_correlation_eigenvalue(o[0])))))
     with torch.no_grad():
         model(x)
     for h in handles:

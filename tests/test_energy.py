@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 import time
 import types
+from pathlib import Path
 
 import pytest
 
@@ -15,11 +17,10 @@ from core.energy import (
     CSV_FIELDS,
     EnergyMeterError,
     EnergyReading,
-    FakeClock,
-    FakeMeter,
     NullMeter,
     NvmlSampler,
 )
+from core.energy.testing import FakeClock, FakeMeter
 
 
 def busy(seconds: float) -> None:
@@ -120,6 +121,15 @@ def test_null_meter_durations_only():
     assert energy.make_meter(False, "USA").describe()["meter"] == "off"
 
 
+def test_fakes_live_in_the_testing_module_and_resolve_from_the_package():
+    from core.energy import testing
+
+    assert energy.FakeMeter is testing.FakeMeter and energy.FakeClock is testing.FakeClock
+    assert "FakeMeter" not in energy.__all__
+    with pytest.raises(AttributeError, match="no attribute 'Missing'"):
+        energy.Missing  # noqa: B018
+
+
 def test_reading_round_trips_through_json_and_csv():
     meter = FakeMeter(gpu_watts=50)
     with meter.span("x") as s:
@@ -189,10 +199,6 @@ def test_codecarbon_describe_and_no_lock_file(cc_meter):
     assert info["country"] == "USA" and info["carbon_intensity_g_per_kwh"] > 0
     assert info["cpu_model"]
     assert set(info["methods"]) == {"cpu", "ram", "gpu"}
-    assert cc_meter._tracker._allow_multiple_runs is True
-    assert not getattr(cc_meter._tracker, "_another_instance_already_running", False)
-    # We never create codecarbon's global lock file.
-    assert getattr(cc_meter._tracker, "_lock", None) is None
 
 
 def test_codecarbon_unknown_country_is_clear_error():
@@ -324,13 +330,21 @@ def test_codecarbon_meter_with_fake_gpus(cc_meter):
 
 
 def test_second_concurrent_meter_constructs_silently(cc_meter, tmp_path, monkeypatch, capfd):
-    """A second tracker while one is open: no lock trouble, no output, no file."""
+    """A second tracker while one is open: no lock trouble, no output, no file.
+
+    Neither meter creates codecarbon's global lock file (``<tmp>/.codecarbon.lock``), which
+    would block other codecarbon users and our own concurrent runs.
+    """
+    lock_file = Path(tempfile.gettempdir()) / ".codecarbon.lock"
+    lock_existed = lock_file.exists()  # another codecarbon user may hold it; then it is not ours
     monkeypatch.chdir(tmp_path)
     capfd.readouterr()
     other = energy.make_meter(True, "fra", gpu=False)
     try:
         with other.span("a") as a, cc_meter.span("b") as b:
             busy(0.05)
+            if not lock_existed:
+                assert not lock_file.exists()
     finally:
         other.close()
     out, err = capfd.readouterr()

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from core import rundir
-from core.energy import FakeMeter
+from core.energy.testing import FakeMeter
 from core.engine import RunController
 from core.events import EnergySample, GenerationDone, ListSink, ProbeProgress, RunFinished, RunStarted
 from core.report import rebuild_report

@@ -98,3 +98,21 @@ def test_evolution_eval_and_baselines_run_on_the_toy_space(toy, tmp_path):
                                  "--dataset", "cifar10", "--sample", "random", "--n", "20"])
     assert result.exit_code == 0, result.output
     assert "n=20" in result.output
+
+
+def test_layer_order_comes_from_the_forward_pass(toy):
+    import torch
+
+    from core.probe.engine import probe_model
+    from core.probe.initialisation import initialise
+    from core.spaces import forward_layers, weighted_layers
+
+    space, _ = toy
+    model = initialise(space.build("w8-d2-k3", "cifar10"), 0)
+    images = torch.randn(4, 3, 32, 32)
+    registered = [name for name, _ in weighted_layers(model)]
+    forward = [name for name, _ in forward_layers(model, images[:1])]
+    assert registered[0] == "head" and forward == ["stem", "body.0", "body.3", "head"]
+    statistics = probe_model(model, images, torch.tensor([0, 1, 2, 3]), 0)
+    assert statistics.layer_names == tuple(forward)
+    assert statistics.layer_statistics["input_channel_count"].tolist() == [3, 8, 8, 8]

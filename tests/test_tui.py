@@ -311,12 +311,13 @@ async def test_help_panel_and_quit():
     assert not app.is_running
 
 
-def test_tree_labels_read_several_schemas():
+def test_tree_labels_read_the_proxy_tree_form():
     assert tree_labels(TREE) == ["add", "sum", "multiply", "snip", "activation_standard_deviation", "add",
                                  "logarithm", "naswot", "0.5"]
-    other = {"kind": "binary", "operator": "div", "left": {"kind": "stat", "name": "synflow"},
-             "right": {"kind": "const", "value": 2.0}}
-    assert tree_labels(other) == ["div", "synflow", "2"]
+    other = _apply("divide", {"kind": "layer_statistic", "name": "synflow"}, {"kind": "constant", "value": 2.0})
+    assert tree_labels(other) == ["divide", "synflow", "2"]
+    # a node of another form is shown as unknown, its contents are not guessed at
+    assert tree_labels({"kind": "binary", "op": "div", "left": {"kind": "constant", "value": 1.0}}) == ["? (binary)"]
 
 
 REAL_OVERRIDES = (

@@ -24,11 +24,12 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from core.errors import GMError
 from core.probe import passes
-from core.probe.registry import LAYER, registered
+from core.probe.initialisation import initialise
+from core.probe.registry import (GRASP, LAYER, MAIN, NOISE, OPTIONAL_PASSES, PASSES, STRUCTURE, SYNFLOW,
+                                 registered)
 from core.table import NetworkStatistics
 
 #: Statistic filled after all others (it counts their non-finite values).
@@ -50,47 +51,38 @@ def configure_threads() -> int:
     return torch.get_num_threads()
 
 
-def resolve_device(device: str = "auto") -> torch.device:
-    """Return the torch device for ``device``: ``"auto"`` is CUDA when available, else CPU.
+def resolve_device(device: str | torch.device | None = "auto") -> str:
+    """Return the torch device name for ``device``: ``"auto"`` is CUDA when available, else CPU.
+
+    The one device resolver of GreenMachine (the engine, the commands and the probe use it).
+
+    Parameters
+    ----------
+    device : str, torch.device or None
+        ``"auto"`` (or empty / None), ``"cpu"``, ``"cuda"`` or ``"cuda:<i>"``.
+
+    Returns
+    -------
+    str
+        A name ``torch.device`` accepts, e.g. ``"cpu"``, ``"cuda"`` or ``"cuda:1"``.
 
     Raises
     ------
     GMError
         For an unknown device name or CUDA requested but unavailable.
     """
-    if device in ("auto", "", None):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device is None or str(device) in ("auto", ""):
+        return "cuda" if torch.cuda.is_available() else "cpu"
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError):
         raise GMError(f"unknown probe device {device!r}; use 'auto', 'cpu' or 'cuda'") from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise GMError(f"probe device {device!r} requested but CUDA is not available")
-    return resolved
+    return str(resolved)
 
 
-def initialise(model: nn.Module, seed: int) -> nn.Module:
-    """Initialise ``model`` in place with the probe's seeded convention (module docstring)."""
-    generator = torch.Generator().manual_seed(int(seed))
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                weight = module.weight
-                receptive = weight[0][0].numel() if weight.dim() > 2 else 1
-                fan_out = weight.shape[0] * receptive
-                std = (2.0 / fan_out) ** 0.5
-                weight.copy_(torch.randn(weight.shape, generator=generator) * std)
-                if module.bias is not None:
-                    module.bias.zero_()
-            elif isinstance(module, _BatchNorm):
-                if module.weight is not None:
-                    module.weight.fill_(1.0)
-                    module.bias.zero_()
-                module.reset_running_stats()
-    return model
-
-
-def build_initialised(space, arch: str, dataset: str, seed: int, device: torch.device) -> nn.Module:
+def build_initialised(space, arch: str, dataset: str, seed: int, device: str | torch.device) -> nn.Module:
     """Build the network of ``arch`` and initialise it with ``seed`` (training mode, on ``device``)."""
     from core.spaces import build_network
 
@@ -100,16 +92,19 @@ def build_initialised(space, arch: str, dataset: str, seed: int, device: torch.d
     return model.to(device).train()
 
 
-def evaluate_bank(record: passes.ProbeRecord, grasp: bool = False) -> NetworkStatistics:
+def evaluate_bank(record: passes.ProbeRecord, grasp: bool = False,
+                  ran: set[str] | None = None) -> NetworkStatistics:
     """Evaluate the bank's statistics on ``record``; replace and count non-finite values.
 
-    ``grasp=True`` includes the statistics of the optional GraSP pass.
+    ``grasp=True`` includes the statistics of the optional GraSP pass. ``ran`` (the passes
+    that ran; default all) limits the result to the statistics those passes produce.
     """
     layer_count = len(record.layer_names)
     layer_values: dict[str, np.ndarray] = {}
     network_values: dict[str, float] = {}
     bad = 0
-    statistics = registered(grasp)
+    statistics = {name: statistic for name, statistic in registered(grasp).items()
+                  if ran is None or statistic.needs in ran}
     for name, statistic in statistics.items():
         if name == _COUNTER:
             continue
@@ -135,9 +130,33 @@ def evaluate_bank(record: passes.ProbeRecord, grasp: bool = False) -> NetworkSta
     return NetworkStatistics(tuple(record.layer_names), layer_values, network_values)
 
 
+def passes_for(statistics) -> set[str]:
+    """Return the passes that produce ``statistics`` (names), the structure pass always included.
+
+    ``non_finite_value_count`` counts the non-finite values of every other statistic, so
+    asking for it asks for every pass of the default bank.
+
+    Raises
+    ------
+    GMError
+        For a name that is not a registered statistic.
+    """
+    bank = registered(grasp=True)
+    unknown = sorted(name for name in statistics if name not in bank)
+    if unknown:
+        raise GMError(f"unknown statistic(s) {', '.join(unknown)}; see the statistic bank")
+    if _COUNTER in statistics:
+        return set(PASSES) - set(OPTIONAL_PASSES) | {bank[name].needs for name in statistics}
+    return {STRUCTURE} | {bank[name].needs for name in statistics}
+
+
 def probe_model(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, seed: int,
-                grasp: bool = False) -> NetworkStatistics:
-    """Run every pass on an initialised ``model`` with a minibatch already on its device.
+                grasp: bool = False, *, layers: list[tuple[str, nn.Module]] | None = None,
+                only: set[str] | None = None) -> NetworkStatistics:
+    """Run the passes on an initialised ``model`` with a minibatch already on its device.
+
+    Works on any ``nn.Module`` made of ``Conv2d``/``Linear`` layers (see
+    :mod:`core.spaces.layers` for the conventions).
 
     Parameters
     ----------
@@ -151,24 +170,48 @@ def probe_model(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, se
     grasp : bool
         Also run the optional GraSP pass (exact Hessian-gradient product, ~3.5 plain
         passes) and include ``grasp`` / ``grasp_total``; default False.
+    layers : list of (str, nn.Module), optional
+        The weighted layers in execution order; default: taken from a forward pass of one
+        image (:func:`core.spaces.layers.forward_layers`).
+    only : set of str, optional
+        Run only these passes (see :func:`passes_for`); the statistics of the others are
+        absent from the result. Default: every pass (lazy probing runs fewer; each
+        statistic's value is the same either way).
 
     Returns
     -------
     NetworkStatistics
-    """
-    from core.spaces import weighted_layers
 
-    layers = weighted_layers(model)
+    Raises
+    ------
+    core.spaces.layers.LayerError
+        A model with no Conv2d/Linear layer, or whose forward pass fails.
+    """
+    from core.spaces.layers import forward_layers
+
+    if layers is None:
+        layers = forward_layers(model, images[:1])
+    ran = set(PASSES) - set(OPTIONAL_PASSES) | ({GRASP} if grasp else set()) if only is None else {STRUCTURE, *only}
     record = passes.ProbeRecord([name for name, _ in layers], int(images.shape[0]))
     input_shape = (1,) + tuple(images.shape[1:])
     passes.structure_pass(model, layers, input_shape, record)
-    passes.main_pass(model, layers, images, labels, record)
-    passes.synflow_pass(model, input_shape, record)
-    passes.noise_pass(model, images, seed, record)
-    if grasp:
+    if MAIN in ran:
+        passes.main_pass(model, layers, images, labels, record)
+    if SYNFLOW in ran:
+        passes.synflow_pass(model, input_shape, record, layers)
+    if NOISE in ran:
+        passes.noise_pass(model, images, seed, record, layers=layers)
+    if GRASP in ran:
         passes.grasp_pass(model, layers, images, labels, record)
     model.zero_grad(set_to_none=True)
-    return evaluate_bank(record, grasp)
+    return evaluate_bank(record, GRASP in ran, ran)
+
+
+def _space_layers(space, model: nn.Module):
+    """The layer order of a network built by ``space`` (registration order when the space vouches for it)."""
+    from core.spaces import get_space, weighted_layers
+
+    return weighted_layers(model) if get_space(space).layers_in_registration_order else None
 
 
 def probe_network(space: str, arch: str, dataset: str, batch_size: int, seed: int,
@@ -210,7 +253,8 @@ def probe_network(space: str, arch: str, dataset: str, batch_size: int, seed: in
     resolved = resolve_device(device)
     images, labels = minibatch(dataset, batch_size, seed)
     model = build_initialised(space, arch, dataset, seed, resolved)
-    return probe_model(model, images.to(resolved), labels.to(resolved), seed, grasp)
+    return probe_model(model, images.to(resolved), labels.to(resolved), seed, grasp,
+                       layers=_space_layers(space, model))
 
 
 def probe_many(space, arch_indices: Sequence[int | str], dataset: str, batch_size: int, seed: int,
@@ -272,7 +316,7 @@ def probe_many(space, arch_indices: Sequence[int | str], dataset: str, batch_siz
         start = time.perf_counter()
         index = benchmark.index_of(item) if isinstance(item, str) else int(item)
         arch = benchmark.arch(index)
-        key = dict(arch=arch, device=resolved.type, images=images_key)
+        key = dict(arch=arch, device=torch.device(resolved).type, images=images_key)
         statistics = (cache.load(search_space.cache_name, index, dataset, batch_size, seed, **key)
                       if cache is not None else None)
         hit = statistics is not None
@@ -282,7 +326,8 @@ def probe_many(space, arch_indices: Sequence[int | str], dataset: str, batch_siz
                 images, labels = minibatch(dataset, batch_size, seed)
                 batch = (images.to(resolved), labels.to(resolved))
             model = build_initialised(search_space, arch, dataset, seed, resolved)
-            statistics = probe_model(model, batch[0], batch[1], seed, grasp)
+            statistics = probe_model(model, batch[0], batch[1], seed, grasp,
+                                     layers=_space_layers(search_space, model))
             if cache is not None:
                 cache.store(search_space.cache_name, index, dataset, batch_size, seed, statistics, **key)
         results.append(statistics)

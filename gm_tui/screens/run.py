@@ -100,7 +100,7 @@ class RunScreen(Screen):
 
     # -- engine messages (messages up) ----------------------------------------------------
 
-    def on_run_started_message(self, message: messages.RunStartedMessage) -> None:
+    def on_engine_run_started(self, message: messages.EngineRunStarted) -> None:
         event = message.event
         self.run_started = event
         self.run_dir = event.run_dir
@@ -111,7 +111,7 @@ class RunScreen(Screen):
         )
         self.log_line(f"run started: {event.profile_name} → {event.run_dir} (device {event.device})", "bold")
 
-    def on_probe_progress_message(self, message: messages.ProbeProgressMessage) -> None:
+    def on_engine_probe_progress(self, message: messages.EngineProbeProgress) -> None:
         event = message.event
         self.query_one(ProbeProgress).update_progress(
             event.done, event.total, event.networks_per_second, event.eta_seconds, event.cache_hits
@@ -119,7 +119,7 @@ class RunScreen(Screen):
         if event.total and event.done >= event.total:
             self.log_line(f"probe finished: {event.total} networks ({event.cache_hits} from cache)")
 
-    def on_generation_done_message(self, message: messages.GenerationDoneMessage) -> None:
+    def on_engine_generation_done(self, message: messages.EngineGenerationDone) -> None:
         event = message.event
         self.query_one(TauPlot).add_point(
             event.generation, event.best_search_tau, event.mean_search_tau, event.best_validation_tau
@@ -130,7 +130,7 @@ class RunScreen(Screen):
             f" ({event.seconds:.1f} s)"
         )
 
-    def on_new_best_message(self, message: messages.NewBestMessage) -> None:
+    def on_engine_new_best(self, message: messages.EngineNewBest) -> None:
         event = message.event
         self.best = event
         self.query_one(ProxyView).show_proxy(
@@ -139,18 +139,18 @@ class RunScreen(Screen):
         )
         self.log_line(f"new best (gen {event.generation}, τ valid. {format_tau(event.validation_tau)}): {event.formula}", "cyan")
 
-    def on_hall_of_fame_message(self, message: messages.HallOfFameMessage) -> None:
+    def on_engine_hall_of_fame_updated(self, message: messages.EngineHallOfFameUpdated) -> None:
         self.query_one(HallOfFameTable).set_rows(message.event.rows)
 
-    def on_energy_sample_message(self, message: messages.EnergySampleMessage) -> None:
+    def on_engine_energy_sample(self, message: messages.EngineEnergySample) -> None:
         self.query_one(EnergyPanel).add_sample(message.event)
 
-    def on_log_message_message(self, message: messages.LogMessageMessage) -> None:
+    def on_engine_log_message(self, message: messages.EngineLogMessage) -> None:
         event = message.event
         self.log_line(f"{event.level}: {event.message}" if event.level.lower() != "info" else event.message,
                       LEVEL_STYLE.get(event.level.lower(), ""))
 
-    def on_run_finished_message(self, message: messages.RunFinishedMessage) -> None:
+    def on_engine_run_finished(self, message: messages.EngineRunFinished) -> None:
         event = message.event
         self.final_status = event.status
         self.run_dir = event.run_dir or self.run_dir

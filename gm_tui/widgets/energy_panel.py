@@ -7,19 +7,12 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
-from core.events import EnergySample
+from core.events import PHASE_EVALUATION, PHASE_GENERATION, PHASE_PROBE, PHASE_RUN, EnergySample
 
-#: Phases whose span covers the whole run: shown as the total, never added to the sum.
-TOTAL_PHASES = ("run", "total", "all", "whole_run")
+#: The panel's groups: the whole run is shown as the total, never added to the sum.
+PHASE_GROUPS = {PHASE_RUN: "total", PHASE_PROBE: "probe", PHASE_GENERATION: "generations",
+                PHASE_EVALUATION: "evaluation"}
 PHASE_ORDER = ("probe", "generations", "evaluation")
-
-
-def _number(value: object) -> float | None:
-    """``float(value)``, or None for a missing / non-numeric value (meter off)."""
-    try:
-        return None if value is None else float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
 
 
 def _short(method: str) -> str:
@@ -31,17 +24,8 @@ def _short(method: str) -> str:
 
 
 def phase_group(phase: str) -> str:
-    """Map an engine phase / span name onto the panel's groups."""
-    name = phase.lower()
-    if name in TOTAL_PHASES:
-        return "total"
-    if name.startswith("probe"):
-        return "probe"
-    if name.startswith("gen") or name.startswith("evol"):
-        return "generations"
-    if name.startswith(("eval", "test", "valid", "report", "final")):
-        return "evaluation"
-    return name
+    """The panel's group of an :class:`~core.events.EnergySample` phase (an unknown phase is its own group)."""
+    return PHASE_GROUPS.get(phase, phase)
 
 
 def method_label(methods: dict[str, str]) -> str:
@@ -102,13 +86,13 @@ class EnergyPanel(Widget):
         self.samples.append(sample)
         if sample.methods:
             self.methods.update({str(k): str(v) for k, v in dict(sample.methods).items()})
-        group = phase_group(sample.phase or sample.span)
+        group = phase_group(sample.phase)
         if group == "total":
             self.total_sample = sample
         else:
-            joules = _number(sample.energy_joules)
+            joules = sample.energy_joules
             self.cumulative_joules += joules or 0.0
-            self.cumulative_co2_grams += _number(sample.co2_grams) or 0.0
+            self.cumulative_co2_grams += sample.co2_grams or 0.0
             self.per_phase_joules[group] = self.per_phase_joules.get(group, 0.0) + (joules or 0.0)
             if joules is not None and sample.duration_s and sample.duration_s > 0:
                 self.current_watts = joules / float(sample.duration_s)
@@ -125,7 +109,7 @@ class EnergyPanel(Widget):
             power += f"  (GPU {self.gpu_watts:.1f} W)"
         table.add_row("power", Text(power, style="bold"))
         energy = Text(f"{self.cumulative_wh:.4f} Wh", style="bold green")
-        total_joules = _number(self.total_sample.energy_joules) if self.total_sample is not None else None
+        total_joules = self.total_sample.energy_joules if self.total_sample is not None else None
         if total_joules is not None:
             energy.append(f" (run {total_joules / 3600:.4f})", style="grey62")
         table.add_row("energy", energy)

@@ -1,10 +1,10 @@
 """The current best proxy: a Textual ``Tree`` of operators / statistics plus its formula.
 
-The proxy tree arrives as JSON (``NewBest.tree``). Its exact schema belongs to the proxy
-language (``core.proxy.tree``); this widget reads it defensively: a node is a dict whose
-name is under ``op`` / ``operator`` / ``name`` / ``statistic`` (…) and whose children are
-under ``children`` / ``args`` (…), or any nested dicts. When ``core.proxy.tree`` offers
-``tree_from_dict`` it is used to validate the tree (and its ``to_dict`` normalises it).
+Called by the run screen on every :class:`core.events.NewBest`. The proxy tree arrives as
+JSON (``NewBest.tree``) in the form :meth:`core.proxy.tree.Node.to_dict` writes: every node
+has a ``kind``; ``apply`` nodes name their ``operator`` and list their ``children``,
+``layer_statistic`` / ``network_statistic`` leaves carry a ``name``, ``constant`` leaves a
+``value``. When :mod:`core.proxy.tree` is already loaded the tree is validated through it.
 """
 
 from __future__ import annotations
@@ -18,67 +18,48 @@ from textual.containers import Vertical
 from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
+from core.errors import GMError
 from gm_tui.widgets.tau_plot import format_tau
 
-NAME_KEYS = ("op", "operator", "name", "statistic", "stat", "function", "fn", "aggregation", "symbol")
-VALUE_KEYS = ("value", "constant", "const")
-KIND_KEYS = ("kind", "type", "node", "node_type")
-CHILD_KEYS = ("children", "args", "arguments", "operands", "inputs", "items")
-CHILD_SINGLE_KEYS = ("child", "operand", "arg", "input", "body", "expression", "expr", "left", "right", "mask")
+#: Node kinds of the proxy tree's JSON form (``core.proxy.tree``).
+APPLY = "apply"
+LAYER_STATISTIC = "layer_statistic"
+NETWORK_STATISTIC = "network_statistic"
+CONSTANT = "constant"
 
 
-def node_label(node: Any) -> str:
-    """Short label of a proxy-tree node (operator, statistic name or constant)."""
-    if isinstance(node, Mapping):
-        name = next((str(node[k]) for k in NAME_KEYS if isinstance(node.get(k), str)), None)
-        value = next((node[k] for k in VALUE_KEYS if k in node and not isinstance(node[k], (Mapping, list))), None)
-        kind = next((str(node[k]) for k in KIND_KEYS if isinstance(node.get(k), str)), None)
-        if name is not None and value is not None:
-            return f"{name} = {value}"
-        if name is not None:
-            return name
-        if value is not None:
-            return f"{value:.4g}" if isinstance(value, float) else str(value)
-        if kind is not None:
-            return kind
-        return "?"
-    if isinstance(node, (list, tuple)):
-        return "list"
-    return str(node)
+def node_label(node: Mapping[str, Any]) -> str:
+    """Short label of a proxy-tree node: operator, statistic name or constant (``?`` if unknown)."""
+    kind = node.get("kind")
+    if kind == APPLY:
+        return str(node.get("operator", "?"))
+    if kind in (LAYER_STATISTIC, NETWORK_STATISTIC):
+        return str(node.get("name", "?"))
+    if kind == CONSTANT:
+        value = node.get("value")
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+    return f"? ({kind})" if kind is not None else "?"
 
 
-def node_children(node: Any) -> list[Any]:
-    """Children of a proxy-tree node, in order."""
-    if isinstance(node, (list, tuple)):
-        return list(node)
-    if not isinstance(node, Mapping):
+def node_children(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Children of a proxy-tree node, in order (only ``apply`` nodes have any)."""
+    if node.get("kind") != APPLY:
         return []
-    for key in CHILD_KEYS:
-        value = node.get(key)
-        if isinstance(value, (list, tuple)):
-            return list(value)
-    children = [node[k] for k in CHILD_SINGLE_KEYS if isinstance(node.get(k), Mapping)]
-    if children:
-        return children
-    skip = set(NAME_KEYS) | set(VALUE_KEYS) | set(KIND_KEYS)
-    return [value for key, value in node.items() if key not in skip and isinstance(value, Mapping)]
+    return [child for child in node.get("children", ()) if isinstance(child, Mapping)]
 
 
 def normalise_tree(tree: Mapping[str, Any]) -> Mapping[str, Any]:
     """Round-trip through ``core.proxy.tree`` when it is loaded (else return ``tree``).
 
     The module pulls in torch, so the UI thread never imports it: the engine's worker (or
-    the replay worker) has already loaded it when it is available.
+    the replay worker) has already loaded it. A tree it rejects is shown as given.
     """
     proxy_tree = sys.modules.get("core.proxy.tree")
-    builder = getattr(proxy_tree, "tree_from_dict", None)
-    if builder is None:
+    if proxy_tree is None:
         return tree
     try:
-        parsed = builder(tree)
-        data = parsed.to_dict() if hasattr(parsed, "to_dict") else tree
-        return data if isinstance(data, Mapping) else tree
-    except Exception:  # noqa: BLE001 - show what we were given
+        return proxy_tree.tree_from_dict(tree).to_dict()
+    except GMError:
         return tree
 
 
@@ -145,11 +126,11 @@ class ProxyView(Vertical):
             parent.add_leaf(Text(label, style=_leaf_style(node)), data=node)
 
 
-def _leaf_style(node: Any) -> str:
+def _leaf_style(node: Mapping[str, Any]) -> str:
     """Colour leaves by kind: layer statistics, network statistics, constants."""
-    kind = str(node.get("kind", "")) if isinstance(node, Mapping) else ""
-    if "network" in kind:
+    kind = node.get("kind")
+    if kind == NETWORK_STATISTIC:
         return "magenta"
-    if "const" in kind or (isinstance(node, Mapping) and any(k in node for k in VALUE_KEYS)):
+    if kind == CONSTANT:
         return "grey62"
     return "green"
