@@ -368,3 +368,57 @@ def test_export_run_for_the_tui(tmp_path):
     assert "best proxy" in text
     assert export.simplified_text(best, 10.0).startswith("sum_l(log(")
     assert export.simplified_texts([best, Apply("first", (LayerStatistic("snip"),))], 10.0)[1] == "first_l(snip[l])"
+
+
+def _break_best_proxy(run):
+    data = json.loads((run / "best_proxy.json").read_text(encoding="utf-8"))
+    tree = Apply("add", (Apply("sum", (LayerStatistic("no_such_layer_statistic"),)), NetworkStatistic("parameter_count")))
+    data["tree"] = tree.to_dict()
+    (run / "best_proxy.json").write_text(json.dumps(data), encoding="utf-8")
+
+
+def _break_hall_of_fame(run):
+    from core.rundir import write_hall_of_fame
+
+    tree = Apply("logarithm", (NetworkStatistic("no_such_network_statistic"),))
+    write_hall_of_fame(run / "hall_of_fame.csv", [
+        {"size": tree.size, "tau_search": 0.5, "tau_validation": 0.5, "formula": str(tree), "simplified": "",
+         "tree_json": json.dumps(tree.to_dict())},
+    ])
+
+
+@pytest.mark.parametrize(
+    "damage,extra,fragment",
+    [
+        (_break_best_proxy, [], "best_proxy.json: proxy uses unknown per-layer statistic 'no_such_layer_statistic'"),
+        (_break_hall_of_fame, ["--top", "1"],
+         "hall_of_fame.csv:2: proxy uses unknown network statistic 'no_such_network_statistic'"),
+        (lambda run: (run / "profile.toml").write_text("[export\n", encoding="utf-8"), [], "profile.toml: invalid TOML"),
+        (lambda run: (run / "profile.toml").write_text("[export]\nsimplify_timeout = 'fast'\n", encoding="utf-8"), [],
+         "profile.toml: export.simplify_timeout must be a number"),
+        (lambda run: (run / "profile.toml").write_text("[export]\nsimplify_timeout = 0\n", encoding="utf-8"), [],
+         "profile.toml: export.simplify_timeout must be >="),
+        (lambda run: (run / "profile.toml").write_text("[exports]\n", encoding="utf-8"), [],
+         "profile.toml: unknown key 'exports'"),
+    ],
+)
+def test_gm_export_bad_run_directory_is_one_line(tmp_path, damage, extra, fragment):
+    """Unknown statistics and a bad profile.toml are one error naming the file, exit 2."""
+    from gm_tui.cli import app
+
+    run, _, _ = fake_run(tmp_path)
+    damage(run)
+    for fmt in ("text", "python"):
+        result = runner.invoke(app, ["export", str(run), "--format", fmt, *extra])
+        assert result.exit_code == 2, result.output
+        assert fragment in result.output, result.output
+        assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_run_timeout_without_profile_is_the_default(tmp_path):
+    run, _, _ = fake_run(tmp_path)
+    (run / "profile.toml").unlink()
+    assert export.run_timeout(run) == export.run_timeout(run / "best_proxy.json") == export.DEFAULT_TIMEOUT
+    with pytest.raises(GMError, match="profile.toml"):
+        (run / "profile.toml").mkdir()
+        export.run_timeout(run)

@@ -32,32 +32,28 @@ def _sympy():
     return sympy
 
 
-def aggregation_classes() -> dict[str, type]:
-    """Class name -> class of the aggregations' sympy forms (from the operator registry)."""
+def _aggregation_forms() -> list[tuple[Any, type]]:
+    """(operator, class of its sympy form) of every registered aggregation, in registration order."""
     from core.proxy.operators import AGGREGATION, LAYER_INDEX, LayerAggregation, operators
 
     sympy = _sympy()
     probe = sympy.IndexedBase("x", real=True)[LAYER_INDEX]
-    classes: dict[str, type] = {}
+    forms = []
     for operator in operators(AGGREGATION):
         value = operator.sympy_function(probe)
         if isinstance(value, LayerAggregation):
-            classes[type(value).__name__] = type(value)
-    return classes
+            forms.append((operator, type(value)))
+    return forms
+
+
+def aggregation_classes() -> dict[str, type]:
+    """Class name -> class of the aggregations' sympy forms (from the operator registry)."""
+    return {cls.__name__: cls for _, cls in _aggregation_forms()}
 
 
 def aggregation_short_names() -> dict[type, str]:
     """Aggregation class -> short display name (``max``, ``std``...) from the registry."""
-    from core.proxy.operators import AGGREGATION, LAYER_INDEX, LayerAggregation, operators
-
-    sympy = _sympy()
-    probe = sympy.IndexedBase("x", real=True)[LAYER_INDEX]
-    names: dict[type, str] = {}
-    for operator in operators(AGGREGATION):
-        value = operator.sympy_function(probe)
-        if isinstance(value, LayerAggregation):
-            names[type(value)] = operator.display.split("(")[0] or operator.name
-    return names
+    return {cls: operator.display.split("(")[0] or operator.name for operator, cls in _aggregation_forms()}
 
 
 def _parse_namespace() -> dict[str, Any]:

@@ -64,17 +64,9 @@ def to_latex(expr) -> str:
 def write_latex(records: Sequence, results: Sequence) -> str:
     """Each proxy as ``%`` comments (summary, note, tree, legend) and its LaTeX line.
 
-    Parameters
-    ----------
-    records : sequence of ProxyRecord
-        The proxies with their τ.
-    results : sequence of SimplifyResult
-        Their simplification results (same order).
-
-    Returns
-    -------
-    str
-        Blocks separated by a blank line, ending with a newline.
+    The ``write`` of the ``latex`` format (see :class:`core.export.formats.ExportFormat`):
+    ``records`` are ``ProxyRecord``, ``results`` their ``SimplifyResult``; blocks are
+    separated by a blank line and the text ends with a newline.
     """
     blocks = []
     for record, result in zip(records, results):

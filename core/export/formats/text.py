@@ -83,17 +83,9 @@ def to_text(expr) -> str:
 def write_text(records: Sequence, results: Sequence) -> str:
     """Each proxy as a block: summary line, simplification note, formula, tree.
 
-    Parameters
-    ----------
-    records : sequence of ProxyRecord
-        The proxies with their τ.
-    results : sequence of SimplifyResult
-        Their simplification results (same order).
-
-    Returns
-    -------
-    str
-        Blocks separated by a blank line, ending with a newline.
+    The ``write`` of the ``text`` format (see :class:`core.export.formats.ExportFormat`):
+    ``records`` are ``ProxyRecord``, ``results`` their ``SimplifyResult``; blocks are
+    separated by a blank line and the text ends with a newline.
     """
     blocks = []
     for record, result in zip(records, results):
