@@ -47,7 +47,8 @@ Each aggregation class prints itself for numpy (``_numpycode``) and LaTeX (``_la
 
 Called by :mod:`core.proxy.tree` (type checking, display, sympy forms),
 :mod:`core.proxy.evaluate` (numeric forms), :mod:`core.proxy.generate` and
-:mod:`core.evolution` (choosing operators), the formula export and the tests.
+:mod:`core.evolution` (choosing operators), :mod:`core.export` (sympy forms; the Python
+export writes each operator's ``python_source``) and the tests.
 """
 
 from __future__ import annotations

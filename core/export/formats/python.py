@@ -68,11 +68,6 @@ def _docstring_safe(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
 
 
-def comment_safe(text: str) -> str:
-    """One printable line (no line breaks) for a ``#`` comment."""
-    return "".join(c if c.isprintable() else " " for c in str(text))
-
-
 def _python_body(tree, function_name: str, docstring: str, helpers: set[str]) -> list[str]:
     """Lines of one ``def function_name(layer, network)`` evaluating ``tree`` node by node."""
     from core.proxy.operators import AGGREGATION, LAYER, get_operator
