@@ -358,7 +358,7 @@ class RunController:
     def _write_report(self) -> None:
         import json
 
-        from core.formulas import simplified_texts
+        from core.export import simplified_texts
         from core.report import build_report, render_markdown
 
         best = self.evolution.best()

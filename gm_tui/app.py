@@ -68,7 +68,7 @@ def _sympy_unicode() -> Iterator[None]:
 
     sympy decides from ``sys.stdout.encoding`` at first use; inside a running Textual app
     stdout is Textual's capture, sympy falls back to ASCII and its ASCII tables lack the
-    summation sign (``KeyError: 'sum'`` from ``core.formulas.to_text``).
+    summation sign (``KeyError: 'sum'`` from ``core.export.to_text``).
     """
     try:
         from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
@@ -85,15 +85,15 @@ def _sympy_unicode() -> Iterator[None]:
 def export_best(run_dir: Path, best: Any) -> str:
     """Export the best proxy of ``run_dir``; return a line saying where it went.
 
-    Uses ``core.formulas`` (simplified text, LaTeX, a Python module and JSON, written as
+    Uses ``core.export`` (simplified text, LaTeX, a Python module and JSON, written as
     ``<run_dir>/exported_best.{txt,tex,py,json}``): ``export_run`` when the run wrote its
     ``best_proxy.json``, else ``export_proxy`` on the tree of the last ``NewBest`` event.
-    Without ``core.formulas`` the proxy's JSON tree and formula text go to
+    Without ``core.export`` the proxy's JSON tree and formula text go to
     ``<run_dir>/exported_best.txt``.
     """
     run_dir = Path(run_dir)
     try:
-        from core import formulas
+        from core import export as formulas
     except ImportError:
         formulas = None
     if formulas is not None:

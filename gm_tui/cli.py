@@ -124,7 +124,7 @@ def export_command(
     timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds for sympy simplification (default: the run's export.simplify_timeout, else 5).")] = None,
 ) -> None:
     """Export the best proxy (or the top K) simplified, as text, LaTeX, a Python module or JSON."""
-    from core.formulas import export_run
+    from core.export import export_run
     from core.rundir import atomic_write_text
 
     if timeout is not None and timeout < 0:

@@ -271,7 +271,7 @@ async def test_replay_of_events_jsonl(tmp_path: Path):
         await pilot.press("e")
         await wait_for(pilot, lambda: app.last_export is not None or "export failed" in log_text(app), timeout=120)
         assert app.last_export is not None, log_text(app)
-        # core.formulas exports the tree of the last NewBest (no best_proxy.json here)
+        # core.export exports the tree of the last NewBest (no best_proxy.json here)
         exported = tmp_path / "exported_best.txt"
         assert exported.is_file() and "snip" in exported.read_text(encoding="utf-8")
         assert json.loads((tmp_path / "exported_best.json").read_text(encoding="utf-8"))

@@ -8,7 +8,9 @@ Every operator a proxy formula may use is registered here exactly once, with
   network),
 * a batched torch function (what :mod:`core.proxy.evaluate` runs on all networks at once),
 * a sympy function defining the same mathematical function (what ``Tree.to_sympy`` builds
-  and the formula export simplifies / prints / lambdifies).
+  and the formula export simplifies / prints / lambdifies),
+* its Python form: the source of a standard-library function ``_<name>`` (what the Python
+  export of :mod:`core.export` writes into a standalone module), with the helpers it calls.
 
 Two kinds of operators exist:
 
@@ -45,11 +47,14 @@ Each aggregation class prints itself for numpy (``_numpycode``) and LaTeX (``_la
 
 Called by :mod:`core.proxy.tree` (type checking, display, sympy forms),
 :mod:`core.proxy.evaluate` (numeric forms), :mod:`core.proxy.generate` and
-:mod:`core.evolution` (choosing operators), the formula export and the tests.
+:mod:`core.evolution` (choosing operators), :mod:`core.export` (sympy forms; the Python
+export writes each operator's ``python_source``) and the tests.
 """
 
 from __future__ import annotations
 
+import ast
+import builtins
 import inspect
 import itertools
 import re
@@ -128,6 +133,15 @@ class Operator:
     may_overflow : bool
         True if the result may overflow float64 for finite inputs above
         :data:`OVERFLOW_SAFE_MAGNITUDE` (never NaN, and always finite below it).
+    python_source : str
+        Source of ``def _<name>(...)``, the same function with the ``math`` module only
+        (elementwise: on floats; aggregation: on the list of a network's layer values).
+        It may use ``math``, ``_EPSILON`` (:data:`EPSILON`), ``_EXP_CLAMP``
+        (:data:`EXP_CLAMP`) and the helpers named in ``python_needs``. Empty: the Python
+        export cannot write this operator.
+    python_needs : tuple of str
+        What ``python_source`` calls: other operators' names (``"sum"`` for ``_sum``) or
+        keys of :data:`PYTHON_SUPPORT` (``"_sign"``).
     """
 
     name: str
@@ -140,6 +154,8 @@ class Operator:
     display: str
     description: str
     may_overflow: bool = False
+    python_source: str = ""
+    python_needs: tuple[str, ...] = ()
 
     def result_type(self, argument_types: Iterable[str]) -> str:
         """Return the type of this operator applied to arguments of ``argument_types``.
@@ -170,6 +186,70 @@ class Operator:
 
 
 _REGISTRY: dict[str, Operator] = {}
+
+PYTHON_SUPPORT: dict[str, tuple[str, tuple[str, ...]]] = {
+    "_sign": ('''def _sign(x):
+    """torch.sign: 1, -1, or 0 (also 0 for NaN)."""
+    if x > 0.0:
+        return 1.0
+    if x < 0.0:
+        return -1.0
+    return 0.0
+''', ()),
+    "_extreme": ('''def _extreme(values, pick):
+    if not values:
+        return 0.0
+    if any(value != value for value in values):
+        return math.nan
+    return pick(values)
+''', ()),
+    "_scale": ('''def _scale(values):
+    """max |value| (1 if that is 0, NaN or there are no layers): guards against overflow."""
+    scale = _extreme([abs(value) for value in values], max)
+    return scale if scale > 0.0 else 1.0
+''', ("_extreme",)),
+}
+"""Standard-library helpers the operators' Python forms share: ``_name`` -> (source, the
+helpers it calls). The Python export writes the ones a proxy needs next to the operators'."""
+
+_PYTHON_GLOBALS = frozenset({"math", "_EPSILON", "_EXP_CLAMP"})
+
+
+def _python_name(helper: str) -> str:
+    """Function name of a helper: ``sum`` -> ``_sum``, ``_sign`` -> ``_sign``."""
+    return helper if helper.startswith("_") else f"_{helper}"
+
+
+def _check_python(operator: Operator) -> None:
+    """Check an operator's Python form: one ``def _<name>`` of the right arity, no imports,
+    and every global it uses is ``math``, a constant, a builtin or a declared helper."""
+    name = operator.name
+    for need in operator.python_needs:
+        if need not in PYTHON_SUPPORT and need not in _REGISTRY:
+            raise OperatorRegistrationError(
+                f"operator {name!r}: Python form needs {need!r}, which is neither a registered operator "
+                "nor a support helper")
+        if need in _REGISTRY and not _REGISTRY[need].python_source:
+            raise OperatorRegistrationError(f"operator {name!r}: Python form needs {need!r}, which has none")
+    try:
+        module = ast.parse(operator.python_source)
+    except SyntaxError as error:
+        raise OperatorRegistrationError(f"operator {name!r}: Python form does not parse: {error.msg}") from None
+    function = module.body[0] if len(module.body) == 1 else None
+    if not isinstance(function, ast.FunctionDef) or function.name != f"_{name}":
+        raise OperatorRegistrationError(f"operator {name!r}: Python form must be one 'def _{name}(...)'")
+    if len(function.args.args) != operator.arity or function.args.vararg or function.args.kwonlyargs:
+        raise OperatorRegistrationError(
+            f"operator {name!r}: Python form must take {operator.arity} positional argument(s)")
+    local = {argument.arg for argument in ast.walk(function) if isinstance(argument, ast.arg)}
+    local |= {node.id for node in ast.walk(function) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    allowed = _PYTHON_GLOBALS | {_python_name(need) for need in operator.python_needs} | set(dir(builtins))
+    for node in ast.walk(function):
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal)):
+            raise OperatorRegistrationError(f"operator {name!r}: Python form must not import or rebind globals")
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local | allowed:
+            raise OperatorRegistrationError(
+                f"operator {name!r}: Python form uses {node.id!r} (declare it in python_needs)")
 
 
 def _positional_count(function: Callable[..., object]) -> int:
@@ -261,8 +341,9 @@ def register(operator: Operator) -> Operator:
 
     Checks: full-word lower-case name, not registered yet, arity 1 or 2 and equal to the
     number of positional parameters of the sympy function and of the torch function
-    (aggregations: plus the mask), a valid type signature, and finiteness on extreme
-    inputs (see the module docstring).
+    (aggregations: plus the mask), a valid type signature, finiteness on extreme inputs
+    (see the module docstring), and a well-formed Python form (one ``def _<name>`` of the
+    right arity that imports nothing and calls only declared helpers).
 
     Returns
     -------
@@ -308,6 +389,10 @@ def register(operator: Operator) -> Operator:
     except (IndexError, KeyError, ValueError) as error:
         raise OperatorRegistrationError(f"operator {name!r}: bad display template: {error}") from None
     _check_finite(operator)
+    if operator.python_source:
+        _check_python(operator)
+    elif operator.python_needs:
+        raise OperatorRegistrationError(f"operator {name!r}: python_needs without a Python form")
     _REGISTRY[name] = operator
     return operator
 
@@ -349,11 +434,11 @@ def operator_names() -> tuple[str, ...]:
 
 
 def _elementwise(name: str, arity: int, torch_function, sympy_function, display: str, description: str,
-                 may_overflow: bool = False) -> Operator:
+                 may_overflow: bool = False, python: str = "", python_needs: tuple[str, ...] = ()) -> Operator:
     return register(Operator(
         name=name, arity=arity, kind=ELEMENTWISE, input_types=(ANY,) * arity, output_type=PROMOTE,
         torch_function=torch_function, sympy_function=sympy_function, display=display,
-        description=description, may_overflow=may_overflow,
+        description=description, may_overflow=may_overflow, python_source=python, python_needs=python_needs,
     ))
 
 
@@ -385,28 +470,52 @@ def _sympy_divide(a, b):
     return a * sympy.sign(b) / (sympy.Abs(b) + EPSILON)
 
 
-_elementwise("negative", 1, lambda x: torch.neg(x), lambda x: -x, "-{0}", "-x")
-_elementwise("absolute", 1, lambda x: torch.abs(x), lambda x: sympy.Abs(x), "|{0}|", "|x|")
+_elementwise("negative", 1, lambda x: torch.neg(x), lambda x: -x, "-{0}", "-x",
+             python="def _negative(x):\n    return -x\n")
+_elementwise("absolute", 1, lambda x: torch.abs(x), lambda x: sympy.Abs(x), "|{0}|", "|x|",
+             python="def _absolute(x):\n    return abs(x)\n")
 _elementwise("square_root", 1, lambda x: torch.sqrt(x.abs()), lambda x: sympy.sqrt(sympy.Abs(x)),
-             "sqrt({0})", "protected square root sqrt(|x|)")
-_elementwise("square", 1, lambda x: x * x, lambda x: x**2, "{0}^2", "x^2", may_overflow=True)
+             "sqrt({0})", "protected square root sqrt(|x|)",
+             python='def _square_root(x):\n    """Protected square root sqrt(|x|)."""\n    return math.sqrt(abs(x))\n')
+_elementwise("square", 1, lambda x: x * x, lambda x: x**2, "{0}^2", "x^2", may_overflow=True,
+             python="def _square(x):\n    return x * x\n")
 _elementwise("logarithm", 1, _torch_logarithm, lambda x: sympy.log(sympy.Abs(x) + EPSILON),
-             "log({0})", "protected logarithm log(|x| + 1e-30)")
+             "log({0})", "protected logarithm log(|x| + 1e-30)",
+             python='def _logarithm(x):\n    """Protected logarithm log(|x| + 1e-30)."""\n'
+                    "    return math.log(abs(x) + _EPSILON)\n")
 _elementwise("signed_logarithm", 1, _torch_signed_logarithm,
              lambda x: sympy.sign(x) * sympy_log1p(sympy.Abs(x)),
-             "slog({0})", "sign-preserving logarithm sign(x) log(1 + |x|)")
+             "slog({0})", "sign-preserving logarithm sign(x) log(1 + |x|)",
+             python='def _signed_logarithm(x):\n    """sign(x) log(1 + |x|)."""\n'
+                    "    return _sign(x) * math.log1p(abs(x))\n", python_needs=("_sign",))
 _elementwise("exponential", 1, _torch_exponential, lambda x: sympy.exp(sympy.Min(x, EXP_CLAMP)),
-             "exp({0})", "protected exponential exp(min(x, 50))")
+             "exp({0})", "protected exponential exp(min(x, 50))",
+             python='def _exponential(x):\n    """Protected exponential exp(min(x, 50))."""\n'
+                    "    return math.exp(min(x, _EXP_CLAMP))\n")
 _elementwise("reciprocal", 1, _torch_reciprocal, _sympy_reciprocal, "1/{0}",
-             "protected reciprocal sign(x) / (|x| + 1e-30) (0 at 0)")
+             "protected reciprocal sign(x) / (|x| + 1e-30) (0 at 0)",
+             python='def _reciprocal(x):\n    """Protected reciprocal sign(x) / (|x| + 1e-30) (0 at 0)."""\n'
+                    "    return _sign(x) / (abs(x) + _EPSILON)\n", python_needs=("_sign",))
 _elementwise("sigmoid", 1, lambda x: torch.sigmoid(x), lambda x: 1 / (1 + sympy.exp(-x)), "sigmoid({0})",
-             "logistic function 1 / (1 + exp(-x))")
-_elementwise("hyperbolic_tangent", 1, lambda x: torch.tanh(x), lambda x: sympy.tanh(x), "tanh({0})", "tanh(x)")
-_elementwise("add", 2, lambda a, b: torch.add(a, b), lambda a, b: a + b, "({0} + {1})", "a + b", may_overflow=True)
-_elementwise("subtract", 2, lambda a, b: torch.sub(a, b), lambda a, b: a - b, "({0} - {1})", "a - b", may_overflow=True)
-_elementwise("multiply", 2, lambda a, b: torch.mul(a, b), lambda a, b: a * b, "({0} * {1})", "a * b", may_overflow=True)
+             "logistic function 1 / (1 + exp(-x))", python='''def _sigmoid(x):
+    """Logistic function 1 / (1 + exp(-x)), without overflow."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+''')
+_elementwise("hyperbolic_tangent", 1, lambda x: torch.tanh(x), lambda x: sympy.tanh(x), "tanh({0})", "tanh(x)",
+             python="def _hyperbolic_tangent(x):\n    return math.tanh(x)\n")
+_elementwise("add", 2, lambda a, b: torch.add(a, b), lambda a, b: a + b, "({0} + {1})", "a + b", may_overflow=True,
+             python="def _add(a, b):\n    return a + b\n")
+_elementwise("subtract", 2, lambda a, b: torch.sub(a, b), lambda a, b: a - b, "({0} - {1})", "a - b", may_overflow=True,
+             python="def _subtract(a, b):\n    return a - b\n")
+_elementwise("multiply", 2, lambda a, b: torch.mul(a, b), lambda a, b: a * b, "({0} * {1})", "a * b", may_overflow=True,
+             python="def _multiply(a, b):\n    return a * b\n")
 _elementwise("divide", 2, _torch_divide, _sympy_divide, "({0} / {1})",
-             "protected division a sign(b) / (|b| + 1e-30) (0 where b = 0)", may_overflow=True)
+             "protected division a sign(b) / (|b| + 1e-30) (0 where b = 0)", may_overflow=True,
+             python='def _divide(a, b):\n    """Protected division a sign(b) / (|b| + 1e-30) (0 where b = 0)."""\n'
+                    "    return a * _sign(b) / (abs(b) + _EPSILON)\n", python_needs=("_sign",))
 
 
 # --------------------------------------------------------------------------- aggregations
@@ -612,25 +721,61 @@ def _aggregate_last(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def _aggregation(name: str, torch_function, sympy_class, display: str, description: str,
-                 may_overflow: bool = False) -> Operator:
+                 may_overflow: bool = False, python: str = "", python_needs: tuple[str, ...] = ()) -> Operator:
     return register(Operator(
         name=name, arity=1, kind=AGGREGATION, input_types=(LAYER,), output_type=NETWORK,
         torch_function=torch_function, sympy_function=lambda inner: sympy_class(inner), display=display,
-        description=description, may_overflow=may_overflow,
+        description=description, may_overflow=may_overflow, python_source=python, python_needs=python_needs,
     ))
 
 
-_aggregation("sum", _aggregate_sum, LayerSum, "sum({0})", "sum over the layers", may_overflow=True)
-_aggregation("mean", _aggregate_mean, LayerMean, "mean({0})", "mean over the layers", may_overflow=True)
-_aggregation("maximum", _aggregate_maximum, LayerMaximum, "max({0})", "maximum over the layers")
-_aggregation("minimum", _aggregate_minimum, LayerMinimum, "min({0})", "minimum over the layers")
+_aggregation("sum", _aggregate_sum, LayerSum, "sum({0})", "sum over the layers", may_overflow=True,
+             python='''def _sum(values):
+    """Sum over the layers (0 for no layers)."""
+    total = 0.0
+    for value in values:
+        total += value
+    return total
+''')
+_aggregation("mean", _aggregate_mean, LayerMean, "mean({0})", "mean over the layers", may_overflow=True,
+             python='def _mean(values):\n    """Mean over the layers (0 for no layers)."""\n'
+                    "    return _sum(values) / max(len(values), 1)\n", python_needs=("sum",))
+_aggregation("maximum", _aggregate_maximum, LayerMaximum, "max({0})", "maximum over the layers",
+             python='def _maximum(values):\n    """Maximum over the layers (0 for no layers)."""\n'
+                    "    return _extreme(values, max)\n", python_needs=("_extreme",))
+_aggregation("minimum", _aggregate_minimum, LayerMinimum, "min({0})", "minimum over the layers",
+             python='def _minimum(values):\n    """Minimum over the layers (0 for no layers)."""\n'
+                    "    return _extreme(values, min)\n", python_needs=("_extreme",))
 _aggregation("standard_deviation", _aggregate_standard_deviation, LayerStandardDeviation, "std({0})",
-             "population standard deviation over the layers")
-_aggregation("median", _aggregate_median, LayerMedian, "median({0})", "median over the layers")
+             "population standard deviation over the layers", python='''def _standard_deviation(values):
+    """Population standard deviation over the layers, computed on values / max |value|."""
+    scale = _scale(values)
+    scaled = [value / scale for value in values]
+    count = max(len(values), 1)
+    mean = _sum(scaled) / count
+    return scale * math.sqrt(_sum([(value - mean) * (value - mean) for value in scaled]) / count)
+''', python_needs=("_scale", "sum"))
+_aggregation("median", _aggregate_median, LayerMedian, "median({0})", "median over the layers",
+             python='''def _median(values):
+    """Median over the layers (mean of the two middle values; 0 for no layers)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values, key=lambda value: (value != value, value))
+    count = len(ordered)
+    return ordered[(count - 1) // 2] / 2 + ordered[count // 2] / 2
+''')
 _aggregation("norm", _aggregate_norm, LayerNorm, "norm({0})", "Euclidean norm over the layers",
-             may_overflow=True)
-_aggregation("first", _aggregate_first, FirstLayer, "first({0})", "value at the first layer")
-_aggregation("last", _aggregate_last, LastLayer, "last({0})", "value at the last layer")
+             may_overflow=True, python='''def _norm(values):
+    """Euclidean norm over the layers, computed on values / max |value|."""
+    scale = _scale(values)
+    return scale * math.sqrt(_sum([(value / scale) * (value / scale) for value in values]))
+''', python_needs=("_scale", "sum"))
+_aggregation("first", _aggregate_first, FirstLayer, "first({0})", "value at the first layer",
+             python='def _first(values):\n    """Value at the first layer (0 for no layers)."""\n'
+                    "    return values[0] if values else 0.0\n")
+_aggregation("last", _aggregate_last, LastLayer, "last({0})", "value at the last layer",
+             python='def _last(values):\n    """Value at the last layer (0 for no layers)."""\n'
+                    "    return values[-1] if values else 0.0\n")
 
 AGGREGATION_CLASSES: tuple[type[LayerAggregation], ...] = (
     LayerSum, LayerMean, LayerMaximum, LayerMinimum, LayerStandardDeviation, LayerMedian,

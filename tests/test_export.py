@@ -23,7 +23,7 @@ import sympy
 import torch
 from typer.testing import CliRunner
 
-from core import formulas
+from core import export
 from core.errors import GMError
 from core.proxy.evaluate import evaluate_population
 from core.proxy.generate import Primitives, synthetic_table
@@ -89,14 +89,14 @@ def assert_same_scores(reference: np.ndarray, values: np.ndarray, what: str) -> 
 
 def check_round_trip(trees, table, tmp_path, timeout: float) -> list:
     scores = evaluate_population(trees, table).numpy()
-    results = formulas.simplify_many([tree.to_sympy() for tree in trees], timeout)
+    results = export.simplify_many([tree.to_sympy() for tree in trees], timeout)
     inputs = network_inputs(table)
     for position, (tree, result) in enumerate(zip(trees, results)):
         assert sympy.count_ops(result.expression) <= sympy.count_ops(result.original), tree
         assert result.status in ("simplified", "unchanged", "timeout") or result.status.startswith("error: "), result
-        assert not formulas.free_layer_terms(result.expression), result.expression
+        assert not export.free_layer_terms(result.expression), result.expression
         assert_same_scores(scores[position], evaluate_sympy(result.expression, table), f"lambdified {tree}")
-        module = import_module(formulas.to_python_module(tree, result.expression),
+        module = import_module(export.to_python_module(tree, result.expression),
                                tmp_path / f"proxy_{position}.py", f"gm_exported_proxy_{position}")
         exported = np.array([module.proxy_score(layer, network) for layer, network in inputs])
         assert_same_scores(scores[position], exported, f"python export of {tree}")
@@ -132,7 +132,7 @@ def test_time_limit_holds_on_pathological_expression():
     ])  # sympy.simplify runs far beyond 10 s on this
     limit = 1.5
     start = time.monotonic()
-    result = formulas.simplify_expression(expression, limit)
+    result = export.simplify_expression(expression, limit)
     elapsed = time.monotonic() - start
     assert elapsed <= limit + 1.0, elapsed
     assert result.status == "timeout"
@@ -148,29 +148,29 @@ def test_simplification_keeps_smaller_equal_forms():
     params = NetworkStatistic("parameter_count")
     # sigmoid(x) + sigmoid(-x) = 1, so the sum over layers is the layer count L
     tree = Apply("sum", (Apply("add", (Apply("sigmoid", (snip,)), Apply("sigmoid", (Apply("negative", (snip,)),)))),))
-    result = formulas.simplify_expression(tree.to_sympy(), 20.0)
+    result = export.simplify_expression(tree.to_sympy(), 20.0)
     assert result.status == "simplified" and result.form == "simplified", result
     assert result.expression == sympy.Symbol("L", integer=True, positive=True)
     assert sympy.count_ops(result.expression) < sympy.count_ops(result.original)
-    assert formulas.one_line(result.expression) == "L"
+    assert export.one_line(result.expression) == "L"
     # sympy rewrites sigmoid(x) into exp(x)/(exp(x) + 1): equal, same size, but nan at x = 1e6 -- refused
     sigmoid = Apply("sigmoid", (params,)).to_sympy()
-    kept = formulas.simplify_expression(sigmoid, 20.0).expression
-    assert formulas.same_numbers(kept, sigmoid)
+    kept = export.simplify_expression(sigmoid, 20.0).expression
+    assert export.same_numbers(kept, sigmoid)
     x = sympy.Symbol("parameter_count", real=True)
-    assert not formulas.same_numbers(sympy.exp(x) / (sympy.exp(x) + 1), sigmoid)
+    assert not export.same_numbers(sympy.exp(x) / (sympy.exp(x) + 1), sigmoid)
 
 
 def test_trivial_and_zero_timeout():
     tree = Apply("mean", (LayerStatistic("snip"),))
-    result = formulas.simplify_expression(tree.to_sympy(), 5.0)
+    result = export.simplify_expression(tree.to_sympy(), 5.0)
     assert result.status == "unchanged" and result.seconds < 0.5
-    skipped = formulas.simplify_expression(Apply("logarithm", (tree,)).to_sympy(), 0)
+    skipped = export.simplify_expression(Apply("logarithm", (tree,)).to_sympy(), 0)
     assert skipped.status == "timeout" and skipped.form == "original"
 
 
 def test_every_operator_has_an_exact_python_form(tmp_path):
-    assert set(formulas.python_operator_names()) == set(operator_names())
+    assert set(export.python_operator_names()) == set(operator_names())
     table = synthetic_table(num_networks=30, num_layer_statistics=3, num_network_statistics=3,
                             min_layers=1, max_layers=9, seed=5, extreme=True)
     moderate = synthetic_table(num_networks=30, num_layer_statistics=3, num_network_statistics=3,
@@ -189,7 +189,7 @@ def test_every_operator_has_an_exact_python_form(tmp_path):
     for operator in operators(AGGREGATION):
         trees += [Apply(operator.name, (layer[0],)), Apply(operator.name, (layer[1],)),
                   Apply(operator.name, (Apply("divide", (layer[2], network[1])),))]
-    source = formulas.to_python_module(trees[0], extra=[(t, None, []) for t in trees[1:]], statistic_docs_={})
+    source = export.to_python_module(trees[0], extra=[(t, None, []) for t in trees[1:]], statistic_docs_={})
     module = import_module(source, tmp_path / "all_operators.py", "gm_exported_all_operators")
     for data in (table, moderate):
         scores = evaluate_population(trees, data).numpy()
@@ -211,17 +211,17 @@ def sample_tree():
 def test_each_format_for_a_sample_tree(tmp_path):
     tree = sample_tree()
     expression = tree.to_sympy()
-    text = formulas.export_proxy(tree, "text", 10.0)
+    text = export.export_proxy(tree, "text", 10.0)
     assert "L" in text and "╲" in text and "snip[l]" in text and "maxₗ" in text
     assert "ε = 1e-30" in text and f"tree: {tree}" in text
-    latex = formulas.export_proxy(tree, "latex", 10.0)
+    latex = export.export_proxy(tree, "latex", 10.0)
     assert r"\sum_{l}" in latex and r"\mathrm{snip}_{l}" in latex and r"\max_{l}" in latex
     assert r"\mathrm{gradient\_l2\_norm}_{l}" in latex and r"\epsilon" in latex
     assert all(line.startswith("%") for line in latex.splitlines()[:-1])
     # powers of aggregations print (the aggregations' own _latex cannot)
     squared = Apply("square", (Apply("maximum", (LayerStatistic("snip"),)),)).to_sympy()
-    assert formulas.to_latex(squared) == r"\left(\max_{l} \left(\mathrm{snip}_{l}\right)\right)^{2}"
-    source = formulas.export_proxy(tree, "python", 10.0)
+    assert export.to_latex(squared) == r"\left(\max_{l} \left(\mathrm{snip}_{l}\right)\right)^{2}"
+    source = export.export_proxy(tree, "python", 10.0)
     compile(source, "exported.py", "exec")
     assert "import core" not in source and "from core" not in source and "numpy" not in source
     assert "snip: SNIP saliency" in source and "parameter_count: Trainable parameters" in source  # bank docs
@@ -234,19 +234,19 @@ def test_each_format_for_a_sample_tree(tmp_path):
         module.proxy_score({"snip": [1.0]}, network)
     with pytest.raises(ValueError, match="one value per weighted layer"):
         module.proxy_score({"snip": [1.0], "gradient_l2_norm": [1.0, 2.0]}, network)
-    data = json.loads(formulas.export_proxy(tree, "json", 10.0))
+    data = json.loads(export.export_proxy(tree, "json", 10.0))
     assert tree_from_dict(data["tree"]) == tree and data["formula"] == str(tree) and data["size"] == tree.size
-    assert json.loads(formulas.to_json(tree))["tree"] == tree.to_dict()
-    assert formulas.one_line(expression).startswith("sum_l(log(|parameter_count*snip[l]| + 1.0e-30))")
+    assert json.loads(export.to_json(tree))["tree"] == tree.to_dict()
+    assert export.one_line(expression).startswith("sum_l(log(|parameter_count*snip[l]| + 1.0e-30))")
     with pytest.raises(GMError, match="unknown export format"):
-        formulas.export_proxy(tree, "yaml")
+        export.export_proxy(tree, "yaml")
 
 
 def test_python_export_cannot_be_broken_by_names(tmp_path, capsys):
     odd = '"""\nimport os\nos.exit(1)  # \\'
     tree = Apply("sum", (Apply("add", (LayerStatistic(odd), NetworkStatistic("x\ny"))),))
     header = ["line one\nprint('escaped')"]
-    source = formulas.to_python_module(tree, statistic_docs_={}, header=header)
+    source = export.to_python_module(tree, statistic_docs_={}, header=header)
     module = import_module(source, tmp_path / "odd.py", "gm_exported_odd")
     assert module.proxy_score({odd: [1.0, 2.0]}, {"x\ny": 0.5}) == pytest.approx(4.0)
     assert capsys.readouterr().out == ""
@@ -363,8 +363,62 @@ def test_gm_export_bad_input_is_one_line(tmp_path, arguments, fragment):
 
 def test_export_run_for_the_tui(tmp_path):
     run, best, _ = fake_run(tmp_path)
-    assert formulas.run_timeout(run) == 10.0
-    text = formulas.export_run(run, "text")
+    assert export.run_timeout(run) == 10.0
+    text = export.export_run(run, "text")
     assert "best proxy" in text
-    assert formulas.simplified_text(best, 10.0).startswith("sum_l(log(")
-    assert formulas.simplified_texts([best, Apply("first", (LayerStatistic("snip"),))], 10.0)[1] == "first_l(snip[l])"
+    assert export.simplified_text(best, 10.0).startswith("sum_l(log(")
+    assert export.simplified_texts([best, Apply("first", (LayerStatistic("snip"),))], 10.0)[1] == "first_l(snip[l])"
+
+
+def _break_best_proxy(run):
+    data = json.loads((run / "best_proxy.json").read_text(encoding="utf-8"))
+    tree = Apply("add", (Apply("sum", (LayerStatistic("no_such_layer_statistic"),)), NetworkStatistic("parameter_count")))
+    data["tree"] = tree.to_dict()
+    (run / "best_proxy.json").write_text(json.dumps(data), encoding="utf-8")
+
+
+def _break_hall_of_fame(run):
+    from core.rundir import write_hall_of_fame
+
+    tree = Apply("logarithm", (NetworkStatistic("no_such_network_statistic"),))
+    write_hall_of_fame(run / "hall_of_fame.csv", [
+        {"size": tree.size, "tau_search": 0.5, "tau_validation": 0.5, "formula": str(tree), "simplified": "",
+         "tree_json": json.dumps(tree.to_dict())},
+    ])
+
+
+@pytest.mark.parametrize(
+    "damage,extra,fragment",
+    [
+        (_break_best_proxy, [], "best_proxy.json: proxy uses unknown per-layer statistic 'no_such_layer_statistic'"),
+        (_break_hall_of_fame, ["--top", "1"],
+         "hall_of_fame.csv:2: proxy uses unknown network statistic 'no_such_network_statistic'"),
+        (lambda run: (run / "profile.toml").write_text("[export\n", encoding="utf-8"), [], "profile.toml: invalid TOML"),
+        (lambda run: (run / "profile.toml").write_text("[export]\nsimplify_timeout = 'fast'\n", encoding="utf-8"), [],
+         "profile.toml: export.simplify_timeout must be a number"),
+        (lambda run: (run / "profile.toml").write_text("[export]\nsimplify_timeout = 0\n", encoding="utf-8"), [],
+         "profile.toml: export.simplify_timeout must be >="),
+        (lambda run: (run / "profile.toml").write_text("[exports]\n", encoding="utf-8"), [],
+         "profile.toml: unknown key 'exports'"),
+    ],
+)
+def test_gm_export_bad_run_directory_is_one_line(tmp_path, damage, extra, fragment):
+    """Unknown statistics and a bad profile.toml are one error naming the file, exit 2."""
+    from gm_tui.cli import app
+
+    run, _, _ = fake_run(tmp_path)
+    damage(run)
+    for fmt in ("text", "python"):
+        result = runner.invoke(app, ["export", str(run), "--format", fmt, *extra])
+        assert result.exit_code == 2, result.output
+        assert fragment in result.output, result.output
+        assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_run_timeout_without_profile_is_the_default(tmp_path):
+    run, _, _ = fake_run(tmp_path)
+    (run / "profile.toml").unlink()
+    assert export.run_timeout(run) == export.run_timeout(run / "best_proxy.json") == export.DEFAULT_TIMEOUT
+    with pytest.raises(GMError, match="profile.toml"):
+        (run / "profile.toml").mkdir()
+        export.run_timeout(run)
