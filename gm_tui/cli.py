@@ -411,6 +411,16 @@ def eval_command(
         })
 
 
+def _register_proxy_commands() -> None:
+    from gm_tui.proxy_commands import proxies_command, score_command
+
+    app.command("proxies")(user_errors(proxies_command))
+    app.command("score")(user_errors(score_command))
+
+
+_register_proxy_commands()
+
+
 def main() -> None:  # pragma: no cover - console entry point helper
     """Entry point for ``python -m gm_tui.cli``."""
     app()

@@ -298,6 +298,7 @@ def probe_many(space, arch_indices: Sequence[int | str], dataset: str, batch_siz
     from core.benchmarks import load_benchmark
     from core.images import image_identity, minibatch
     from core.spaces import get_space
+    from core.spaces.layers import readable_model
 
     if grasp is None:
         grasp = bool(getattr(cache, "grasp", False))
@@ -326,6 +327,8 @@ def probe_many(space, arch_indices: Sequence[int | str], dataset: str, batch_siz
                 images, labels = minibatch(dataset, batch_size, seed)
                 batch = (images.to(resolved), labels.to(resolved))
             model = build_initialised(search_space, arch, dataset, seed, resolved)
+            if not search_space.layers_in_registration_order:
+                model = readable_model(model, batch[0][:1])
             statistics = probe_model(model, batch[0], batch[1], seed, grasp,
                                      layers=_space_layers(search_space, model))
             if cache is not None:

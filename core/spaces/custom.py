@@ -102,23 +102,7 @@ class CustomSpace(SearchSpace):
 
     def _builder(self) -> Callable[..., Any]:
         if self._build is None:
-            module_name = f"greenmachine_custom_space_{self.content_hash}"
-            try:
-                spec = importlib.util.spec_from_file_location(module_name, self.builder_file)
-                if spec is None or spec.loader is None:
-                    raise ImportError("not a Python file")
-                module = importlib.util.module_from_spec(spec)
-                sys.modules[module_name] = module
-                spec.loader.exec_module(module)
-            except Exception as exc:  # the user's module: any failure is one line
-                sys.modules.pop(module_name, None)
-                raise GMError(f"custom space builder file {str(self.builder_file)!r} failed to import: "
-                              f"{type(exc).__name__}: {_first_line(exc)}") from None
-            function = getattr(module, self.builder_function, None)
-            if not callable(function):
-                raise GMError(f"custom space builder file {str(self.builder_file)!r} has no function "
-                              f"{self.builder_function!r}")
-            self._build = function
+            self._build = load_function(f"{self.builder_file}:{self.builder_function}", "custom space builder")
         return self._build
 
     def build(self, arch: Any, dataset: str):
@@ -141,6 +125,51 @@ class CustomSpace(SearchSpace):
     def cache_name(self) -> str:
         """Cache entries are filed under the content hash of the table and builder."""
         return self.name
+
+
+def load_function(reference: str, what: str, base: Path | None = None) -> Callable[..., Any]:
+    """Import ``file.py:function`` (the user's own code) and return the function.
+
+    Parameters
+    ----------
+    reference : str
+        ``path/to/file.py:function``; a relative path resolves against ``base`` (default:
+        the working directory).
+    what : str
+        What the function is, for error messages (``"custom space builder"``, ``"model factory"``).
+
+    Raises
+    ------
+    GMError
+        A malformed reference, a missing file, an import that fails, or no such function;
+        one line naming the file.
+    """
+    file_text, separator, function = str(reference).rpartition(":")
+    if not separator or not file_text or not function.isidentifier():
+        raise GMError(f"{what} {reference!r} must read 'file.py:function'")
+    path = Path(file_text).expanduser()
+    path = path if path.is_absolute() or base is None else Path(base) / path
+    if not path.is_file():
+        raise GMError(f"{what} file {str(path)!r} not found")
+    digest = hashlib.sha256(str(path.resolve()).encode() + path.read_bytes()).hexdigest()[:12]
+    module_name = f"greenmachine_user_{digest}"
+    module = sys.modules.get(module_name)
+    if module is None:
+        try:
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            if spec is None or spec.loader is None:
+                raise ImportError("not a Python file")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            spec.loader.exec_module(module)
+        except Exception as exc:  # the user's module: any failure is one line
+            sys.modules.pop(module_name, None)
+            raise GMError(f"{what} file {str(path)!r} failed to import: "
+                          f"{type(exc).__name__}: {_first_line(exc)}") from None
+    target = getattr(module, function, None)
+    if not callable(target):
+        raise GMError(f"{what} file {str(path)!r} has no function {function!r}")
+    return target
 
 
 def _first_line(exc: BaseException) -> str:
@@ -178,4 +207,4 @@ def custom_space(table: str, builder: str, datasets: Sequence[str], base: Path |
     return register_space(space)
 
 
-__all__ = ["CUSTOM", "CustomSpace", "custom_space"]
+__all__ = ["CUSTOM", "CustomSpace", "custom_space", "load_function"]

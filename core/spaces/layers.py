@@ -101,4 +101,53 @@ def forward_layers(model: nn.Module, example: torch.Tensor) -> list[tuple[str, n
     return order
 
 
-__all__ = ["LayerError", "WEIGHTED_TYPES", "forward_layers", "weighted_layers"]
+class LogitsOf(nn.Module):
+    """A model whose forward returns ``(features, logits)``, seen as one that returns logits."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model(images)[1]
+
+
+def readable_model(model: nn.Module, example: torch.Tensor) -> nn.Module:
+    """Return ``model`` in the form the probe reads: a forward that returns logits.
+
+    A model returning a ``(batch, classes)`` tensor is returned as is; one returning a
+    ``(features, logits)`` pair is wrapped in :class:`LogitsOf` (its layers keep their
+    modules; their names gain a ``model.`` prefix).
+
+    Raises
+    ------
+    LayerError
+        Not an ``nn.Module``; no Conv2d/Linear layer; a forward pass that fails; an output
+        that is neither a ``(batch, classes)`` tensor nor a ``(features, logits)`` pair.
+    """
+    if not isinstance(model, nn.Module):
+        raise LayerError(f"expected a torch.nn.Module, got {type(model).__name__}")
+    kind = type(model).__name__
+    if not any(isinstance(module, WEIGHTED_TYPES) for module in model.modules()):
+        raise LayerError(f"model {kind} has no Conv2d or Linear layer for the probe to read")
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            output = model(example)
+    except Exception as exc:
+        raise LayerError(f"model {kind} failed on an input of shape {tuple(example.shape)}: "
+                         f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    finally:
+        model.train(was_training)
+    if isinstance(output, torch.Tensor) and output.dim() == 2:
+        return model
+    if (isinstance(output, (tuple, list)) and len(output) == 2
+            and all(isinstance(part, torch.Tensor) for part in output) and output[1].dim() == 2):
+        return LogitsOf(model)
+    shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
+    raise LayerError(f"model {kind} returns {shape}; the probe needs logits (batch, classes) or a "
+                     f"(features, logits) pair")
+
+
+__all__ = ["LayerError", "LogitsOf", "WEIGHTED_TYPES", "forward_layers", "readable_model", "weighted_layers"]
