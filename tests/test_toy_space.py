@@ -116,3 +116,35 @@ def test_layer_order_comes_from_the_forward_pass(toy):
     statistics = probe_model(model, images, torch.tensor([0, 1, 2, 3]), 0)
     assert statistics.layer_names == tuple(forward)
     assert statistics.layer_statistics["input_channel_count"].tolist() == [3, 8, 8, 8]
+
+
+def test_a_package_registers_a_space_through_an_entry_point(monkeypatch, tmp_path):
+    import importlib.metadata
+
+    import core.spaces as spaces
+
+    class FakeEntryPoint:
+        name, value = "toy-plugin", "toy_space:ToySpace"
+
+        def load(self):
+            return lambda: type("PluginSpace", (ToySpace,), {"name": "toy-plugin"})(write_table(tmp_path / "t.csv.gz"))
+
+    class BrokenEntryPoint:
+        name, value = "broken-plugin", "nowhere:Space"
+
+        def load(self):
+            raise ImportError("No module named 'nowhere'")
+
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda group: [FakeEntryPoint()] if group == spaces.ENTRY_POINT_GROUP else [])
+    monkeypatch.setattr(spaces, "_entry_points_loaded", False)
+    try:
+        assert "toy-plugin" in space_names()
+        assert len(load_benchmark("toy-plugin")) == 64
+    finally:
+        unregister_space("toy-plugin")
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda group: [BrokenEntryPoint()] if group == spaces.ENTRY_POINT_GROUP else [])
+    monkeypatch.setattr(spaces, "_entry_points_loaded", False)
+    with pytest.raises(GMError, match="plug-in 'broken-plugin' .* failed to load: ImportError"):
+        space_names()
