@@ -38,7 +38,7 @@ from core.events import (
     RunFinished,
     RunStarted,
 )
-from core.rundir import REPORT_JSON_FILE, REPORT_MD_FILE, HallOfFameRow, RunDirectory
+from core.rundir import CHECKPOINT_FILE, REPORT_JSON_FILE, REPORT_MD_FILE, HallOfFameRow, RunDirectory
 from core.sampling import Samples, draw_samples
 from core.settings import Profile
 from core.table import StatisticTable
@@ -249,7 +249,10 @@ class RunController:
         inputs = [[d.tables[name].to(self.device) if kind == "tables" else d.targets[name].to(self.device) for d in data]
                   for name in ("search", "validation") for kind in ("tables", "targets")]
         if self.continues_run and self.directory.has_checkpoint():
-            evolution = Evolution.from_state_dict(self.directory.read_checkpoint(), profile.evolution, *inputs)
+            try:
+                evolution = Evolution.from_state_dict(self.directory.read_checkpoint(), profile.evolution, *inputs)
+            except GMError as error:
+                raise GMError(f"{self.directory.file(CHECKPOINT_FILE)}: {error}") from None
             self.sink(LogMessage(level="info", message=f"resumed after generation {evolution.generation}"))
         else:
             if self.continues_run:

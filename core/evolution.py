@@ -336,8 +336,12 @@ class Evolution:
         """
         if not isinstance(state, Mapping) or state.get("format") != STATE_FORMAT:
             raise GMError("not an evolution checkpoint (unknown format)")
+        if state.get("seed", settings.seed) != settings.seed:
+            raise GMError(f"checkpoint was made with seed {state.get('seed')!r}, the profile says {settings.seed}")
         try:
             return cls._restore(state, settings, search_tables, search_targets, validation_tables, validation_targets)
+        except GMError as error:
+            raise GMError(f"not a valid evolution checkpoint ({error})") from None
         except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as error:
             text = str(error).strip().splitlines()
             detail = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
@@ -345,8 +349,6 @@ class Evolution:
 
     @classmethod
     def _restore(cls, state, settings, search_tables, search_targets, validation_tables, validation_targets) -> "Evolution":
-        if int(state.get("seed", settings.seed)) != settings.seed:
-            raise GMError(f"checkpoint was made with seed {state.get('seed')}, the profile says {settings.seed}")
         names = {key: state[key] for key in ("layer_statistic_names", "network_statistic_names", "operator_names")}
         for key, value in names.items():
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):

@@ -158,8 +158,11 @@ def tui_command(
     create_app(profile, overrides or [], open_run).run()
 
 
-def _install_stop_on_interrupt(controller) -> None:
-    """First Ctrl-C: stop after the current network or generation; a second one aborts."""
+def _install_stop_on_interrupt(controller):
+    """First Ctrl-C: stop after the current network or generation; a second one aborts.
+
+    Returns the previous SIGINT handler (restored when the run ends).
+    """
     import signal
 
     def handler(signum, frame):  # pragma: no cover - exercised by the interrupt tests
@@ -168,7 +171,7 @@ def _install_stop_on_interrupt(controller) -> None:
         typer.echo("\ngm: stopping after the current step (Ctrl-C again to abort)", err=True)
         controller.request_stop()
 
-    signal.signal(signal.SIGINT, handler)
+    return signal.signal(signal.SIGINT, handler)
 
 
 def _print_run_summary(run_dir: Path) -> None:
@@ -217,8 +220,13 @@ def run_command(
         controller = RunController.resume_directory(resume, HeadlessReporter())
     else:
         controller = RunController(settings, HeadlessReporter(), run_dir=out, meter=startup)
-    _install_stop_on_interrupt(controller)
-    run_dir = controller.run()
+    import signal
+
+    previous = _install_stop_on_interrupt(controller)
+    try:
+        run_dir = controller.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     if not (run_dir / "report.json").exists():
         raise typer.Exit(3)
     _print_run_summary(run_dir)
