@@ -327,6 +327,12 @@ class RunDirectory:
             return load_profile_text(text, str(path))
         except RecursionError:
             raise GMError(f"{path} is corrupt: nested too deeply") from None
+        except GMError as error:
+            message = str(error)
+            if "\n" not in message and "\r" not in message:
+                raise
+            # a key or value of the file quoted in the message must not break the one line
+            raise type(error)(message.replace("\r", "\\r").replace("\n", "\\n")) from None
 
     # -- events.jsonl and energy.csv -------------------------------------------------------------
 
