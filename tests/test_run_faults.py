@@ -7,6 +7,7 @@ hits; the runs are tiny (32 TSS networks, batch 8, 4 generations of 12 trees).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -212,6 +213,26 @@ def test_corrupt_cache_entry_is_one_warning_event_everywhere(uninterrupted, cach
     assert len(printed) == 1 and str(entries[0]) in printed[0]
     logged = [e for e in RunDirectory(tmp_path / "r").read_events() if isinstance(e, LogMessage) and e.level == "warning"]
     assert len(logged) == 1 and str(entries[0]) in logged[0].message
+    asyncio.run(_assert_tui_log_shows(tmp_path / "r", logged[0].message))
+
+
+async def _assert_tui_log_shows(run_dir, text):
+    """The TUI's log shows the warning (replayed through the same messages as a live run)."""
+    from textual.widgets import RichLog
+
+    from gm_tui.app import create_app
+
+    app = create_app(open_run_dir=run_dir)
+    async with app.run_test(size=(200, 40)) as pilot:
+        def shown():
+            lines = "".join(strip.text for strip in app.run_screen.query_one("#log", RichLog).lines)
+            return "replayed" in lines, lines.replace(" ", "")
+
+        deadline = time.monotonic() + 30
+        while not shown()[0] and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert shown()[0]
+        assert f"warning:{text}".replace(" ", "") in shown()[1]
 
 
 # -- gm eval input checks ------------------------------------------------------------------------------
