@@ -9,7 +9,8 @@ row per energy span), ``best_proxy.json``, ``report.json`` and ``report.md``.
 through it; ``gm report`` (``core.report``), ``gm eval`` (``core.evaluation``), the TUI's
 replay and the tests read through it. Every reader turns a missing, corrupt or wrongly
 shaped file into one :class:`core.errors.GMError` line. Every whole-file write is atomic
-(temp file + rename). :class:`HallOfFameRow` is the one hall-of-fame row type.
+(temp file + rename). The row types of its CSV files live in ``core.rundir_rows`` and are
+re-exported here (:class:`HallOfFameRow` is the one hall-of-fame row type).
 """
 
 from __future__ import annotations
@@ -19,14 +20,20 @@ import io
 import json
 import os
 import tempfile
-import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from core.errors import GMError
 from core.events import EnergySample, Event, event_from_dict
+from core.rundir_rows import (
+    ENERGY_FIELDS,
+    HALL_OF_FAME_FIELDS,
+    EnergyRow,
+    HallOfFameRow,
+    energy_row_from_csv,
+    one_line as _one_line,
+)
 
 PROFILE_FILE = "profile.toml"
 EVENTS_FILE = "events.jsonl"
@@ -36,13 +43,6 @@ ENERGY_FILE = "energy.csv"
 BEST_PROXY_FILE = "best_proxy.json"
 REPORT_JSON_FILE = "report.json"
 REPORT_MD_FILE = "report.md"
-
-HALL_OF_FAME_FIELDS = ("size", "tau_search", "tau_validation", "formula", "simplified", "tree_json")
-ENERGY_FIELDS = (
-    "span", "phase", "duration_s", "energy_joules", "energy_wh", "co2_grams",
-    "cpu_joules", "ram_joules", "gpu_joules", "gpu_mean_watts", "methods",
-)
-
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (readers see the old or the new file)."""
@@ -105,11 +105,6 @@ def read_json(path: Path) -> Any:
         raise GMError(f"cannot read {path}: {error.strerror or error}") from None
 
 
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
-
-
 class RunDirectoryWriter:
     """Event sink that appends every event to ``events.jsonl`` and energy spans to ``energy.csv``."""
 
@@ -152,117 +147,6 @@ class RunDirectoryWriter:
 
 def _format_optional(value: float | None) -> str:
     return "" if value is None else f"{value:.9g}"
-
-
-@dataclass(frozen=True)
-class HallOfFameRow:
-    """One hall-of-fame row: the best tree of its size (the one row type of the project).
-
-    Attributes
-    ----------
-    size : int
-        Nodes of the tree.
-    search_tau, validation_tau : float
-        Kendall tau on the search and validation samples (minimum over datasets).
-    formula : str
-        The tree as text.
-    tree : mapping
-        The tree's JSON form (``Node.to_dict``).
-    generation : int or None
-        Generation in which the tree entered the hall of fame (None when not recorded).
-    simplified : str
-        The simplified formula ('' until the report simplifies it).
-    """
-
-    size: int
-    search_tau: float
-    validation_tau: float
-    formula: str
-    tree: Mapping[str, Any] = field(default_factory=dict, compare=False)
-    generation: int | None = None
-    simplified: str = ""
-
-    @classmethod
-    def from_entry(cls, entry: Any, simplified: str = "") -> "HallOfFameRow":
-        """The row of a :class:`core.evolution.HallOfFameEntry`."""
-        return cls(int(entry.tree.size), float(entry.search_tau), float(entry.validation_tau),
-                   str(entry.tree), entry.tree.to_dict(), int(entry.generation), simplified)
-
-    def to_event_row(self) -> dict[str, Any]:
-        """The light form carried by ``HallOfFameUpdated`` events (no tree)."""
-        return {"size": self.size, "tau_search": self.search_tau, "tau_validation": self.validation_tau,
-                "formula": self.formula}
-
-    def to_csv_row(self) -> dict[str, str]:
-        """The ``hall_of_fame.csv`` form."""
-        return {
-            "size": str(self.size),
-            "tau_search": f"{self.search_tau:.6f}",
-            "tau_validation": f"{self.validation_tau:.6f}",
-            "formula": self.formula,
-            "simplified": self.simplified,
-            "tree_json": json.dumps(dict(self.tree)) if self.tree else "",
-        }
-
-    @classmethod
-    def from_csv_row(cls, row: Mapping[str, Any], where: str) -> "HallOfFameRow":
-        """Parse one ``hall_of_fame.csv`` row; a bad row is a GMError naming ``where``."""
-        try:
-            tree_text = row.get("tree_json") or ""
-            tree = json.loads(tree_text) if tree_text else {}
-            if not isinstance(tree, dict):
-                raise ValueError("tree_json is not a JSON object")
-            size = int(row["size"])
-            search, validation = float(row["tau_search"]), float(row["tau_validation"])
-            if size < 1 or not (math.isfinite(search) and math.isfinite(validation)):
-                raise ValueError("size or tau out of range")
-            formula = row["formula"]
-            if not isinstance(formula, str):
-                raise ValueError("no formula")
-            return cls(size, search, validation, formula, tree, None, str(row.get("simplified") or ""))
-        except (KeyError, TypeError, ValueError, RecursionError) as error:
-            raise GMError(f"{where} is not a hall-of-fame row: {_one_line(error)}") from None
-
-
-@dataclass(frozen=True)
-class EnergyRow:
-    """One ``energy.csv`` row (an energy span), read back with floats or None."""
-
-    span: str
-    phase: str
-    duration_s: float
-    energy_joules: float | None
-    co2_grams: float | None
-    cpu_joules: float | None
-    ram_joules: float | None
-    gpu_joules: float | None
-    gpu_mean_watts: float | None
-    methods: Mapping[str, Any]
-
-
-_ENERGY_OPTIONAL = ("energy_joules", "co2_grams", "cpu_joules", "ram_joules", "gpu_joules", "gpu_mean_watts")
-
-
-def _energy_row(row: Mapping[str, Any], where: str) -> EnergyRow:
-    try:
-        values = {}
-        for key in ("duration_s",) + _ENERGY_OPTIONAL:
-            text = row[key]
-            value = None if text in ("", None) else float(text)
-            if value is not None and (not math.isfinite(value) or value < 0):
-                raise ValueError(f"{key} is {text!r}")
-            values[key] = value
-        if values["duration_s"] is None:
-            raise ValueError("duration_s is empty")
-        methods = json.loads(row["methods"] or "{}")
-        if not isinstance(methods, dict):
-            raise ValueError("methods is not a JSON object")
-        span, phase = row["span"], row["phase"]
-        if not isinstance(span, str) or not isinstance(phase, str) or not phase:
-            raise ValueError("no span or phase")
-        return EnergyRow(span=span, phase=phase, methods=methods, **values)
-    except (KeyError, TypeError, ValueError, RecursionError) as error:
-        raise GMError(f"{where} is corrupt: {_one_line(error)}") from None
 
 
 class RunDirectory:
@@ -391,7 +275,7 @@ class RunDirectory:
             raise GMError(f"cannot read {path}: {error.strerror or error}") from None
         if header is not None and tuple(header) != ENERGY_FIELDS:
             raise GMError(f"{path} is corrupt: unexpected header")
-        return [_energy_row(row, f"{path}:{number}") for number, row in enumerate(rows, start=2)]
+        return [energy_row_from_csv(row, f"{path}:{number}") for number, row in enumerate(rows, start=2)]
 
     def probe_counts(self) -> dict[str, int]:
         """Networks handled and cache hits of the probe phase, summed over every part of the run.
