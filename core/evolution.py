@@ -53,6 +53,7 @@ from core.proxy.evaluate import PopulationEvaluator
 from core.proxy.generate import Primitives, round_constant, uses_statistics
 from core.proxy.operators import NETWORK, get_operator
 from core.proxy.tree import Apply, Constant, LayerStatistic, NetworkStatistic, Node, tree_from_dict
+from core.rundir import HallOfFameRow
 from core.settings import EvolutionSettings
 from core.table import StatisticTable
 
@@ -88,16 +89,9 @@ class HallOfFameEntry:
         """Number of nodes of the tree."""
         return self.tree.size
 
-    def to_row(self) -> dict[str, Any]:
-        """Return the row as plain data (size, taus, formula, tree JSON)."""
-        return {
-            "size": self.tree.size,
-            "tau_search": self.search_tau,
-            "tau_validation": self.validation_tau,
-            "formula": str(self.tree),
-            "tree": self.tree.to_dict(),
-            "generation": self.generation,
-        }
+    def to_row(self) -> HallOfFameRow:
+        """Return the row as :class:`core.rundir.HallOfFameRow` (the project's one row type)."""
+        return HallOfFameRow.from_entry(self)
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -142,7 +136,7 @@ class GenerationResult:
         Wall time of the call.
     evaluated : int
         Trees scored in this generation (trees seen before reuse their fitness).
-    hall_of_fame : tuple of dict
+    hall_of_fame : tuple of HallOfFameRow
         :meth:`HallOfFameEntry.to_row` of every hall-of-fame row, by size.
     """
 
@@ -155,7 +149,7 @@ class GenerationResult:
     best_changed: bool
     seconds: float
     evaluated: int
-    hall_of_fame: tuple[dict[str, Any], ...]
+    hall_of_fame: tuple[HallOfFameRow, ...]
 
 
 def _common_names(tables: Sequence[StatisticTable], attribute: str) -> tuple[str, ...]:
@@ -342,27 +336,43 @@ class Evolution:
         """
         if not isinstance(state, Mapping) or state.get("format") != STATE_FORMAT:
             raise GMError("not an evolution checkpoint (unknown format)")
-        if int(state.get("seed", settings.seed)) != settings.seed:
-            raise GMError(f"checkpoint was made with seed {state.get('seed')}, the profile says {settings.seed}")
-        evolution = cls(
-            settings,
-            search_tables,
-            search_targets,
-            validation_tables,
-            validation_targets,
-            layer_statistic_names=state["layer_statistic_names"],
-            network_statistic_names=state["network_statistic_names"],
-            operator_names=state["operator_names"],
-        )
+        if state.get("seed", settings.seed) != settings.seed:
+            raise GMError(f"checkpoint was made with seed {state.get('seed')!r}, the profile says {settings.seed}")
+        try:
+            return cls._restore(state, settings, search_tables, search_targets, validation_tables, validation_targets)
+        except GMError as error:
+            raise GMError(f"not a valid evolution checkpoint ({error})") from None
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as error:
+            text = str(error).strip().splitlines()
+            detail = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+            raise GMError(f"not a valid evolution checkpoint ({detail})") from None
+
+    @classmethod
+    def _restore(cls, state, settings, search_tables, search_targets, validation_tables, validation_targets) -> "Evolution":
+        names = {key: state[key] for key in ("layer_statistic_names", "network_statistic_names", "operator_names")}
+        for key, value in names.items():
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                raise TypeError(f"{key} is not a list of names")
+        evolution = cls(settings, search_tables, search_targets, validation_tables, validation_targets, **names)
         version, internal, gauss = state["rng"]
-        evolution.rng.setstate((int(version), tuple(int(v) for v in internal), gauss))
+        internal = tuple(int(v) for v in internal)
+        if gauss is not None:
+            gauss = float(gauss)
+        evolution.rng.setstate((int(version), internal, gauss))
         evolution.generation = int(state["generation"])
-        evolution.population = [tree_from_dict(data) for data in state["population"]]
+        if not 0 <= evolution.generation <= settings.generations:
+            raise ValueError(f"generation {evolution.generation} is out of range")
+        layer, network = names["layer_statistic_names"], names["network_statistic_names"]
+        evolution.population = [tree_from_dict(data, layer, network) for data in state["population"]]
         evolution.search_tau = [float(v) for v in state["search_tau"]]
+        if len(evolution.search_tau) != len(evolution.population):
+            raise ValueError("population and search_tau differ in length")
         for data in state["best_per_size"]:
             entry = HallOfFameEntry.from_state(data)
             evolution._best_per_size[entry.size] = entry
         evolution._best = None if state.get("best") is None else HallOfFameEntry.from_state(state["best"])
+        if evolution.generation > 0 and (evolution._best is None or not evolution.population):
+            raise ValueError("a checkpoint after a generation must hold a population and a best proxy")
         for tree, tau in zip(evolution.population, evolution.search_tau):
             evolution._fitness_cache[tree] = tau
         return evolution

@@ -1,36 +1,40 @@
 """Run reports: ``report.json`` (data) and ``report.md`` (the same, for people).
 
-Called by the engine at the end of a run and by ``gm report RUN_DIR``, which rebuilds
-both from the run directory alone (``report.json``'s data part, ``energy.csv``,
-``events.jsonl``). Every figure carries its context: sample sizes, sampling mode, seeds,
+Called by the engine at the end of a run (:func:`build_report` takes every input
+explicitly) and by ``gm report RUN_DIR``, which rebuilds both from the run directory alone
+(``report.json``'s data part and ``energy.csv``, read through ``core.rundir.RunDirectory``). Every figure carries its context: sample sizes, sampling mode, seeds,
 ground-truth columns and how energy was obtained (measured or estimated).
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import platform
 import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from core import rundir
 from core.spaces import get_space
+from core.errors import GMError
+from core.rundir import RunDirectory
 
 
-def energy_summary(readings: list[tuple[str, Any]], probe_counts: Mapping[str, Any], meter_info: Mapping[str, Any]) -> dict:
-    """Summarise energy readings per phase.
+
+def energy_summary(rows: Sequence[Any], probe_counts: Mapping[str, Any], meter_info: Mapping[str, Any]) -> dict:
+    """Summarise energy spans per phase.
 
     Parameters
     ----------
-    readings : list of (phase, EnergyReading-like)
-        Every finished span with its phase (``probe``, ``generation``, ``evaluation``, ``run``).
+    rows : sequence of EnergyRow
+        Every finished span (:meth:`core.rundir.RunDirectory.read_energy`), each with its
+        ``phase`` (``probe``, ``generation``, ``evaluation``, ``run``); a resumed run has
+        one ``run`` span per part, and the summary adds them all up.
     probe_counts : mapping
         ``done`` (networks handled) and ``hits`` (cache hits) of the probe phase.
     meter_info : mapping
         The meter's ``describe()`` (methods, machine, country).
     """
+    readings = [(row.phase, row) for row in rows]
     def total(phase: str, key: str = "energy_joules") -> float | None:
         values = [getattr(r, key) for p, r in readings if p == phase]
         if not values or any(v is None for v in values):
@@ -96,14 +100,54 @@ def energy_summary(readings: list[tuple[str, Any]], probe_counts: Mapping[str, A
     }
 
 
-def build_report(controller: Any) -> dict:
-    """Collect the data part of ``report.json`` from a finished run controller."""
-    profile = controller.profile
-    samples = controller.samples
-    best = controller.evolution.best()
+def build_report(
+    *,
+    run_dir: Path,
+    profile: Any,
+    samples: Any,
+    device: str,
+    probe_counts: Mapping[str, int],
+    generations: int,
+    best: Any,
+    test_results: Mapping[str, Any],
+    energy: Mapping[str, Any],
+) -> dict:
+    """Collect the data part of ``report.json``.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run directory.
+    profile : Profile
+        The run's profile.
+    samples : Samples
+        The search / validation / test samples.
+    device : str
+        The torch device the run probed on.
+    probe_counts : mapping
+        ``done`` and ``hits`` of the probe phase, over every part of the run.
+    generations : int
+        Generations evaluated.
+    best : HallOfFameRow
+        The final proxy (its ``simplified`` text, when set, goes into the report).
+    test_results : mapping
+        Per dataset, :func:`core.evaluation.evaluate_sample` on the test sample.
+    energy : mapping
+        :func:`energy_summary` of every energy span of the run.
+    """
     space = profile.space_name
+    stratified = samples.mode == "stratified"
+    best_proxy = {
+        "formula": best.formula,
+        "size": int(best.size),
+        "search_tau": float(best.search_tau),
+        "validation_tau": float(best.validation_tau),
+        "tree": dict(best.tree),
+    }
+    if best.simplified:
+        best_proxy["simplified"] = best.simplified
     return {
-        "run_dir": str(controller.run_dir),
+        "run_dir": str(run_dir),
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         "profile": profile.to_dict(),
         "space": space,
@@ -112,8 +156,8 @@ def build_report(controller: Any) -> dict:
         "ground_truth_note": get_space(space).ground_truth_note,
         "sampling": {
             "mode": samples.mode,
-            "stratification": samples.stratification if samples.mode == "stratified" else None,
-            "strata": samples.strata if samples.mode == "stratified" else None,
+            "stratification": samples.stratification if stratified else None,
+            "strata": samples.strata if stratified else None,
             "seed": samples.seed,
             "stratified_on": profile.benchmark.datasets[0],
             "sizes": {"search": len(samples.search), "validation": len(samples.validation), "test": len(samples.test)},
@@ -122,25 +166,16 @@ def build_report(controller: Any) -> dict:
         "probe": {
             "batch_size": profile.probe.batch_size,
             "seed": profile.probe.seed,
-            "device": controller.device,
+            "device": device,
             "bank_version": _bank_version(),
-            "networks": int(controller.probe_counts.get("done", 0)),
-            "cache_hits": int(controller.probe_counts.get("hits", 0)),
+            "networks": int(probe_counts.get("done", 0)),
+            "cache_hits": int(probe_counts.get("hits", 0)),
         },
-        "evolution": {
-            "population": profile.evolution.population,
-            "generations": controller.evolution.generation,
-            "seed": profile.evolution.seed,
-        },
-        "best_proxy": {
-            "formula": str(best.tree),
-            "size": int(best.tree.size),
-            "search_tau": float(best.search_tau),
-            "validation_tau": float(best.validation_tau),
-            "tree": best.tree.to_dict(),
-        },
-        "test": controller.test_results,
-        "energy": energy_summary(controller.energy_readings, controller.probe_counts, controller.meter.describe()),
+        "evolution": {"population": profile.evolution.population, "generations": int(generations),
+                      "seed": profile.evolution.seed},
+        "best_proxy": best_proxy,
+        "test": dict(test_results),
+        "energy": dict(energy),
     }
 
 
@@ -252,32 +287,23 @@ def render_markdown(report: Mapping[str, Any]) -> str:
 def rebuild_report(run_dir: Path) -> tuple[dict, str]:
     """Rebuild ``report.json``'s energy part from ``energy.csv`` and re-render ``report.md``.
 
+    Reads only through :class:`core.rundir.RunDirectory`; a missing, corrupt or wrongly
+    shaped file is one :class:`core.errors.GMError` line.
+
     Returns
     -------
     (dict, str)
         The report data and its Markdown.
     """
-    run_dir = Path(run_dir)
-    report = rundir.read_json(run_dir / rundir.REPORT_JSON_FILE)
-    energy_path = run_dir / rundir.ENERGY_FILE
-    if energy_path.exists():
-        readings = []
-        with open(energy_path, encoding="utf-8", newline="") as stream:
-            for row in csv.DictReader(stream):
-                readings.append((row["phase"], _CsvReading(row)))
+    directory = RunDirectory(run_dir)
+    report = directory.read_report()
+    try:
         old = report.get("energy", {})
-        counts = {"done": old.get("networks_probed", 0) + old.get("cache_hits", 0), "hits": old.get("cache_hits", 0)}
-        info = {"methods": old.get("methods", {}), "country": old.get("country"), **old.get("machine", {})}
-        report["energy"] = energy_summary(readings, counts, info)
-    return report, render_markdown(report)
-
-
-class _CsvReading:
-    """An energy.csv row seen as a reading (attributes as floats or None)."""
-
-    def __init__(self, row: Mapping[str, str]) -> None:
-        self.name = row["span"]
-        for key in ("duration_s", "energy_joules", "co2_grams", "cpu_joules", "ram_joules", "gpu_joules", "gpu_mean_watts"):
-            value = row.get(key, "")
-            setattr(self, key, float(value) if value not in ("", None) else None)
-        self.methods = json.loads(row.get("methods") or "{}")
+        if directory.file(rundir.ENERGY_FILE).exists():
+            counts = {"done": old.get("networks_probed", 0) + old.get("cache_hits", 0), "hits": old.get("cache_hits", 0)}
+            info = {"methods": old.get("methods", {}), "country": old.get("country"), **old.get("machine", {})}
+            report["energy"] = energy_summary(directory.read_energy(), counts, info)
+        return report, render_markdown(report)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise GMError(f"{directory.file(rundir.REPORT_JSON_FILE)} is not a complete GreenMachine report "
+                      f"({type(error).__name__}: {error})") from None

@@ -4,8 +4,13 @@
 event, one JSON object per line), ``checkpoint.json`` (evolution state after the last
 finished generation, for ``gm run --resume``), ``hall_of_fame.csv``, ``energy.csv`` (one
 row per energy span), ``best_proxy.json``, ``report.json`` and ``report.md``.
-Written by the engine (``core.engine``); read by ``gm report``, ``gm export``, the TUI's
-replay and the tests. Every whole-file write is atomic (temp file + rename).
+
+:class:`RunDirectory` is the one owner of these files: the engine (``core.engine``) writes
+through it; ``gm report`` (``core.report``), ``gm eval`` (``core.evaluation``), the TUI's
+replay and the tests read through it. Every reader turns a missing, corrupt or wrongly
+shaped file into one :class:`core.errors.GMError` line. Every whole-file write is atomic
+(temp file + rename). The row types of its CSV files live in ``core.rundir_rows`` and are
+re-exported here (:class:`HallOfFameRow` is the one hall-of-fame row type).
 """
 
 from __future__ import annotations
@@ -21,6 +26,14 @@ from typing import Any, Iterable, Mapping
 
 from core.errors import GMError
 from core.events import EnergySample, Event, event_from_dict
+from core.rundir_rows import (
+    ENERGY_FIELDS,
+    HALL_OF_FAME_FIELDS,
+    EnergyRow,
+    HallOfFameRow,
+    energy_row_from_csv,
+    one_line as _one_line,
+)
 
 PROFILE_FILE = "profile.toml"
 EVENTS_FILE = "events.jsonl"
@@ -30,13 +43,6 @@ ENERGY_FILE = "energy.csv"
 BEST_PROXY_FILE = "best_proxy.json"
 REPORT_JSON_FILE = "report.json"
 REPORT_MD_FILE = "report.md"
-
-HALL_OF_FAME_FIELDS = ("size", "tau_search", "tau_validation", "formula", "simplified", "tree_json")
-ENERGY_FIELDS = (
-    "span", "phase", "duration_s", "energy_joules", "energy_wh", "co2_grams",
-    "cpu_joules", "ram_joules", "gpu_joules", "gpu_mean_watts", "methods",
-)
-
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (readers see the old or the new file)."""
@@ -93,8 +99,10 @@ def read_json(path: Path) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise GMError(f"{path} not found (is {Path(path).parent} a GreenMachine run directory?)") from None
-    except json.JSONDecodeError as error:
-        raise GMError(f"{path} is corrupt: {error}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise GMError(f"{path} is corrupt: {_one_line(error)}") from None
+    except OSError as error:
+        raise GMError(f"cannot read {path}: {error.strerror or error}") from None
 
 
 class RunDirectoryWriter:
@@ -141,39 +149,248 @@ def _format_optional(value: float | None) -> str:
     return "" if value is None else f"{value:.9g}"
 
 
-def read_events(run_dir: Path) -> list[Event]:
-    """Read every event of a run directory (a torn last line, from a crash, is skipped)."""
-    path = Path(run_dir) / EVENTS_FILE
-    if not path.exists():
-        raise GMError(f"{path} not found (is {run_dir} a GreenMachine run directory?)")
-    events = []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+class RunDirectory:
+    """The one reader and writer of a run directory's files.
+
+    Parameters
+    ----------
+    path : Path
+        The run directory (it need not exist yet for writing).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def create(cls, root: Path, profile_name: str) -> "RunDirectory":
+        """Create a fresh ``root/<timestamp>-<profile>`` run directory."""
+        return cls(new_run_dir(root, profile_name))
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def file(self, name: str) -> Path:
+        """The path of one of the run directory's files."""
+        return self.path / name
+
+    # -- state --------------------------------------------------------------------------------
+
+    def is_run_directory(self) -> bool:
+        """Whether the folder holds a ``profile.toml`` (every run writes it first)."""
+        return self.file(PROFILE_FILE).is_file()
+
+    def has_checkpoint(self) -> bool:
+        """Whether an evolution checkpoint exists."""
+        return self.file(CHECKPOINT_FILE).is_file()
+
+    def is_completed(self) -> bool:
+        """Whether the run finished (its report was written)."""
+        return self.file(REPORT_JSON_FILE).is_file()
+
+    # -- profile.toml ---------------------------------------------------------------------------
+
+    def write_profile(self, profile: Any) -> None:
+        """Write the resolved profile (``Profile.to_toml``)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.file(PROFILE_FILE), profile.to_toml())
+
+    def read_profile(self) -> Any:
+        """Read and validate ``profile.toml`` through ``core.settings``."""
+        from core.settings import load_profile_text
+
+        path = self.file(PROFILE_FILE)
+        if not path.is_file():
+            raise GMError(f"{self.path} is not a GreenMachine run directory (no {PROFILE_FILE})")
         try:
-            events.append(event_from_dict(json.loads(line)))
-        except (json.JSONDecodeError, TypeError, ValueError) as error:
-            if number == len(lines):
-                break
-            raise GMError(f"{path}:{number} is corrupt: {error}") from None
-    return events
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise GMError(f"{path} is corrupt: {_one_line(error)}") from None
+        except OSError as error:
+            raise GMError(f"cannot read {path}: {error.strerror or error}") from None
+        try:
+            return load_profile_text(text, str(path))
+        except RecursionError:
+            raise GMError(f"{path} is corrupt: nested too deeply") from None
+        except GMError as error:
+            message = str(error)
+            if "\n" not in message and "\r" not in message:
+                raise
+            # a key or value of the file quoted in the message must not break the one line
+            raise type(error)(message.replace("\r", "\\r").replace("\n", "\\n")) from None
+
+    # -- events.jsonl and energy.csv -------------------------------------------------------------
+
+    def open_writer(self) -> "RunDirectoryWriter":
+        """An event sink appending to ``events.jsonl`` and ``energy.csv``."""
+        return RunDirectoryWriter(self.path)
+
+    def read_events(self, problems: list[str] | None = None) -> list[Event]:
+        """Read every event of ``events.jsonl``.
+
+        A torn last line (from a crash) is skipped. Any other corrupt line is a GMError, or,
+        when ``problems`` is given, skipped with a one-line message appended to it.
+        """
+        path = self.file(EVENTS_FILE)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            raise GMError(f"{path} not found (is {self.path} a GreenMachine run directory?)") from None
+        except UnicodeDecodeError as error:
+            raise GMError(f"{path} is corrupt: {_one_line(error)}") from None
+        except OSError as error:
+            raise GMError(f"cannot read {path}: {error.strerror or error}") from None
+        events = []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                if not isinstance(data, dict):
+                    raise ValueError("not a JSON object")
+                events.append(event_from_dict(data))
+            except (TypeError, ValueError, RecursionError) as error:
+                if number == len(lines):
+                    if problems is not None:
+                        problems.append(f"{path}:{number} is a torn last line (the run was cut short)")
+                    break
+                message = f"{path}:{number} is corrupt: {_one_line(error)}"
+                if problems is None:
+                    raise GMError(message) from None
+                problems.append(message)
+        return events
+
+    def read_energy(self) -> list[EnergyRow]:
+        """Read ``energy.csv`` (every span of every part of the run); absent file: no rows."""
+        path = self.file(ENERGY_FILE)
+        try:
+            with open(path, encoding="utf-8", newline="") as stream:
+                reader = csv.DictReader(stream)
+                rows = list(reader)
+                header = reader.fieldnames
+        except FileNotFoundError:
+            return []
+        except (UnicodeDecodeError, csv.Error) as error:
+            raise GMError(f"{path} is corrupt: {_one_line(error)}") from None
+        except OSError as error:
+            raise GMError(f"cannot read {path}: {error.strerror or error}") from None
+        if header is not None and tuple(header) != ENERGY_FIELDS:
+            raise GMError(f"{path} is corrupt: unexpected header")
+        return [energy_row_from_csv(row, f"{path}:{number}") for number, row in enumerate(rows, start=2)]
+
+    def probe_counts(self) -> dict[str, int]:
+        """Networks handled and cache hits of the probe phase, summed over every part of the run.
+
+        Read from ``events.jsonl``: each part (a start or a resume) begins with ``RunStarted``
+        and its last ``ProbeProgress`` holds its counts.
+        """
+        from core.events import ProbeProgress, RunStarted
+
+        totals = {"done": 0, "hits": 0}
+        last = None
+        for event in self.read_events(problems=[]) + [None]:
+            if event is None or isinstance(event, RunStarted):
+                if last is not None:
+                    totals["done"] += int(last.done)
+                    totals["hits"] += int(last.cache_hits)
+                last = None
+            elif isinstance(event, ProbeProgress):
+                last = event
+        return totals
+
+    # -- checkpoint.json ---------------------------------------------------------------------------
+
+    def write_checkpoint(self, evolution_state: Mapping[str, Any]) -> None:
+        """Write the evolution state after a finished generation (atomic)."""
+        atomic_write_json(self.file(CHECKPOINT_FILE), {"evolution": evolution_state})
+
+    def read_checkpoint(self) -> dict[str, Any]:
+        """Return the evolution state of ``checkpoint.json`` (its shape is checked on restore)."""
+        path = self.file(CHECKPOINT_FILE)
+        data = read_json(path)
+        if not isinstance(data, dict) or not isinstance(data.get("evolution"), dict):
+            raise GMError(f"{path} is not a GreenMachine checkpoint (no evolution state)")
+        return data["evolution"]
+
+    # -- hall_of_fame.csv ------------------------------------------------------------------------
+
+    def write_hall_of_fame(self, rows: Iterable[HallOfFameRow | Mapping[str, Any]]) -> None:
+        """Write ``hall_of_fame.csv`` (one row per size, PySR-style)."""
+        write_hall_of_fame(self.file(HALL_OF_FAME_FILE), rows)
+
+    def read_hall_of_fame(self) -> list[HallOfFameRow]:
+        """Read ``hall_of_fame.csv``."""
+        path = self.file(HALL_OF_FAME_FILE)
+        try:
+            with open(path, encoding="utf-8", newline="") as stream:
+                reader = csv.DictReader(stream)
+                rows = list(reader)
+                header = reader.fieldnames
+        except FileNotFoundError:
+            raise GMError(f"{path} not found") from None
+        except (UnicodeDecodeError, csv.Error) as error:
+            raise GMError(f"{path} is corrupt: {_one_line(error)}") from None
+        except OSError as error:
+            raise GMError(f"cannot read {path}: {error.strerror or error}") from None
+        if header is None or not set(HALL_OF_FAME_FIELDS[:4]) <= set(header):
+            raise GMError(f"{path} is corrupt: unexpected header")
+        return [HallOfFameRow.from_csv_row(row, f"{path}:{number}") for number, row in enumerate(rows, start=2)]
+
+    # -- best_proxy.json and the reports ---------------------------------------------------------
+
+    def write_best_proxy(self, data: Mapping[str, Any]) -> None:
+        """Write ``best_proxy.json``."""
+        atomic_write_json(self.file(BEST_PROXY_FILE), data)
+
+    def read_best_proxy(self) -> dict[str, Any]:
+        """Read ``best_proxy.json``; it must hold a proxy ``tree`` object."""
+        return read_proxy_file(self.file(BEST_PROXY_FILE))
+
+    def write_report(self, report: Mapping[str, Any], markdown: str) -> None:
+        """Write ``report.json`` and ``report.md``."""
+        atomic_write_json(self.file(REPORT_JSON_FILE), report)
+        atomic_write_text(self.file(REPORT_MD_FILE), markdown)
+
+    def read_report(self) -> dict[str, Any]:
+        """Read ``report.json`` (its data part must be a JSON object)."""
+        path = self.file(REPORT_JSON_FILE)
+        data = read_json(path)
+        if not isinstance(data, dict):
+            raise GMError(f"{path} is not a GreenMachine report")
+        return data
 
 
-def write_hall_of_fame(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
+def read_proxy_file(path: Path) -> dict[str, Any]:
+    """Read a saved proxy (``best_proxy.json`` form): a JSON object with a ``tree`` object.
+
+    Text fields that other commands use (``space``, ``datasets``, ``probe``) are checked for
+    their type; the tree itself is checked when it is rebuilt (``core.proxy.tree``).
+    """
+    path = Path(path)
+    data = read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("tree"), dict):
+        raise GMError(f"{path} holds no proxy tree")
+    checks = {
+        "space": lambda v: isinstance(v, str),
+        "datasets": lambda v: isinstance(v, list) and all(isinstance(d, str) for d in v),
+        "probe": lambda v: isinstance(v, dict)
+        and all(isinstance(v.get(k, 0), int) and not isinstance(v.get(k, 0), bool) for k in ("batch_size", "seed")),
+        "formula": lambda v: isinstance(v, str),
+        "simplified": lambda v: isinstance(v, str),
+    }
+    for key, check in checks.items():
+        if key in data and data[key] is not None and not check(data[key]):
+            raise GMError(f"{path}: '{key}' has the wrong type")
+    return data
+
+
+def write_hall_of_fame(path: Path, rows: Iterable[HallOfFameRow | Mapping[str, Any]]) -> None:
     """Write ``hall_of_fame.csv`` (one row per size, PySR-style)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=HALL_OF_FAME_FIELDS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({key: row.get(key, "") for key in HALL_OF_FAME_FIELDS})
+        if isinstance(row, HallOfFameRow):
+            writer.writerow(row.to_csv_row())
+        else:
+            writer.writerow({key: row.get(key, "") for key in HALL_OF_FAME_FIELDS})
     atomic_write_text(path, buffer.getvalue())
-
-
-def read_hall_of_fame(path: Path) -> list[dict[str, str]]:
-    """Read ``hall_of_fame.csv`` rows as dictionaries of strings."""
-    try:
-        with open(path, encoding="utf-8", newline="") as stream:
-            return list(csv.DictReader(stream))
-    except FileNotFoundError:
-        raise GMError(f"{path} not found") from None

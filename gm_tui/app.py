@@ -23,7 +23,8 @@ from textual.worker import Worker, WorkerState
 from gm_tui import messages
 from gm_tui.screens import HelpScreen, ProfilePickerScreen, RunScreen
 
-#: ``controller_factory(profile, sink) -> controller`` with run / request_stop / pause / resume.
+#: ``controller_factory(profile, sink) -> controller`` with run / request_stop / pause / resume
+#: (``resume`` continues after a pause; ``request_stop`` also ends a pause).
 ControllerFactory = Callable[..., Any]
 EXPORT_FALLBACK_FILE = "exported_best.txt"
 ACTIVE = ("starting", "running", "paused", "stopping")
@@ -34,19 +35,6 @@ def default_controller_factory(profile: Any, sink: Callable[[Any], None]) -> Any
     from core.engine import RunController
 
     return RunController(profile, sink)
-
-
-def resume_controller(controller: Any) -> None:
-    """Call the controller's "continue after pause" (``resume_run`` when it has one).
-
-    ``core.engine.RunController`` keeps its constructor's ``resume`` flag as an attribute,
-    which hides its ``resume()`` method; ``resume_run()`` is the unambiguous name.
-    """
-    method = getattr(controller, "resume_run", None)
-    if not callable(method):
-        method = getattr(controller, "resume", None)
-    if callable(method):
-        method()
 
 
 def error_text(error: BaseException) -> str:
@@ -331,7 +319,7 @@ class GreenMachineApp(App[None]):
             self.run_screen.log_line("paused (the engine stops at the next network / generation)", "yellow")
         elif self.state == "paused":
             self._pending_pause = False
-            self._with_controller(resume_controller)
+            self._with_controller(lambda c: c.resume())
             self._set_state("running")
             self.run_screen.log_line("resumed", "green")
         else:
@@ -347,7 +335,6 @@ class GreenMachineApp(App[None]):
 
         def stop(controller: Any) -> None:
             controller.request_stop()
-            resume_controller(controller)
 
         self._with_controller(stop)
         self._set_state("stopping")
@@ -383,7 +370,6 @@ class GreenMachineApp(App[None]):
 
         def stop(controller: Any) -> None:
             controller.request_stop()
-            resume_controller(controller)
 
         self._with_controller(stop)
 
@@ -398,28 +384,23 @@ class GreenMachineApp(App[None]):
                         thread=True, exit_on_error=False)
 
     def _replay_work(self, run_dir: Path) -> int:
-        screen = self.run_screen
-        path = run_dir / "events.jsonl"
-        count = 0
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as error:
-            screen.post_message(messages.EngineFailed(f"cannot replay {path}: {error.strerror or error}"))
-            return 0
-        from core.events import event_from_dict
+        from core.errors import GMError
+        from core.rundir import EVENTS_FILE, RunDirectory
 
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                event = event_from_dict(json.loads(line))
-            except (ValueError, TypeError) as error:
-                screen.post_message(messages.EngineLogMessage(_log_event("warning", f"{path}:{number} skipped: {error}")))
-                continue
+        screen = self.run_screen
+        problems: list[str] = []
+        try:
+            events = RunDirectory(run_dir).read_events(problems)
+        except GMError as error:
+            screen.post_message(messages.EngineFailed(f"cannot replay {run_dir}: {error}"))
+            return 0
+        for problem in problems:
+            screen.post_message(messages.EngineLogMessage(_log_event("warning", f"skipped: {problem}")))
+        for event in events:
             screen.post_message(messages.message_for(event))
-            count += 1
-        screen.post_message(messages.EngineLogMessage(_log_event("info", f"replayed {count} events from {path}")))
-        return count
+        screen.post_message(messages.EngineLogMessage(
+            _log_event("info", f"replayed {len(events)} events from {run_dir / EVENTS_FILE}")))
+        return len(events)
 
 
 def _log_event(level: str, text: str) -> Any:

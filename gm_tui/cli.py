@@ -158,17 +158,33 @@ def tui_command(
     create_app(profile, overrides or [], open_run).run()
 
 
-def _install_stop_on_interrupt(controller) -> None:
-    """First Ctrl-C: stop after the current generation; a second one aborts."""
+def _install_stop_on_interrupt(controller):
+    """First Ctrl-C: stop after the current network or generation; a second one aborts.
+
+    Returns the previous SIGINT handler (restored when the run ends).
+    """
     import signal
 
-    def handler(signum, frame):  # pragma: no cover - exercised by hand
-        if controller._stop.is_set():
+    def handler(signum, frame):  # pragma: no cover - exercised by the interrupt tests
+        if controller.stop_requested:
             raise KeyboardInterrupt
         typer.echo("\ngm: stopping after the current step (Ctrl-C again to abort)", err=True)
         controller.request_stop()
 
-    signal.signal(signal.SIGINT, handler)
+    return signal.signal(signal.SIGINT, handler)
+
+
+def _print_run_summary(run_dir: Path) -> None:
+    from core.evaluation import rank_rows
+    from core.report import render_energy
+    from core.rundir import RunDirectory
+
+    data = RunDirectory(run_dir).read_report()
+    typer.echo("\n".join(render_energy(data["energy"])), err=True)
+    for dataset, result in data["test"].items():
+        name, best = rank_rows(result["baselines"])[0]
+        typer.echo(f"test {dataset} (n={result['n']}, {data['sampling']['mode']}): evolved tau "
+                   f"{result['evolved']['kendall_tau']:.4f}; best baseline {name} {_tau(best['kendall_tau'])}", err=True)
 
 
 @app.command("run")
@@ -177,7 +193,7 @@ def run_command(
     profile: Annotated[Optional[str], typer.Argument(help="Profile name (see `gm profiles`) or a .toml path.")] = None,
     overrides: SetOption = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory to write (default runs/<time>-<profile>).")] = None,
-    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue a stopped run directory.")] = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue a stopped or interrupted run directory.")] = None,
 ) -> None:
     """Probe, evolve and report headlessly: progress on stderr, energy report at the end."""
     import numpy  # noqa: F401 - imported here, before the meter's start-up thread imports it too
@@ -187,6 +203,8 @@ def run_command(
 
     if resume is None and profile is None:
         _fail("give a PROFILE, or --resume RUN_DIR")
+    if resume is not None and (profile is not None or overrides):
+        _fail("--resume takes no PROFILE or --set: the run directory's profile.toml is used")
     settings = None
     if resume is None:
         settings = load_profile(profile, overrides or [])
@@ -199,29 +217,20 @@ def run_command(
     from gm_tui.headless import HeadlessReporter
 
     if resume is not None:
-        controller = RunController(None, HeadlessReporter(), run_dir=resume, resume=True)
+        controller = RunController.resume_directory(resume, HeadlessReporter())
     else:
         controller = RunController(settings, HeadlessReporter(), run_dir=out, meter=startup)
-    _install_stop_on_interrupt(controller)
-    run_dir = controller.run()
-    report = run_dir / "report.md"
-    if report.exists():
-        from core.report import render_energy
-        from core.rundir import read_json
+    import signal
 
-        data = read_json(run_dir / "report.json")
-        typer.echo("\n".join(render_energy(data["energy"])), err=True)
-        for dataset, result in data["test"].items():
-            best_baseline = max(result["baselines"].items(), key=lambda item: item[1]["kendall_tau"] or -2)
-            typer.echo(
-                f"test {dataset} (n={result['n']}, {data['sampling']['mode']}): evolved tau "
-                f"{result['evolved']['kendall_tau']:.4f}; best baseline {best_baseline[0]} "
-                f"{best_baseline[1]['kendall_tau']:.4f}",
-                err=True,
-            )
-        typer.echo(str(run_dir))
-    else:
+    previous = _install_stop_on_interrupt(controller)
+    try:
+        run_dir = controller.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if not (run_dir / "report.json").exists():
         raise typer.Exit(3)
+    _print_run_summary(run_dir)
+    typer.echo(str(run_dir))
 
 
 @app.command("report")
@@ -232,12 +241,11 @@ def report_command(
 ) -> None:
     """Rebuild a run's report (including the energy report) from its run directory."""
     from core.report import rebuild_report
-    from core.rundir import REPORT_JSON_FILE, REPORT_MD_FILE, atomic_write_json, atomic_write_text
+    from core.rundir import RunDirectory
 
     report, markdown = rebuild_report(run_dir)
     if write:
-        atomic_write_json(run_dir / REPORT_JSON_FILE, report)
-        atomic_write_text(run_dir / REPORT_MD_FILE, markdown)
+        RunDirectory(run_dir).write_report(report, markdown)
     typer.echo(markdown)
 
 
@@ -251,51 +259,34 @@ def _probe_sink():
 @user_errors
 def probe_command(profile: Annotated[str, typer.Argument(help="Profile name or .toml path.")], overrides: SetOption = None) -> None:
     """Precompute the probe cache for a profile's networks (interrupt and rerun to resume)."""
-    from core.benchmarks import load_benchmark
-    from core.engine import ProbePhase, resolve_device
-    from core.sampling import draw_samples
+    from core.evaluation import probe_profile
     from core.settings import load_profile
 
-    settings = load_profile(profile, overrides or [])
-    benchmark = load_benchmark(settings.space_name)
-    samples = draw_samples(benchmark.accuracy(settings.benchmark.datasets[0]), settings.sampling)
-    indices = samples.all_indices()
-    phase = ProbePhase(
-        settings.space_name, settings.probe, resolve_device(settings.probe.device), _probe_sink(),
-        total=len(indices) * len(settings.benchmark.datasets),
-    )
-    for dataset in settings.benchmark.datasets:
-        phase.table(indices, dataset)
+    phase = probe_profile(load_profile(profile, overrides or []), _probe_sink())
     typer.echo(f"probed {phase.counts['done']} networks ({phase.counts['hits']} were cached) into {phase.cache.root}")
 
 
-def _correlation_table(space, dataset, indices, probe_settings, device, label: str):
-    from core.baselines import baseline_correlations, baseline_scores
-    from core.benchmarks import load_benchmark
-    from core.engine import ProbePhase
-
-    phase = ProbePhase(space, probe_settings, device, _probe_sink(), total=len(indices))
-    table = phase.table(indices, dataset)
-    accuracy = load_benchmark(space).accuracy(dataset)[indices]
-    return table, accuracy, baseline_correlations(baseline_scores(table), accuracy)
+def _tau(value) -> str:
+    return "nan" if value is None else f"{value:.4f}"
 
 
 def _print_correlations(title: str, rows: dict) -> None:
+    from core.evaluation import rank_rows
+
     typer.echo(title)
     typer.echo(f"  {'proxy':24s} {'Kendall tau':>12s} {'Spearman rho':>13s}")
-    for name, values in sorted(rows.items(), key=lambda item: -(item[1]["kendall_tau"] if item[1]["kendall_tau"] is not None else -2)):
-        tau = "nan" if values["kendall_tau"] is None else f"{values['kendall_tau']:.4f}"
-        rho = "nan" if values["spearman_rho"] is None else f"{values['spearman_rho']:.4f}"
-        typer.echo(f"  {name:24s} {tau:>12s} {rho:>13s}")
+    for name, values in rank_rows(rows):
+        typer.echo(f"  {name:24s} {_tau(values['kendall_tau']):>12s} {_tau(values['spearman_rho']):>13s}")
 
 
-def _as_rows(correlations) -> dict:
-    import math
+def _write_json(path: Optional[Path], data) -> None:
+    if path is not None:
+        from core.rundir import atomic_write_json
 
-    def clean(value):
-        return None if value is None or not math.isfinite(value) else float(value)
-
-    return {name: {"kendall_tau": clean(v[0]), "spearman_rho": clean(v[1])} for name, v in correlations.items()}
+        try:
+            atomic_write_json(path, data)
+        except OSError as error:
+            _fail(f"cannot write {path}: {error.strerror or error}")
 
 
 @app.command("baselines")
@@ -306,48 +297,26 @@ def baselines_command(
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the table as JSON.")] = None,
 ) -> None:
     """Kendall tau and Spearman rho of every baseline proxy on the profile's test networks."""
-    from core.benchmarks import load_benchmark
-    from core.engine import resolve_device
-    from core.rundir import atomic_write_json
-    from core.sampling import draw_samples
+    from core.evaluation import profile_baselines
     from core.settings import load_profile
 
     settings = load_profile(profile, overrides or [])
-    space = settings.space_name
-    benchmark = load_benchmark(space)
-    samples = draw_samples(benchmark.accuracy(settings.benchmark.datasets[0]), settings.sampling)
-    device = resolve_device(settings.probe.device)
-    output = []
-    for dataset in settings.benchmark.datasets:
-        _, _, correlations = _correlation_table(space, dataset, samples.test, settings.probe, device, "test")
-        rows = _as_rows(correlations)
-        data = {
-            "n": int(len(samples.test)),
-            "space": space,
-            "dataset": dataset,
-            "ground_truth": benchmark.metric_columns[dataset],
-            "sample": "test",
-            "sampling": {"mode": samples.mode, "stratification": samples.stratification if samples.mode == "stratified" else None,
-                         "strata": samples.strata if samples.mode == "stratified" else None, "seed": samples.seed},
-            "probe": {"batch_size": settings.probe.batch_size, "seed": settings.probe.seed},
-            "proxies": rows,
-        }
-        output.append(data)
+    output = profile_baselines(settings, _probe_sink())
+    for data in output:
         _print_correlations(
-            f"{space} {dataset}: test sample n={data['n']}, {samples.describe().split(':')[0]}, "
+            f"{data['space']} {data['dataset']}: test sample n={data['n']}, {data.pop('sampling_description')}, "
             f"probe batch {settings.probe.batch_size} seed {settings.probe.seed}, ground truth {data['ground_truth']}",
-            rows,
+            data["proxies"],
         )
-    if json_path is not None:
-        atomic_write_json(json_path, output[0] if len(output) == 1 else output)
+    _write_json(json_path, output[0] if len(output) == 1 else output)
 
 
 @app.command("eval")
 @user_errors
 def eval_command(
     proxy_json: Annotated[Path, typer.Argument(help="best_proxy.json (or a run directory).")],
-    space: Annotated[str, typer.Option("--space", help="Search space (tss, sss or a registered space).")] = "tss",
-    dataset: Annotated[str, typer.Option("--dataset", help="cifar10, cifar100 or ImageNet16-120.")] = "cifar10",
+    space: Annotated[Optional[str], typer.Option("--space", help="tss or sss (default: the proxy's).")] = None,
+    dataset: Annotated[Optional[str], typer.Option("--dataset", help="cifar10, cifar100 or ImageNet16-120 (default: the proxy's first).")] = None,
     sample: Annotated[str, typer.Option("--sample", help="random or stratified.")] = "random",
     n: Annotated[int, typer.Option("--n", help="Number of networks.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 0,
@@ -357,58 +326,19 @@ def eval_command(
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the result as JSON.")] = None,
 ) -> None:
     """Score a saved proxy on a new sample (any dataset: transfer), next to the baselines."""
-    import numpy as np
-    import torch
+    from core.evaluation import evaluate_saved_proxy
 
-    from core.benchmarks import load_benchmark
-    from core.engine import resolve_device
-    from core.fitness import kendall_tau_b, spearman_rho
-    from core.proxy.evaluate import evaluate_population
-    from core.proxy.tree import tree_from_dict
-    from core.rundir import atomic_write_json, read_json
-    from core.sampling import draw_sample
-    from core.settings import ProbeSettings, SamplingSettings, profile_from_mapping
-
-    if proxy_json.is_dir():
-        proxy_json = proxy_json / "best_proxy.json"
-    saved = read_json(proxy_json)
-    if "tree" not in saved:
-        _fail(f"{proxy_json} holds no proxy tree")
-    checked = profile_from_mapping(
-        {"benchmark": {"space": space, "datasets": [dataset]},
-         "sampling": {"mode": sample, "stratification": stratification, "strata": strata, "seed": seed}},
-        source="gm eval options",
-    )
-    if n < 10:
-        _fail("--n must be at least 10")
-    probe_info = saved.get("probe", {})
-    probe = ProbeSettings(batch_size=batch_size or int(probe_info.get("batch_size", 64)), seed=int(probe_info.get("seed", 0)))
-    benchmark = load_benchmark(space)
-    accuracy_all = benchmark.accuracy(dataset)
-    rng = np.random.default_rng(seed)
-    indices = draw_sample(accuracy_all, n, sample, rng, np.ones(len(accuracy_all), bool), strata, stratification)
-    table, accuracy, correlations = _correlation_table(space, dataset, indices, probe, resolve_device("auto"), "eval")
-    tree = tree_from_dict(saved["tree"], table.layer_statistic_names, table.network_statistic_names)
-    scores = evaluate_population([tree], table)
-    target = torch.as_tensor(accuracy, dtype=torch.float64)
-    rows = _as_rows(correlations)
-    evolved = {"kendall_tau": float(kendall_tau_b(scores, target)[0]), "spearman_rho": float(spearman_rho(scores, target)[0])}
+    result = evaluate_saved_proxy(proxy_json, _probe_sink(), space=space, dataset=dataset, sample=sample, n=n, seed=seed,
+                                  stratification=stratification, strata=strata, batch_size=batch_size)
+    proxy = result["proxy"]
     how = sample if sample == "random" else f"stratified ({stratification}, {strata} strata)"
     _print_correlations(
-        f"{space} {dataset}: n={n}, {how}, seed {seed}, probe batch {probe.batch_size} seed {probe.seed}, "
-        f"ground truth {benchmark.metric_columns[dataset]}",
-        {"EVOLVED": evolved, **rows},
+        f"{result['space']} {result['dataset']}: n={n}, {how}, seed {seed}, probe batch {result['probe']['batch_size']} "
+        f"seed {result['probe']['seed']}, ground truth {result['ground_truth']}",
+        {"EVOLVED": proxy, **result["proxies"]},
     )
-    typer.echo(f"  EVOLVED = {saved.get('simplified') or saved.get('formula', '')}")
-    if json_path is not None:
-        atomic_write_json(json_path, {
-            "n": n, "space": space, "dataset": dataset, "ground_truth": benchmark.metric_columns[dataset],
-            "sampling": {"mode": sample, "stratification": stratification if sample == "stratified" else None,
-                         "strata": strata if sample == "stratified" else None, "seed": seed},
-            "probe": {"batch_size": probe.batch_size, "seed": probe.seed},
-            "proxy": {"formula": saved.get("formula"), "source": str(proxy_json), **evolved},
-            "proxies": rows,
-        })
+    typer.echo(f"  EVOLVED = {proxy.pop('simplified') or proxy.get('formula') or ''}")
+    _write_json(json_path, result)
 
 
 def _register_proxy_commands() -> None:

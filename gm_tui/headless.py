@@ -85,5 +85,6 @@ class HeadlessReporter:
             self._line(f"    probe energy {event.energy_joules:.1f} J over {event.duration_s:.1f} s")
         elif isinstance(event, LogMessage):
             self._line(f"{event.level}: {event.message}")
-        elif isinstance(event, RunFinished):
+        elif isinstance(event, RunFinished) and event.status != "failed":
+            # A failed run's error is printed once, by the command (``gm: error: ...``).
             self._line(f"gm: run {event.status}. {event.message}")

@@ -62,7 +62,7 @@ def test_run_directory_contract(first_run):
         rundir.ENERGY_FILE, rundir.BEST_PROXY_FILE, rundir.REPORT_JSON_FILE, rundir.REPORT_MD_FILE,
     ):
         assert (run_dir / name).is_file(), name
-    events = rundir.read_events(run_dir)
+    events = rundir.RunDirectory(run_dir).read_events()
     assert [type(e) for e in events] == [type(e) for e in sink.events]
     assert isinstance(events[0], RunStarted)
     assert isinstance(events[-1], RunFinished) and events[-1].status == "completed"
@@ -70,8 +70,9 @@ def test_run_directory_contract(first_run):
     assert progress[-1].done == progress[-1].total == 32
     generations = [e for e in events if isinstance(e, GenerationDone)]
     assert [e.generation for e in generations] == [1, 2, 3, 4]
-    hall = rundir.read_hall_of_fame(run_dir / rundir.HALL_OF_FAME_FILE)
-    sizes = [int(row["size"]) for row in hall]
+    hall = rundir.RunDirectory(run_dir).read_hall_of_fame()
+    sizes = [row.size for row in hall]
+    assert all(row.tree and row.simplified for row in hall)
     assert sizes == sorted(sizes) and len(set(sizes)) == len(sizes)
 
 
@@ -149,11 +150,11 @@ def test_stop_then_resume_equals_uninterrupted(first_run, cache_dir, tmp_path):
     controller = RunController(tiny_profile(cache_dir), stop_after_two, run_dir=stopped_dir, meter=FakeMeter())
     holder["controller"] = controller
     controller.run()
-    finished = [e for e in rundir.read_events(stopped_dir) if isinstance(e, RunFinished)]
+    finished = [e for e in rundir.RunDirectory(stopped_dir).read_events() if isinstance(e, RunFinished)]
     assert finished[-1].status == "stopped"
     assert not (stopped_dir / rundir.REPORT_JSON_FILE).exists()
     sink = ListSink()
-    RunController(None, sink, run_dir=stopped_dir, resume=True, meter=FakeMeter()).run()
+    RunController.resume_directory(stopped_dir, sink, meter=FakeMeter()).run()
     assert [e.generation for e in sink.of_type(GenerationDone)] == [3, 4]
     resumed = json.loads((stopped_dir / rundir.BEST_PROXY_FILE).read_text())
     assert resumed["tree"] == uninterrupted["tree"]
@@ -163,7 +164,7 @@ def test_resume_without_checkpoint_is_clear_error(tmp_path):
     from core.errors import GMError
 
     with pytest.raises(GMError, match="not a GreenMachine run directory"):
-        RunController(None, ListSink(), run_dir=tmp_path, resume=True)
+        RunController.resume_directory(tmp_path, ListSink())
 
 
 def test_meter_startup_is_resolved_and_closed_by_the_run(cache_dir, tmp_path, first_run):

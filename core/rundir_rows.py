@@ -1,0 +1,139 @@
+"""The row types of a run directory's CSV files: :class:`HallOfFameRow` (the project's one
+hall-of-fame row type, ``hall_of_fame.csv``) and :class:`EnergyRow` (``energy.csv``).
+
+Used by ``core.rundir`` (which reads and writes the files), ``core.evolution`` (its
+generations report their hall of fame as rows) and ``core.report``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from core.errors import GMError
+
+HALL_OF_FAME_FIELDS = ("size", "tau_search", "tau_validation", "formula", "simplified", "tree_json")
+ENERGY_FIELDS = (
+    "span", "phase", "duration_s", "energy_joules", "energy_wh", "co2_grams",
+    "cpu_joules", "ram_joules", "gpu_joules", "gpu_mean_watts", "methods",
+)
+
+
+def one_line(error: BaseException) -> str:
+    """The first line of an error's message (its type name when empty)."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+@dataclass(frozen=True)
+class HallOfFameRow:
+    """One hall-of-fame row: the best tree of its size (the one row type of the project).
+
+    Attributes
+    ----------
+    size : int
+        Nodes of the tree.
+    search_tau, validation_tau : float
+        Kendall tau on the search and validation samples (minimum over datasets).
+    formula : str
+        The tree as text.
+    tree : mapping
+        The tree's JSON form (``Node.to_dict``).
+    generation : int or None
+        Generation in which the tree entered the hall of fame (None when not recorded).
+    simplified : str
+        The simplified formula ('' until the report simplifies it).
+    """
+
+    size: int
+    search_tau: float
+    validation_tau: float
+    formula: str
+    tree: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    generation: int | None = None
+    simplified: str = ""
+
+    @classmethod
+    def from_entry(cls, entry: Any, simplified: str = "") -> "HallOfFameRow":
+        """The row of a :class:`core.evolution.HallOfFameEntry`."""
+        return cls(int(entry.tree.size), float(entry.search_tau), float(entry.validation_tau),
+                   str(entry.tree), entry.tree.to_dict(), int(entry.generation), simplified)
+
+    def to_event_row(self) -> dict[str, Any]:
+        """The light form carried by ``HallOfFameUpdated`` events (no tree)."""
+        return {"size": self.size, "tau_search": self.search_tau, "tau_validation": self.validation_tau,
+                "formula": self.formula}
+
+    def to_csv_row(self) -> dict[str, str]:
+        """The ``hall_of_fame.csv`` form."""
+        return {
+            "size": str(self.size),
+            "tau_search": f"{self.search_tau:.6f}",
+            "tau_validation": f"{self.validation_tau:.6f}",
+            "formula": self.formula,
+            "simplified": self.simplified,
+            "tree_json": json.dumps(dict(self.tree)) if self.tree else "",
+        }
+
+    @classmethod
+    def from_csv_row(cls, row: Mapping[str, Any], where: str) -> "HallOfFameRow":
+        """Parse one ``hall_of_fame.csv`` row; a bad row is a GMError naming ``where``."""
+        try:
+            tree_text = row.get("tree_json") or ""
+            tree = json.loads(tree_text) if tree_text else {}
+            if not isinstance(tree, dict):
+                raise ValueError("tree_json is not a JSON object")
+            size = int(row["size"])
+            search, validation = float(row["tau_search"]), float(row["tau_validation"])
+            if size < 1 or not (math.isfinite(search) and math.isfinite(validation)):
+                raise ValueError("size or tau out of range")
+            formula = row["formula"]
+            if not isinstance(formula, str):
+                raise ValueError("no formula")
+            return cls(size, search, validation, formula, tree, None, str(row.get("simplified") or ""))
+        except (KeyError, TypeError, ValueError, RecursionError) as error:
+            raise GMError(f"{where} is not a hall-of-fame row: {one_line(error)}") from None
+
+
+@dataclass(frozen=True)
+class EnergyRow:
+    """One ``energy.csv`` row (an energy span), read back with floats or None."""
+
+    span: str
+    phase: str
+    duration_s: float
+    energy_joules: float | None
+    co2_grams: float | None
+    cpu_joules: float | None
+    ram_joules: float | None
+    gpu_joules: float | None
+    gpu_mean_watts: float | None
+    methods: Mapping[str, Any]
+
+
+_ENERGY_OPTIONAL = ("energy_joules", "co2_grams", "cpu_joules", "ram_joules", "gpu_joules", "gpu_mean_watts")
+
+
+def energy_row_from_csv(row: Mapping[str, Any], where: str) -> EnergyRow:
+    """Parse one ``energy.csv`` row; a bad row is a GMError naming ``where``."""
+    try:
+        values = {}
+        for key in ("duration_s",) + _ENERGY_OPTIONAL:
+            text = row[key]
+            value = None if text in ("", None) else float(text)
+            if value is not None and (not math.isfinite(value) or value < 0):
+                raise ValueError(f"{key} is {text!r}")
+            values[key] = value
+        if values["duration_s"] is None:
+            raise ValueError("duration_s is empty")
+        methods = json.loads(row["methods"] or "{}")
+        if not isinstance(methods, dict):
+            raise ValueError("methods is not a JSON object")
+        span, phase = row["span"], row["phase"]
+        if not isinstance(span, str) or not isinstance(phase, str) or not phase:
+            raise ValueError("no span or phase")
+        return EnergyRow(span=span, phase=phase, methods=methods, **values)
+    except (KeyError, TypeError, ValueError, RecursionError) as error:
+        raise GMError(f"{where} is corrupt: {one_line(error)}") from None
