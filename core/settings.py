@@ -10,6 +10,8 @@ go through the same validation.
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,7 +177,40 @@ _MINIMUM: dict[tuple[str, str], float] = {
     ("evolution", "parsimony"): 0,
     ("evolution", "hall_of_fame"): 1,
     ("export", "simplify_timeout"): 0.1,
+    ("sampling", "seed"): 0,
+    ("probe", "seed"): 0,
+    ("evolution", "seed"): 0,
 }
+SEED_LIMIT = 2**32 - 1
+"""Largest accepted seed (numpy and torch generators take any seed up to this)."""
+MAX_TREE_DEPTH_SETTING = 32
+"""Largest ``evolution.max_depth``: half of ``core.proxy.tree.MAX_DEPTH`` (crossover can
+join two trees of the limit into one of up to twice its depth before rejecting it)."""
+MAX_TREE_SIZE_SETTING = 2000
+"""Largest ``evolution.max_size``: half of ``core.proxy.tree.MAX_SIZE`` (same reason)."""
+_MAXIMUM: dict[tuple[str, str], float] = {
+    ("sampling", "strata"): 1000,
+    ("sampling", "search"): 1_000_000,
+    ("sampling", "validation"): 1_000_000,
+    ("sampling", "test"): 1_000_000,
+    ("sampling", "seed"): SEED_LIMIT,
+    ("probe", "batch_size"): 1024,
+    ("probe", "seed"): SEED_LIMIT,
+    ("evolution", "population"): 100_000,
+    ("evolution", "generations"): 100_000,
+    ("evolution", "tournament_size"): 100_000,
+    ("evolution", "elitism"): 100_000,
+    ("evolution", "init_min_depth"): MAX_TREE_DEPTH_SETTING,
+    ("evolution", "init_max_depth"): MAX_TREE_DEPTH_SETTING,
+    ("evolution", "max_depth"): MAX_TREE_DEPTH_SETTING,
+    ("evolution", "max_size"): MAX_TREE_SIZE_SETTING,
+    ("evolution", "parsimony"): 1.0,
+    ("evolution", "hall_of_fame"): 100_000,
+    ("evolution", "seed"): SEED_LIMIT,
+    ("export", "simplify_timeout"): 3600.0,
+}
+_DEVICE_PATTERN = re.compile(r"(auto|cpu|cuda(:(0|[1-9][0-9]{0,3}))?)\Z")
+_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}\Z")
 _RATES = {"crossover_rate", "subtree_mutation_rate", "point_mutation_rate", "hoist_mutation_rate", "constant_mutation_rate"}
 
 
@@ -185,10 +220,26 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return '"' + "".join(_toml_character(character) for character in value) + '"'
     if isinstance(value, (tuple, list)):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def _toml_character(character: str) -> str:
+    if character in ('"', "\\"):
+        return "\\" + character
+    if ord(character) < 0x20 or ord(character) == 0x7F:
+        return f"\\u{ord(character):04x}"
+    return character
+
+
+def _check_text(where: str, value: str) -> None:
+    """Reject text that cannot be written back as UTF-8 (lone surrogates from odd bytes)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ProfileError(f"{where} is not valid UTF-8 text, got {value!r}") from None
 
 
 def _check_value(source: str, section: str, key: str, expected: Any, value: Any) -> Any:
@@ -203,10 +254,16 @@ def _check_value(source: str, section: str, key: str, expected: Any, value: Any)
     elif isinstance(expected, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ProfileError(f"{where} must be a number, got {value!r}")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ProfileError(f"{where} is too large, got {value!r}") from None
+        if not math.isfinite(value):
+            raise ProfileError(f"{where} must be a finite number, got {value!r}")
     elif isinstance(expected, str):
         if not isinstance(value, str):
             raise ProfileError(f"{where} must be a string, got {value!r}")
+        _check_text(where, value)
     elif isinstance(expected, tuple):
         if isinstance(value, str):
             value = [value]
@@ -227,13 +284,44 @@ def _check_value(source: str, section: str, key: str, expected: Any, value: Any)
     minimum = _MINIMUM.get((section, key))
     if minimum is not None and value < minimum:
         raise ProfileError(f"{where} must be >= {minimum}, got {value!r}")
+    maximum = _MAXIMUM.get((section, key))
+    if maximum is not None and value > maximum:
+        raise ProfileError(f"{where} must be <= {maximum}, got {value!r}")
     if key in _RATES and not 0.0 <= value <= 1.0:
         raise ProfileError(f"{where} must be between 0 and 1, got {value!r}")
-    if (section, key) == ("energy", "country") and (len(value) != 3 or not value.isalpha()):
+    if (section, key) == ("energy", "country") and (
+        len(value) != 3 or not value.isascii() or not value.isalpha()
+    ):
         raise ProfileError(f"{where} must be an ISO 3166 alpha-3 country code such as USA, got {value!r}")
-    if (section, key) == ("probe", "device") and not (value in ("auto", "cpu") or value.startswith("cuda")):
-        raise ProfileError(f"{where} must be auto, cpu or cuda[:N], got {value!r}")
+    if (section, key) == ("probe", "device") and not _DEVICE_PATTERN.match(value):
+        raise ProfileError(f"{where} must be auto, cpu, cuda or cuda:N (N = 0, 1, ...), got {value!r}")
+    if (section, key) == ("probe", "cache_dir") and any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise ProfileError(f"{where} must be a folder path without control characters, got {value!r}")
     return value
+
+
+def check_device_exists(device: str) -> None:
+    """Check that a ``cuda:N`` device exists when torch can tell (``probe.device``).
+
+    Called by the device resolvers when the run starts (it imports torch, which profile
+    loading does not); the syntax is already checked when the profile is loaded.
+
+    Raises
+    ------
+    ProfileError
+        If ``device`` is ``cuda:N`` and CUDA is available with ``N`` or fewer devices.
+    """
+    match = _DEVICE_PATTERN.match(device)
+    if match is None or match.group(3) is None:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        count = torch.cuda.device_count()
+        if int(match.group(3)) >= count:
+            raise ProfileError(
+                f"probe.device is {device!r} but only {count} CUDA device(s) exist (cuda:0..cuda:{count - 1})"
+            )
 
 
 def _check_space(source: str, benchmark: BenchmarkSettings, base: Path | None) -> BenchmarkSettings:
@@ -269,12 +357,19 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>", bas
         On an unknown section or key, a wrong type or a bad value; the message names
         ``source`` and the key.
     """
+    if not isinstance(data, Mapping):
+        raise ProfileError(f"{source}: a profile must be a table of sections, got {type(data).__name__}")
     top: dict[str, Any] = {}
     sections: dict[str, Any] = {}
     for key, value in data.items():
         if key in ("name", "description"):
             if not isinstance(value, str):
                 raise ProfileError(f"{source}: {key} must be a string, got {value!r}")
+            _check_text(f"{source}: {key}", value)
+            if key == "name" and not _NAME_PATTERN.match(value):
+                raise ProfileError(
+                    f"{source}: name must be 1-64 letters, digits or _.+- (it names run folders), got {value!r}"
+                )
             top[key] = value
         elif key in _SECTIONS:
             if not isinstance(value, Mapping):
@@ -303,6 +398,12 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>", bas
         raise ProfileError(f"{source}: evolution.init_max_depth must be <= evolution.max_depth")
     if evolution.elitism >= evolution.population:
         raise ProfileError(f"{source}: evolution.elitism must be smaller than evolution.population")
+    sampling = profile.sampling
+    smallest = min(sampling.search, sampling.validation, sampling.test)
+    if sampling.mode == "stratified" and sampling.strata > smallest:
+        raise ProfileError(
+            f"{source}: sampling.strata ({sampling.strata}) must not exceed the smallest sample size ({smallest})"
+        )
     return profile
 
 
