@@ -187,7 +187,10 @@ MAX_TREE_DEPTH_SETTING = 32
 """Largest ``evolution.max_depth``: half of ``core.proxy.tree.MAX_DEPTH`` (crossover can
 join two trees of the limit into one of up to twice its depth before rejecting it)."""
 MAX_TREE_SIZE_SETTING = 2000
-"""Largest ``evolution.max_size``: half of ``core.proxy.tree.MAX_SIZE`` (same reason)."""
+"""Largest ``evolution.max_size``: a quarter of ``core.proxy.tree.MAX_SIZE`` (crossover
+doubles it at most; a subtree mutation adds at most ``2**MAX_INITIAL_DEPTH_SETTING``)."""
+MAX_INITIAL_DEPTH_SETTING = 10
+"""Largest ``evolution.init_max_depth`` (a full binary tree of this depth has 1023 nodes)."""
 _MAXIMUM: dict[tuple[str, str], float] = {
     ("sampling", "strata"): 1000,
     ("sampling", "search"): 1_000_000,
@@ -200,8 +203,8 @@ _MAXIMUM: dict[tuple[str, str], float] = {
     ("evolution", "generations"): 100_000,
     ("evolution", "tournament_size"): 100_000,
     ("evolution", "elitism"): 100_000,
-    ("evolution", "init_min_depth"): MAX_TREE_DEPTH_SETTING,
-    ("evolution", "init_max_depth"): MAX_TREE_DEPTH_SETTING,
+    ("evolution", "init_min_depth"): MAX_INITIAL_DEPTH_SETTING,
+    ("evolution", "init_max_depth"): MAX_INITIAL_DEPTH_SETTING,
     ("evolution", "max_depth"): MAX_TREE_DEPTH_SETTING,
     ("evolution", "max_size"): MAX_TREE_SIZE_SETTING,
     ("evolution", "parsimony"): 1.0,

@@ -65,6 +65,14 @@ from core.proxy.operators import (
 Path = tuple[int, ...]
 """Position of a subtree: child indices from the root (``()`` is the root)."""
 
+MAX_DEPTH = 64
+"""Hard maximum depth of any tree (twice the largest ``evolution.max_depth``, so crossover
+of two trees at the profile limit stays below it). Every recursive walk of a tree (sympy
+form, batched evaluation, equality) is bounded by it; deeper trees are a :class:`GMError`."""
+MAX_SIZE = 8000
+"""Hard maximum number of nodes of any tree (four times the largest ``evolution.max_size``:
+evolution's intermediate trees, rejected afterwards when over the profile's limit, stay below)."""
+
 
 class Node:
     """Base class of tree nodes (see the module docstring).
@@ -149,7 +157,7 @@ class Node:
 
 def _check_name(name: Any, what: str) -> None:
     if not isinstance(name, str) or not name:
-        raise GMError(f"{what} name must be a non-empty string, got {name!r}")
+        raise GMError(f"{what} name must be a non-empty string, got {_short(name)}")
 
 
 @dataclass(frozen=True, eq=False, repr=True)
@@ -209,9 +217,12 @@ class Constant(Node):
     type: str = field(init=False, repr=False, compare=False, default=NETWORK)
 
     def __post_init__(self) -> None:
-        if isinstance(self.value, bool) or not isinstance(self.value, (int, float)) or not math.isfinite(self.value):
-            raise GMError(f"a constant must be a finite number, got {self.value!r}")
-        value = float(self.value)
+        value = self.value
+        if not isinstance(value, bool) and isinstance(value, int) and abs(value) < 2**1000:
+            value = float(value)
+        if not isinstance(value, float) or not math.isfinite(value):
+            raise GMError(f"a constant must be a finite number, got {_short(self.value)}")
+        value = float(value)
         if value == 0.0:
             value = 0.0  # one zero: -0.0 and 0.0 are the same constant
         object.__setattr__(self, "value", value)
@@ -252,8 +263,14 @@ class Apply(Node):
                 raise GMError(f"operator {self.operator!r}: child {child!r} is not a tree node")
         object.__setattr__(self, "children", children)
         object.__setattr__(self, "type", operator.result_type(child.type for child in children))
-        object.__setattr__(self, "size", 1 + sum(child.size for child in children))
-        object.__setattr__(self, "depth", 1 + max(child.depth for child in children))
+        size = 1 + sum(child.size for child in children)
+        depth = 1 + max(child.depth for child in children)
+        if depth > MAX_DEPTH or size > MAX_SIZE:
+            raise GMError(
+                f"proxy tree too large: depth {depth}, {size} nodes (at most depth {MAX_DEPTH}, {MAX_SIZE} nodes)"
+            )
+        object.__setattr__(self, "size", size)
+        object.__setattr__(self, "depth", depth)
         object.__setattr__(self, "_hash", hash((self.operator, children)))
 
     def __eq__(self, other: object) -> bool:
@@ -274,16 +291,42 @@ class Apply(Node):
         return get_operator(self.operator)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "apply", "operator": self.operator, "children": [c.to_dict() for c in self.children]}
+        # iterative post-order (no recursion, whatever the depth)
+        built: dict[int, dict[str, Any]] = {}
+        stack: list[tuple[Node, bool]] = [(self, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if not isinstance(node, Apply):
+                built[id(node)] = node.to_dict()
+            elif expanded:
+                built[id(node)] = {
+                    "kind": "apply",
+                    "operator": node.operator,
+                    "children": [built[id(child)] for child in node.children],
+                }
+            elif id(node) not in built:
+                stack.append((node, True))
+                stack.extend((child, False) for child in node.children)
+        return built[id(self)]
 
 
-def _to_text(node: Node) -> str:
-    if isinstance(node, (LayerStatistic, NetworkStatistic)):
-        return node.name
-    if isinstance(node, Constant):
-        return f"{node.value:g}"
-    assert isinstance(node, Apply)
-    return node.op.display.format(*(_to_text(child) for child in node.children))
+def _to_text(root: Node) -> str:
+    # iterative post-order (no recursion, whatever the depth)
+    texts: dict[int, str] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if isinstance(node, (LayerStatistic, NetworkStatistic)):
+            texts[id(node)] = node.name
+        elif isinstance(node, Constant):
+            texts[id(node)] = f"{node.value:g}"
+        elif expanded:
+            assert isinstance(node, Apply)
+            texts[id(node)] = node.op.display.format(*(texts[id(child)] for child in node.children))
+        elif id(node) not in texts:
+            stack.append((node, True))
+            stack.extend((child, False) for child in node.children)
+    return texts[id(root)]
 
 
 def _to_sympy(node: Node, cache: dict[Node, sympy.Expr]) -> sympy.Expr:
@@ -330,24 +373,57 @@ def tree_from_dict(
     return tree
 
 
+_KINDS = "layer_statistic, network_statistic, constant or apply"
+
+
 def _from_dict(data: Any) -> Node:
-    if not isinstance(data, Mapping):
-        raise GMError(f"proxy tree node must be an object, got {data!r}")
-    kind = data.get("kind")
-    if kind == "layer_statistic":
-        return LayerStatistic(data.get("name"))  # type: ignore[arg-type]
-    if kind == "network_statistic":
-        return NetworkStatistic(data.get("name"))  # type: ignore[arg-type]
-    if kind == "constant":
-        return Constant(data.get("value"))  # type: ignore[arg-type]
-    if kind == "apply":
-        children = data.get("children")
-        if not isinstance(children, (list, tuple)):
-            raise GMError(f"operator node {data.get('operator')!r} has no list of children")
-        return Apply(data.get("operator"), tuple(_from_dict(child) for child in children))  # type: ignore[arg-type]
-    raise GMError(
-        f"unknown proxy tree node kind {kind!r} (expected layer_statistic, network_statistic, constant or apply)"
-    )
+    """Build a tree from its JSON form without recursion (any depth is a clean error)."""
+    results: list[Node] = []  # built subtrees, children before their parent
+    # (item, depth, expanded): an "apply" item is seen twice, before and after its children
+    stack: list[tuple[Any, int, bool]] = [(data, 1, False)]
+    count = 0
+    while stack:
+        item, depth, expanded = stack.pop()
+        if expanded:
+            arity = len(item["children"])
+            children = tuple(results[len(results) - arity:])
+            del results[len(results) - arity:]
+            results.append(Apply(item["operator"], children))
+            continue
+        if not isinstance(item, Mapping):
+            raise GMError(f"proxy tree node must be an object, got {_short(item)}")
+        count += 1
+        if depth > MAX_DEPTH or count > MAX_SIZE:
+            raise GMError(f"proxy tree too large (at most depth {MAX_DEPTH} and {MAX_SIZE} nodes)")
+        kind = item.get("kind")
+        if kind == "layer_statistic":
+            results.append(LayerStatistic(item.get("name")))  # type: ignore[arg-type]
+        elif kind == "network_statistic":
+            results.append(NetworkStatistic(item.get("name")))  # type: ignore[arg-type]
+        elif kind == "constant":
+            results.append(Constant(item.get("value")))  # type: ignore[arg-type]
+        elif kind == "apply":
+            operator = item.get("operator")
+            if not isinstance(operator, str):
+                raise GMError(f"operator name must be a string, got {_short(operator)}")
+            get_operator(operator)  # unknown operator: fail before looking at the children
+            children = item.get("children")
+            if not isinstance(children, (list, tuple)):
+                raise GMError(f"operator node {operator!r} has no list of children")
+            stack.append(({"operator": operator, "children": tuple(children)}, depth, True))
+            stack.extend((child, depth + 1, False) for child in reversed(children))
+        else:
+            raise GMError(f"unknown proxy tree node kind {_short(kind)} (expected {_KINDS})")
+    return results[0]
+
+
+def _short(value: Any) -> str:
+    """``repr`` cut to one short line (for error messages about untrusted data)."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = f"<deeply nested {type(value).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def validate_statistics(
