@@ -56,6 +56,8 @@ def _read_json_file(path: Path) -> Any:
         raise GMError(f"cannot read {path}: {error}") from None
     except json.JSONDecodeError as error:
         raise GMError(f"{path} is not valid JSON: {error}") from None
+    except RecursionError:
+        raise GMError(f"{path} is not valid JSON: nested too deeply") from None
 
 
 def _check_statistics(tree, where: Any) -> None:
@@ -126,7 +128,7 @@ def load_proxies(source: str | os.PathLike, top: int | None = None) -> list[Prox
     for number, row in enumerate(rows, start=2):
         try:
             tree = tree_from_dict(json.loads(row.get("tree_json") or ""))
-        except json.JSONDecodeError as error:
+        except (json.JSONDecodeError, RecursionError) as error:
             raise GMError(f"{hall_path}:{number}: bad tree_json: {error}") from None
         check_proxy(tree)
         _check_statistics(tree, f"{hall_path}:{number}")
