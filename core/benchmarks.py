@@ -97,7 +97,7 @@ class Benchmark:
         """
         try:
             return self.accuracies[dataset]
-        except KeyError:
+        except (KeyError, TypeError):
             raise GMError(
                 f"unknown dataset {dataset!r} for {self.search_space.title}; "
                 f"valid datasets: {', '.join(self.accuracies)}"
@@ -115,7 +115,7 @@ class Benchmark:
             raise GMError(f"the {self.search_space.title} table has no parameter counts")
         try:
             return self.params_millions[dataset]
-        except KeyError:
+        except (KeyError, TypeError):
             raise GMError(
                 f"unknown dataset {dataset!r}; valid datasets: {', '.join(self.params_millions)}"
             ) from None
@@ -129,6 +129,8 @@ class Benchmark:
             If ``index`` is outside ``0..N-1``.
         """
         n = len(self.arch_strings)
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise GMError(f"architecture index must be an integer, got {index!r}")
         i = int(index)
         if not 0 <= i < n:
             raise GMError(f"architecture index {index} out of range 0..{n - 1} for {self.space}")
@@ -144,7 +146,7 @@ class Benchmark:
         """
         try:
             return self._lookup[arch_string]
-        except KeyError:
+        except (KeyError, TypeError):  # TypeError: not hashable, so not an arch string
             raise GMError(
                 f"architecture {arch_string!r} is not in {self.search_space.title}"
             ) from None

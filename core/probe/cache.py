@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -119,6 +118,9 @@ class ProbeCache:
         if path in self._reported:
             return
         self._reported.add(path)
+        reason = " ".join(reason.split())  # one line, whatever the reader said
+        if len(reason) > 200:
+            reason = reason[:197] + "..."
         message = f"probe cache entry {path} is corrupt ({reason}); recomputing it"
         self.problems.append(message)
         if self.on_problem is not None:
@@ -141,7 +143,10 @@ class ProbeCache:
         except FileNotFoundError:
             self.misses += 1
             return None
-        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure to read an entry means it is corrupt
+            # random bytes reach numpy's and zipfile's readers in many ways (BadZipFile,
+            # zlib.error, NotImplementedError, struct.error, MemoryError for a forged shape,
+            # an .npy array instead of an archive, ...): all of them are a corrupt entry.
             self._report(path, f"{type(exc).__name__}: {exc}")
             self.misses += 1
             return None
@@ -162,7 +167,7 @@ class ProbeCache:
             network_values = np.asarray(arrays["network_values"], dtype=np.float64)
             if network_values.shape != (len(network_names),):
                 raise ValueError("network value shape mismatch")
-        except ValueError as exc:
+        except (ValueError, TypeError, IndexError) as exc:
             self._report(path, str(exc))
             self.misses += 1
             return None
