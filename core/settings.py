@@ -382,8 +382,9 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>", bas
             known = {item.name for item in dataclasses.fields(_SECTIONS[key])}
             for inner, item_value in value.items():
                 if inner not in known:
+                    shown = inner if isinstance(inner, str) and inner.isprintable() else repr(inner)
                     raise ProfileError(
-                        f"{source}: unknown key {key}.{inner} (known: {', '.join(sorted(known))})"
+                        f"{source}: unknown key {key}.{shown} (known: {', '.join(sorted(known))})"
                     )
                 values[inner] = _check_value(source, key, inner, getattr(defaults, inner), item_value)
             sections[key] = _SECTIONS[key](**values)
