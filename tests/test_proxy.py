@@ -250,3 +250,55 @@ def test_cuda_matches_cpu(extreme_table):
     gpu = evaluate_population(trees, extreme_table.to("cuda"))
     assert gpu.device.type == "cuda"
     torch.testing.assert_close(gpu.cpu(), cpu, rtol=1e-9, atol=0.0, equal_nan=True)
+
+
+def test_proxy_json_beyond_the_limits_is_one_error_not_a_recursion_error():
+    from core.proxy.tree import MAX_DEPTH, MAX_SIZE
+    from core.settings import MAX_INITIAL_DEPTH_SETTING, MAX_TREE_DEPTH_SETTING, MAX_TREE_SIZE_SETTING
+
+    def chain(length):
+        node = {"kind": "layer_statistic", "name": "snip"}
+        for _ in range(length):
+            node = {"kind": "apply", "operator": "logarithm", "children": [node]}
+        return {"kind": "apply", "operator": "sum", "children": [node]}
+
+    deepest = tree_from_dict(chain(MAX_DEPTH - 2))  # a proxy exactly at the depth limit
+    assert deepest.depth == MAX_DEPTH
+    assert tree_from_dict(deepest.to_dict()) == deepest and str(deepest).count("log(") == MAX_DEPTH - 2
+    for length in (MAX_DEPTH - 1, 900, 5000, 100_000):
+        with pytest.raises(GMError, match="proxy tree too large") as error:
+            tree_from_dict(chain(length))
+        assert "\n" not in str(error.value)
+    leaf = NetworkStatistic("params")
+    wide = leaf
+    while wide.size * 2 + 1 <= MAX_SIZE:
+        wide = Apply("add", (wide, wide))
+    assert tree_from_dict(wide.to_dict()) == wide
+    with pytest.raises(GMError, match="proxy tree too large"):
+        Apply("add", (wide, wide))
+    # evolution never builds a tree the limits refuse: crossover joins two trees of the
+    # profile's largest depth/size; a subtree mutation adds a full tree of the initial depth
+    assert 2 * MAX_TREE_DEPTH_SETTING <= MAX_DEPTH
+    assert 2 * MAX_TREE_SIZE_SETTING + 2 ** MAX_INITIAL_DEPTH_SETTING <= MAX_SIZE
+
+
+@pytest.mark.parametrize(
+    "data,fragment",
+    [
+        ({"kind": "constant", "value": float("nan")}, "finite number"),
+        ({"kind": "constant", "value": float("inf")}, "finite number"),
+        ({"kind": "constant", "value": 10**400}, "finite number"),
+        ({"kind": "constant", "value": True}, "finite number"),
+        ({"kind": "constant", "value": "1"}, "finite number"),
+        ({"kind": "constant"}, "finite number"),
+        ({"kind": "apply", "operator": ["sum"], "children": []}, "operator name must be a string"),
+        ({"kind": "apply", "operator": "sum", "children": "snip"}, "no list of children"),
+        ({"kind": "apply", "operator": "add", "children": [{"kind": "constant", "value": 1}]}, "takes 2 argument"),
+        ({"kind": "layer_statistic", "name": 3}, "non-empty string"),
+        ([], "must be an object"),
+    ],
+)
+def test_malformed_proxy_json_is_one_line(data, fragment):
+    with pytest.raises(GMError, match=fragment) as error:
+        tree_from_dict(data)
+    assert "\n" not in str(error.value)
