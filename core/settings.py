@@ -303,30 +303,6 @@ def _check_value(source: str, section: str, key: str, expected: Any, value: Any)
     return value
 
 
-def check_device_exists(device: str) -> None:
-    """Check that a ``cuda:N`` device exists when torch can tell (``probe.device``).
-
-    Called by the device resolvers when the run starts (it imports torch, which profile
-    loading does not); the syntax is already checked when the profile is loaded.
-
-    Raises
-    ------
-    ProfileError
-        If ``device`` is ``cuda:N`` and CUDA is available with ``N`` or fewer devices.
-    """
-    match = _DEVICE_PATTERN.match(device)
-    if match is None or match.group(3) is None:
-        return
-    import torch
-
-    if torch.cuda.is_available():
-        count = torch.cuda.device_count()
-        if int(match.group(3)) >= count:
-            raise ProfileError(
-                f"probe.device is {device!r} but only {count} CUDA device(s) exist (cuda:0..cuda:{count - 1})"
-            )
-
-
 def _check_space(source: str, benchmark: BenchmarkSettings, base: Path | None) -> BenchmarkSettings:
     """Resolve the space (a custom space's files made absolute) and check its datasets."""
     from core.errors import GMError

@@ -61,3 +61,62 @@ def test_bad_file_names_file_and_key(tmp_path):
 def test_unknown_profile_lists_available():
     with pytest.raises(ProfileError, match="unknown profile 'nope'.*quick"):
         load_profile("nope")
+
+
+@pytest.mark.parametrize(
+    "override,fragment",
+    [
+        ("sampling.seed=-1", "sampling.seed must be >= 0"),
+        ("probe.seed=-1", "probe.seed must be >= 0"),
+        ("evolution.seed=4294967296", "evolution.seed must be <= 4294967295"),
+        ("evolution.parsimony=nan", "evolution.parsimony must be a finite number"),
+        ("export.simplify_timeout=inf", "export.simplify_timeout must be a finite number"),
+        ("evolution.crossover_rate=nan", "evolution.crossover_rate must be a finite number"),
+        ("evolution.parsimony=1e400", "evolution.parsimony must be a finite number"),
+        ("probe.device='cuda:abc'", "probe.device must be auto, cpu, cuda or cuda:N"),
+        ("probe.device='cuda:-1'", "probe.device must be auto, cpu, cuda or cuda:N"),
+        ("probe.device='cudafoo'", "probe.device must be auto, cpu, cuda or cuda:N"),
+        ("energy.enabled=1", "energy.enabled must be true or false"),
+        ("sampling.search='300'", "sampling.search must be an integer"),
+        ("sampling.search=300.0", "sampling.search must be an integer"),
+        ("benchmark.datasets=[]", "benchmark.datasets must be a non-empty list"),
+        ("sampling.test=0", "sampling.test must be >= 10"),
+        ("sampling.strata=50", "sampling.strata (50) must not exceed the smallest sample size"),
+        ("probe.batch_size=100000", "probe.batch_size must be <= 1024"),
+        ("evolution.max_depth=100", "evolution.max_depth must be <= 32"),
+        ("evolution.max_size=100000", "evolution.max_size must be <= 2000"),
+        ("energy.country='ÄÖÜ'", "ISO 3166 alpha-3"),
+        ('probe.cache_dir="a\\u0000b"', "without control characters"),
+    ],
+)
+def test_out_of_range_values_are_one_clear_error(override, fragment):
+    with pytest.raises(ProfileError) as error:
+        load_profile("quick", [override])
+    assert fragment in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_valid_devices_pass_and_strings_round_trip():
+    for device in ("auto", "cpu", "cuda", "cuda:0", "cuda:12"):
+        assert load_profile("quick", [f"probe.device='{device}'"]).probe.device == device
+    from core.settings import profile_from_mapping
+
+    profile = profile_from_mapping({"description": 'tab\\t quote" back\\\\ newline\n nul\x00 del\x7f é'})
+    assert load_profile_text(profile.to_toml(), "copy") == profile
+    with pytest.raises(ProfileError, match="name must be"):
+        profile_from_mapping({"name": "../../elsewhere"})
+
+
+def test_cuda_index_beyond_the_devices_is_refused(monkeypatch):
+    import torch
+
+    from core.errors import GMError
+    from core.probe.engine import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert resolve_device("cuda:1") == "cuda:1"
+    assert resolve_device("cuda") == "cuda"
+    assert resolve_device("cpu") == "cpu"
+    with pytest.raises(GMError, match="only 2 CUDA device"):
+        resolve_device("cuda:2")

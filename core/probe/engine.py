@@ -79,6 +79,10 @@ def resolve_device(device: str | torch.device | None = "auto") -> str:
         raise GMError(f"unknown probe device {device!r}; use 'auto', 'cpu' or 'cuda'") from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise GMError(f"probe device {device!r} requested but CUDA is not available")
+    if resolved.type == "cuda" and resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise GMError(f"probe device {device!r} requested but only {count} CUDA device(s) exist "
+                      f"(cuda:0..cuda:{count - 1})")
     return str(resolved)
 
 
