@@ -55,3 +55,35 @@ def test_missing_data_file_is_one_line(tmp_path):
     assert result.returncode == 2
     assert "nats_tss.csv.gz" in result.stderr and str(tmp_path) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_eval_negative_seed_is_one_line(tmp_path):
+    proxy = tmp_path / "best_proxy.json"
+    proxy.write_text('{"tree": {"kind": "apply", "operator": "sum", "children": [{"kind": "layer_statistic", "name": "snip"}]}}')
+    result = runner.invoke(app, ["eval", str(proxy), "--seed", "-1"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gm: error:") and "--seed" in lines[0]
+
+
+@pytest.mark.parametrize("override", ["sampling.seed=-1", "probe.seed=-1", "evolution.parsimony=nan",
+                                      "export.simplify_timeout=inf", "probe.device=cuda:abc"])
+def test_run_with_a_bad_override_is_one_line(tmp_path, monkeypatch, override):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["run", "quick", "--set", override])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gm: error:") and override.split("=")[0] in lines[0]
+    assert not (tmp_path / "runs").exists()
+
+
+def test_eval_of_a_too_deep_proxy_file_is_one_line(tmp_path):
+    depth = 5000
+    proxy = tmp_path / "best_proxy.json"
+    proxy.write_text('{"tree": ' + '{"kind": "apply", "operator": "logarithm", "children": [' * depth
+                     + '{"kind": "layer_statistic", "name": "snip"}' + "]}" * depth + "}")
+    for command in (["eval", str(proxy)], ["export", str(proxy)]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and "nested too deeply" in lines[0]
