@@ -218,8 +218,11 @@ class Constant(Node):
 
     def __post_init__(self) -> None:
         value = self.value
-        if not isinstance(value, bool) and isinstance(value, int) and abs(value) < 2**1000:
-            value = float(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            try:
+                value = float(value)
+            except OverflowError:  # beyond float64: not a finite number
+                value = math.inf
         if not isinstance(value, float) or not math.isfinite(value):
             raise GMError(f"a constant must be a finite number, got {_short(self.value)}")
         value = float(value)
