@@ -17,6 +17,10 @@ def _tau(value) -> str:
     return f"{value:.3f}" if isinstance(value, (int, float)) else "–"
 
 
+def _number(value, digits: int) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, (int, float)) else "–"
+
+
 def proxies_command() -> None:
     """List the shipped proxies: where they come from, their measured tau, what they cost."""
     from core.proxies import shipped_proxies
@@ -26,19 +30,22 @@ def proxies_command() -> None:
         typer.echo("no shipped proxies")
         return
     typer.echo(f"{'name':14s} {'space':6s} {'dataset':9s} {'val τ':>6s} {'test τ':>6s} {'best baseline':>20s} "
-               f"{'passes':22s} {'s/net':>6s}  formula")
+               f"{'passes':18s} {'s/net':>6s} {'J/net':>6s}  formula")
     for proxy in proxies:
         facts = proxy.provenance
         baseline = facts.get("best_baseline") or {}
         cost = facts.get("probe_cost") or {}
+        seconds = cost.get("seconds_per_network", cost.get("whole_bank_seconds_per_network"))
+        joules = cost.get("joules_per_network", cost.get("whole_bank_joules_per_network"))
         passes = ",".join(sorted(proxy.passes - {"structure"})) or "structure"
         typer.echo(
             f"{proxy.name:14s} {str(proxy.space):6s} {','.join(proxy.datasets):9s} "
             f"{_tau(facts.get('validation_tau')):>6s} {_tau(facts.get('test_tau')):>6s} "
             f"{(str(baseline.get('name', '–')) + ' ' + _tau(baseline.get('test_tau'))):>20s} "
-            f"{passes:22s} {_tau(cost.get('seconds_per_network')):>6s}  {proxy.formula}")
-    typer.echo("τ: Kendall tau-b on the profile's samples (see each proxy's provenance: "
-               "sampling, n, seeds, bank); s/net: measured probe time of the passes the proxy needs.")
+            f"{passes:18s} {_number(seconds, 2):>6s} {_number(joules, 1):>6s}  {proxy.formula}")
+    typer.echo("τ: Kendall tau-b on the profile's samples (each proxy's provenance has the sampling, n, "
+               "seeds and bank); s/net, J/net: probe cost per network as measured (energy estimated "
+               "without RAPL; the provenance says how).")
 
 
 def score_command(

@@ -83,6 +83,7 @@ def test_bad_proxy_sources_are_one_line(tmp_path):
 def test_shipped_proxies_load_and_list():
     from gm_tui.cli import app
 
+    assert "tss-cifar10" in shipped_proxy_names()
     for name in shipped_proxy_names():
         proxy = load_proxy(name)
         assert proxy.provenance["profile"] and "test_tau" in proxy.provenance

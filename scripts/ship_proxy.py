@@ -1,0 +1,76 @@
+"""Turn a finished run directory into a shipped proxy (``core/proxies/<name>.json``).
+
+Usage::
+
+    PYTHONPATH=. python scripts/ship_proxy.py RUN_DIR NAME [--commit HASH] [--note TEXT]
+
+Copies the run's ``best_proxy.json`` and adds a ``provenance`` block read from the run's
+``report.json`` (through :class:`core.rundir.RunDirectory`): profile, sampling, sample sizes,
+seeds, statistic bank, validation and held-out test tau (with Spearman rho), the best
+baseline on the same test networks, and the run's probe cost (seconds and joules per
+network, as measured by the run, with how energy was obtained). Nothing is computed here:
+every figure comes from the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.rundir import RunDirectory  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("name")
+    parser.add_argument("--commit", default="", help="the code the run was made with")
+    parser.add_argument("--note", default="")
+    args = parser.parse_args()
+    directory = RunDirectory(args.run_dir)
+    best = directory.read_best_proxy()
+    report = directory.read_report()
+    dataset = report["datasets"][0]
+    test = report["test"][dataset]
+    baselines = {name: value for name, value in test["baselines"].items() if value["kendall_tau"] is not None}
+    best_name = max(baselines, key=lambda name: baselines[name]["kendall_tau"])
+    probe_energy = report.get("energy", {})
+    probe_phase = (probe_energy.get("phases") or {}).get("probe") or {}
+    networks = max(int(report["probe"]["networks"]) - int(report["probe"]["cache_hits"]), 1)
+    provenance = {
+        "profile": report["profile"]["name"],
+        "code": args.commit,
+        "space": report["space"],
+        "datasets": report["datasets"],
+        "ground_truth": report["ground_truth_columns"],
+        "sampling": report["sampling"],
+        "probe": {k: report["probe"][k] for k in ("batch_size", "seed", "device", "bank_version")},
+        "evolution": report["evolution"],
+        "search_tau": best["search_tau"],
+        "validation_tau": best["validation_tau"],
+        "test_tau": test["evolved"]["kendall_tau"],
+        "test_rho": test["evolved"]["spearman_rho"],
+        "test_n": test["n"],
+        "best_baseline": {"name": best_name, "test_tau": baselines[best_name]["kendall_tau"],
+                          "test_rho": baselines[best_name]["spearman_rho"]},
+        "probe_cost": {
+            "whole_bank_joules_per_network": (probe_phase.get("energy_joules") or 0) / networks or None,
+            "whole_bank_seconds_per_network": (probe_phase.get("duration_s") or 0) / networks or None,
+            "energy_method": probe_energy.get("methods"),
+            "note": "measured during the run, every pass of the bank, one CPU thread on a shared 2-core machine",
+        },
+        "note": args.note,
+    }
+    shipped = {**best, "name": args.name, "provenance": provenance}
+    target = Path(__file__).resolve().parent.parent / "core" / "proxies" / f"{args.name}.json"
+    target.write_text(json.dumps(shipped, indent=1) + "\n")
+    print(f"wrote {target}: test tau {provenance['test_tau']:.4f} (n={test['n']}), best baseline "
+          f"{best_name} {baselines[best_name]['kendall_tau']:.4f}")
+
+
+if __name__ == "__main__":
+    main()
