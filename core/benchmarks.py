@@ -26,6 +26,7 @@ from typing import Mapping
 
 import numpy as np
 
+from core.datadir import data_file
 from core.errors import DataFileError, GMError
 from core.spaces import SearchSpace, get_space
 
@@ -317,8 +318,9 @@ def load_benchmark(space: str | SearchSpace, data_dir: Path | None = None) -> Be
         A registered space (or its name), e.g. ``"tss"`` (15625 cell topologies) or
         ``"sss"`` (32768 channel configurations).
     data_dir : Path, optional
-        Folder holding the table; by default the space finds it
-        (:meth:`SearchSpace.table_path`, through :mod:`core.datadir`).
+        Folder holding the table (only there); by default the space finds it
+        (:meth:`SearchSpace.table_path`, through :func:`core.datadir.data_file`:
+        ``GM_DATA_DIR``, else the per-user folder, else the embedded copy).
 
     Returns
     -------
@@ -333,19 +335,12 @@ def load_benchmark(space: str | SearchSpace, data_dir: Path | None = None) -> Be
         Missing or malformed table; one line naming the file and the folder.
     """
     search_space = get_space(space)
-    if data_dir is None:
-        path = Path(search_space.table_path())
-    else:
-        path = Path(data_dir) / search_space.table_file
-    folder, name = path.parent, path.name
+    name = search_space.table_file
+    path = Path(search_space.table_path() if data_dir is None else data_file(name, data_dir))
     try:
         st = path.stat()
-    except OSError:
-        raise DataFileError(
-            f"data file {name!r} not found in {folder} (set GM_DATA_DIR to the folder that holds it)"
-        ) from None
-    if not path.is_file():
-        raise DataFileError(f"data file {name!r} in {folder} is not a regular file")
+    except OSError as exc:
+        raise DataFileError(f"data file {name!r} at {path} is unreadable ({exc.strerror})") from None
     return _load_cached(search_space, path.resolve(), st.st_mtime_ns, st.st_size)
 
 

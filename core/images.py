@@ -174,7 +174,8 @@ def load_images(dataset: str, data_dir: Path | None = None, file_name: str | Non
     dataset : str
         ``"cifar10"``, ``"cifar100"`` or ``"ImageNet16-120"``.
     data_dir : Path, optional
-        Folder to read from; defaults to :func:`core.datadir.data_dir` (``GM_DATA_DIR``).
+        Folder to read from; by default :func:`core.datadir.data_file` finds the file
+        (``GM_DATA_DIR``, else the per-user folder, else the embedded copy).
     file_name : str, optional
         Another ``.npz`` in that folder (e.g. ``core.datadir.CIFAR10_TEST_IMAGES`` or a file
         written by :func:`core.importers.import_cifar_archive`); default
@@ -193,15 +194,12 @@ def load_images(dataset: str, data_dir: Path | None = None, file_name: str | Non
         Missing or malformed file (one line naming the file and folder).
     """
     _check_dataset(dataset)
-    folder = Path(data_dir) if data_dir is not None else _datadir.data_dir()
     name = file_name or IMAGE_FILES[dataset]
-    path = folder / name
+    path = _datadir.data_file(name, data_dir)
     try:
         st = path.stat()
-    except OSError:
-        raise DataFileError(
-            f"data file {name!r} not found in {folder} (set GM_DATA_DIR to the folder that holds it)"
-        ) from None
+    except OSError as exc:
+        raise DataFileError(f"data file {name!r} at {path} is unreadable ({exc.strerror})") from None
     return _load_cached(dataset, path.resolve(), st.st_mtime_ns, st.st_size)
 
 
@@ -269,7 +267,7 @@ def minibatch(
         Seed of ``numpy.random.default_rng``; the same (dataset, batch_size, seed, file)
         always gives identical tensors.
     data_dir : Path, optional
-        Folder to read from (default ``GM_DATA_DIR``).
+        Folder to read from (default: found by :func:`core.datadir.data_file`).
 
     Returns
     -------
