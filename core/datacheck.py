@@ -1,8 +1,12 @@
-"""Check every data file GreenMachine reads: present, readable, well-formed.
+"""Check every data file GreenMachine reads: present, readable, well-formed, and from where.
 
-Called by the CLI (``gm data check``), which prints the list. Each file is validated with
-the same reader the engine uses (:mod:`core.benchmarks`, :mod:`core.images`); the
-precomputed-proxy table is checked for its columns and row count here.
+Called by the CLI (``gm data check``), which prints the list. Each file is found the way the
+engine finds it (:func:`core.datadir.locate`: ``GM_DATA_DIR``, else the per-user folder,
+else the embedded copy) and validated with the same reader the engine uses
+(:mod:`core.benchmarks`, :mod:`core.images`); the precomputed-proxy and hardware tables are
+checked for their columns and row counts here. Files the engine needs for a run are
+*required*; the others (CIFAR-10 test images, precomputed proxies, hardware table) are
+optional: their absence is reported but is not a failure.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from pathlib import Path
 
 from core import datadir as _datadir
 from core.benchmarks import read_table
-from core.datadir import CIFAR10_TEST_IMAGES, IMAGE_FILES, ZC_PROXIES_TABLE
-from core.errors import GMError
+from core.datadir import CIFAR10_TEST_IMAGES, IMAGE_FILES, TSS_HW_TABLE, ZC_PROXIES_TABLE
+from core.errors import DataFileError, GMError
 from core.images import read_image_file
 from core.spaces import get_space, space_names
 
@@ -25,6 +29,8 @@ from core.spaces import get_space, space_names
 ZC_REQUIRED_COLUMNS = ("dataset", "index", "arch_str", "naswot", "logsynflow", "synflow")
 #: Rows of that table: every TSS architecture on each of the three datasets.
 ZC_EXPECTED_ROWS = 3 * 15625
+#: Columns the hardware table must have (one per dataset and hardware metric besides these).
+HW_REQUIRED_COLUMNS = ("index", "arch_str", "cifar10_edgegpu_energy", "cifar10_fpga_latency")
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,11 @@ class FileStatus:
         one-line validation error.
     role : str
         What the engine uses it for.
+    source : str
+        Where it came from: ``"GM_DATA_DIR"``, ``"user folder"``, ``"embedded"`` or
+        ``"given folder"`` (see :mod:`core.datadir`); ``""`` when missing.
+    required : bool
+        A run needs it; a missing optional file is not a failure.
     """
 
     name: str
@@ -54,22 +65,37 @@ class FileStatus:
     valid: bool
     detail: str
     role: str = ""
+    source: str = ""
+    required: bool = True
+
+    @property
+    def failed(self) -> bool:
+        """The file is required and not valid, or present and invalid."""
+        return not self.valid and (self.required or self.present)
 
 
-def _check_zc_table(path: Path) -> str:
+def _check_gzip_csv(path: Path, required_columns: tuple[str, ...], expected_rows: int) -> str:
     try:
         text = gzip.decompress(path.read_bytes()).decode("utf-8")
     except (EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError, OSError) as exc:
         raise GMError(f"truncated or unreadable gzip CSV ({type(exc).__name__}: {exc})") from None
     reader = csv.reader(io.StringIO(text))
     header = next(reader, [])
-    missing = [c for c in ZC_REQUIRED_COLUMNS if c not in header]
+    missing = [c for c in required_columns if c not in header]
     if missing:
         raise GMError(f"lacks column(s) {', '.join(missing)}")
     n = sum(1 for _ in reader)
-    if n != ZC_EXPECTED_ROWS:
-        raise GMError(f"has {n} rows, expected {ZC_EXPECTED_ROWS}")
+    if n != expected_rows:
+        raise GMError(f"has {n} rows, expected {expected_rows}")
     return f"{n} rows"
+
+
+def _check_zc_table(path: Path) -> str:
+    return _check_gzip_csv(path, ZC_REQUIRED_COLUMNS, ZC_EXPECTED_ROWS)
+
+
+def _check_hw_table(path: Path) -> str:
+    return _check_gzip_csv(path, HW_REQUIRED_COLUMNS, get_space("tss").size)
 
 
 def _image_detail(path: Path, dataset: str) -> str:
@@ -81,50 +107,57 @@ def _image_detail(path: Path, dataset: str) -> str:
 
 
 def check_data(data_dir: Path | None = None) -> list[FileStatus]:
-    """Check the seven data files of the data directory.
+    """Check every data file, each where the engine would find it.
 
     Parameters
     ----------
     data_dir : Path, optional
-        Folder to check; defaults to :func:`core.datadir.data_dir` (``GM_DATA_DIR``).
+        Look only in this folder. By default each file is found by
+        :func:`core.datadir.locate` (``GM_DATA_DIR``, else the per-user folder, else the
+        embedded copy) and its ``source`` says which.
 
     Returns
     -------
     list of FileStatus
-        In a fixed order: the table of every registered space, proxy table, CIFAR-10 / CIFAR-100 /
-        ImageNet16-120 minibatch images, CIFAR-10 test images. Never raises for a bad file;
-        the problem is in ``detail``.
+        In a fixed order: the table of every registered space, proxy table, CIFAR-10 /
+        CIFAR-100 / ImageNet16-120 minibatch images, CIFAR-10 test images, hardware table.
+        Never raises for a bad file; the problem is in ``detail``.
     """
-    folder = Path(data_dir) if data_dir is not None else _datadir.data_dir()
-    tables = [(space.table_file, f"{space.title} ground truth",
+    tables = [(space.table_file, f"{space.title} ground truth", True,
                lambda p, space=space: f"{len(read_table(p, space))} rows")
               for space in map(get_space, space_names()) if space.table_file]
     checks = [
         *tables,
-        (ZC_PROXIES_TABLE, "precomputed TSS proxy scores (baseline cross-check)", _check_zc_table),
-        (IMAGE_FILES["cifar10"], "CIFAR-10 probe images",
+        (ZC_PROXIES_TABLE, "precomputed TSS proxy scores (baseline cross-check)", False, _check_zc_table),
+        (IMAGE_FILES["cifar10"], "CIFAR-10 probe images", True,
          lambda p: _image_detail(p, "cifar10")),
-        (IMAGE_FILES["cifar100"], "CIFAR-100 probe images",
+        (IMAGE_FILES["cifar100"], "CIFAR-100 probe images", True,
          lambda p: _image_detail(p, "cifar100")),
-        (IMAGE_FILES["ImageNet16-120"], "ImageNet16-120 probe images",
+        (IMAGE_FILES["ImageNet16-120"], "ImageNet16-120 probe images", True,
          lambda p: _image_detail(p, "ImageNet16-120")),
-        (CIFAR10_TEST_IMAGES, "CIFAR-10 test images",
+        (CIFAR10_TEST_IMAGES, "CIFAR-10 test images", False,
          lambda p: _image_detail(p, "cifar10")),
+        (TSS_HW_TABLE, "HW-NAS-Bench hardware cost of TSS networks", False, _check_hw_table),
     ]
+    folder = Path(data_dir) if data_dir is not None else None
     out = []
-    for name, role, check in checks:
-        path = folder / name
-        if not path.is_file():
-            out.append(FileStatus(name, path, False, False, f"missing (looked in {folder})", role))
+    for name, role, required, check in checks:
+        try:
+            location = _datadir.locate(name, folder)
+        except DataFileError:
+            where = folder if folder is not None else _datadir.describe_search(name)
+            path = (folder if folder is not None else _datadir.data_dir()) / name
+            out.append(FileStatus(name, path, False, False, f"missing (looked in {where})", role,
+                                  "", required))
             continue
         try:
-            detail = check(path)
+            detail = check(location.path)
             valid = True
         except GMError as exc:
             detail = str(exc)
             valid = False
-        out.append(FileStatus(name, path, True, valid, detail, role))
+        out.append(FileStatus(name, location.path, True, valid, detail, role, location.source, required))
     return out
 
 
-__all__ = ["FileStatus", "check_data", "ZC_REQUIRED_COLUMNS", "ZC_EXPECTED_ROWS"]
+__all__ = ["FileStatus", "check_data", "ZC_REQUIRED_COLUMNS", "ZC_EXPECTED_ROWS", "HW_REQUIRED_COLUMNS"]

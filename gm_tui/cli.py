@@ -67,19 +67,27 @@ def profiles_command() -> None:
 @data_app.command("check")
 @user_errors
 def data_check_command() -> None:
-    """List every expected data file, found or missing, with its row/image counts."""
+    """List every data file, found or missing, where it came from, with its row/image counts."""
     from core.datacheck import check_data
-    from core.datadir import data_dir
+    from core.datadir import describe_search
 
     statuses = check_data()
-    typer.echo(f"data directory: {data_dir()}")
+    typer.echo(f"data: {describe_search()}")
     for status in statuses:
-        mark = "ok     " if status.valid else ("INVALID" if status.present else "MISSING")
-        typer.echo(f"  {mark} {status.name:40s} {status.detail}")
-    bad = [s for s in statuses if not s.valid]
+        if status.valid:
+            mark = "ok     "
+        elif status.present:
+            mark = "INVALID"
+        else:
+            mark = "MISSING" if status.required else "absent "
+        source = status.source or ("-" if status.required else "optional")
+        typer.echo(f"  {mark} {status.name:34s} {source:12s} {status.detail}")
+    bad = [s for s in statuses if s.failed]
     if bad:
         _fail(f"{len(bad)} of {len(statuses)} data files missing or invalid (set GM_DATA_DIR)", 1)
-    typer.echo(f"all {len(statuses)} data files present and valid")
+    absent = [s for s in statuses if not s.present]
+    note = f" ({len(absent)} optional absent: full data only, set GM_DATA_DIR)" if absent else ""
+    typer.echo(f"{len(statuses) - len(absent)} data files present and valid{note}")
 
 
 @data_app.command("import-nats")
