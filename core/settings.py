@@ -14,12 +14,42 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
 from core.errors import ProfileError
 
-PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
+#: Package the top-level ``profiles/`` folder is installed as (see setup.py).
+PROFILE_PACKAGE = "gm_profiles"
+_SOURCE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def profile_dir(source_root: Path | None = _SOURCE_ROOT) -> Path:
+    """Return the folder of the shipped profiles.
+
+    In a source checkout (``pyproject.toml`` and ``profiles/`` beside the ``core`` package:
+    editable installs and ``PYTHONPATH`` runs) that is the checkout's ``profiles/``, so edits
+    there take effect; in an installed package it is the package data of
+    :data:`PROFILE_PACKAGE`, found with ``importlib.resources``. When neither exists (a
+    broken installation) the checkout path is returned and no profile is listed.
+
+    Parameters
+    ----------
+    source_root : Path, optional
+        The folder holding the ``core`` package; None looks only for the package data.
+    """
+    if source_root is not None:
+        checkout = source_root / "profiles"
+        if (source_root / "pyproject.toml").is_file() and checkout.is_dir():
+            return checkout
+    try:
+        return Path(str(resources.files(PROFILE_PACKAGE)))
+    except ModuleNotFoundError:
+        return _SOURCE_ROOT / "profiles"
+
+
+PROFILE_DIR = profile_dir()
 
 
 @dataclass(frozen=True)
