@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,21 +18,14 @@ TSS_TABLE, SSS_TABLE = get_space("tss").table_file, get_space("sss").table_file
 from core.errors import DataFileError, GMError
 
 
-def _real_dir() -> Path:
-    folder = Path(os.environ.get("GM_DATA_DIR", ""))
-    if not os.environ.get("GM_DATA_DIR") or not (folder / TSS_TABLE).is_file():
-        pytest.skip("real data not available (set GM_DATA_DIR)")
-    return folder
+@pytest.fixture(scope="module")
+def tss(real_data: Path) -> Benchmark:
+    return load_benchmark("tss", real_data)
 
 
 @pytest.fixture(scope="module")
-def tss() -> Benchmark:
-    return load_benchmark("tss", _real_dir())
-
-
-@pytest.fixture(scope="module")
-def sss() -> Benchmark:
-    return load_benchmark("sss", _real_dir())
+def sss(real_data: Path) -> Benchmark:
+    return load_benchmark("sss", real_data)
 
 
 def test_tss_values(tss: Benchmark) -> None:
@@ -70,7 +62,7 @@ def test_sss_values(sss: Benchmark) -> None:
     assert "validation" in sss.caveat and "90 epochs" in sss.caveat
 
 
-def test_errors_and_cache(tss: Benchmark) -> None:
+def test_errors_and_cache(tss: Benchmark, real_data: Path) -> None:
     with pytest.raises(GMError, match="cifar10, cifar100, ImageNet16-120"):
         tss.accuracy("mnist")
     with pytest.raises(GMError):
@@ -79,7 +71,7 @@ def test_errors_and_cache(tss: Benchmark) -> None:
         tss.index_of("not-an-arch")
     with pytest.raises(GMError, match="valid spaces"):
         load_benchmark("xyz")
-    assert load_benchmark("tss", _real_dir()) is tss  # cached
+    assert load_benchmark("tss", real_data) is tss  # cached
     assert not tss.accuracy("cifar10").flags.writeable
 
 
@@ -91,8 +83,8 @@ def test_missing_file_names_file_and_folder(tmp_path: Path, monkeypatch: pytest.
     assert TSS_TABLE in msg and str(tmp_path) in msg and "\n" not in msg
 
 
-def test_truncated_gzip(tmp_path: Path) -> None:
-    raw = (_real_dir() / SSS_TABLE).read_bytes()
+def test_truncated_gzip(tmp_path: Path, real_data: Path) -> None:
+    raw = (real_data / SSS_TABLE).read_bytes()
     (tmp_path / SSS_TABLE).write_bytes(raw[: len(raw) // 2])
     with pytest.raises(DataFileError) as info:
         load_benchmark("sss", tmp_path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +21,8 @@ from core.images import (
 
 
 @pytest.fixture(scope="module")
-def real_dir() -> Path:
-    folder = Path(os.environ.get("GM_DATA_DIR", ""))
-    if not os.environ.get("GM_DATA_DIR") or not (folder / IMAGE_FILES["cifar10"]).is_file():
-        pytest.skip("real data not available (set GM_DATA_DIR)")
-    return folder
+def real_dir(real_data: Path) -> Path:
+    return real_data
 
 
 def test_normalisation_constants() -> None:

@@ -220,12 +220,9 @@ def test_cifar_archive_errors(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- data check
 
 
-def test_check_data_real_folder() -> None:
-    folder = os.environ.get("GM_DATA_DIR")
-    if not folder or not (Path(folder) / TSS_TABLE).is_file():
-        pytest.skip("real data not available (set GM_DATA_DIR)")
-    status = check_data(Path(folder))
-    assert len(status) == 7
+def test_check_data_real_folder(real_data: Path) -> None:
+    status = check_data(real_data)
+    assert len(status) == 8
     assert all(s.present and s.valid for s in status), [s.detail for s in status if not s.valid]
     details = {s.name: s.detail for s in status}
     assert details[TSS_TABLE] == "15625 rows"
@@ -234,7 +231,7 @@ def test_check_data_real_folder() -> None:
 
 def test_check_data_empty_and_broken(tmp_path: Path) -> None:
     status = check_data(tmp_path)
-    assert len(status) == 7
+    assert len(status) == 8
     assert not any(s.present or s.valid for s in status)
     assert all(str(tmp_path) in s.detail for s in status)
     (tmp_path / SSS_TABLE).write_bytes(b"garbage")

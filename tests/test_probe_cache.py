@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 
 import numpy as np
 import pytest
@@ -141,17 +140,15 @@ def test_corrupt_entry_is_reported_once_and_recomputed(tmp_path, monkeypatch, da
     assert len(messages) == 1
 
 
-def _worker(root: str, data_dir: str) -> None:
-    os.environ["GM_DATA_DIR"] = data_dir
+def _worker(root: str) -> None:
+    # the spawned process inherits the environment, so it finds the data as this one does
     torch.set_num_threads(1)
     probe_many("tss", INDICES, "cifar10", BATCH, 0, "cpu", ProbeCache(root))
 
 
 def test_two_processes_share_one_cache(tmp_path):
-    from core.datadir import data_dir
-
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_worker, args=(str(tmp_path), str(data_dir()))) for _ in range(2)]
+    workers = [context.Process(target=_worker, args=(str(tmp_path),)) for _ in range(2)]
     for worker in workers:
         worker.start()
     for worker in workers:

@@ -326,31 +326,14 @@ REAL_OVERRIDES = (
 )
 
 
-def _real_data_dir() -> Path | None:
-    import os
-
-    from core.spaces import get_space
-
-    TSS_TABLE = get_space("tss").table_file
-
-    candidates = [os.environ.get("GM_DATA_DIR"), str(Path(__file__).resolve().parents[2] / "shared" / "data")]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / TSS_TABLE).is_file():
-            return Path(candidate)
-    return None
-
-
 @pytest.mark.slow
+@pytest.mark.real_data
 async def test_tiny_real_run_updates_the_widgets(tmp_path: Path, monkeypatch):
     """A real ``quick`` run (32 networks) drives every widget.
 
     The probe cache lives in the repository's ignored ``.gm_cache/tui-test`` so that only the
     first run pays for probing (minutes on a busy CPU); later runs take seconds.
     """
-    data = _real_data_dir()
-    if data is None:
-        pytest.skip("real data not available (set GM_DATA_DIR)")
-    monkeypatch.setenv("GM_DATA_DIR", str(data))
     monkeypatch.chdir(tmp_path)  # the default controller writes runs/<id> under the cwd
     cache = Path(__file__).resolve().parents[1] / ".gm_cache" / "tui-test"
     overrides = REAL_OVERRIDES + (f"probe.cache_dir={json.dumps(str(cache))}",)
