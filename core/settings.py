@@ -28,21 +28,12 @@ _SOURCE_ROOT = Path(__file__).resolve().parent.parent
 def profile_dir(source_root: Path | None = _SOURCE_ROOT) -> Path:
     """Return the folder of the shipped profiles.
 
-    In a source checkout (``pyproject.toml`` and ``profiles/`` beside the ``core`` package:
-    editable installs and ``PYTHONPATH`` runs) that is the checkout's ``profiles/``, so edits
-    there take effect; in an installed package it is the package data of
-    :data:`PROFILE_PACKAGE`, found with ``importlib.resources``. When neither exists (a
-    broken installation) the checkout path is returned and no profile is listed.
-
-    Parameters
-    ----------
-    source_root : Path, optional
-        The folder holding the ``core`` package; None looks only for the package data.
+    In a source checkout (``pyproject.toml`` and ``profiles/`` in ``source_root``) its
+    ``profiles/``; otherwise the package data of :data:`PROFILE_PACKAGE`, found with
+    ``importlib.resources``; when neither exists, the (empty) checkout path.
     """
-    if source_root is not None:
-        checkout = source_root / "profiles"
-        if (source_root / "pyproject.toml").is_file() and checkout.is_dir():
-            return checkout
+    if source_root is not None and (source_root / "pyproject.toml").is_file() and (source_root / "profiles").is_dir():
+        return source_root / "profiles"
     try:
         return Path(str(resources.files(PROFILE_PACKAGE)))
     except ModuleNotFoundError:
