@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from types import MappingProxyType
 
 import numpy as np
@@ -80,8 +79,6 @@ class SubsetTSS(TopologySearchSpace):
 
 @pytest.fixture(scope="module")
 def networks():
-    if not os.environ.get("GM_DATA_DIR"):
-        pytest.skip("needs the TSS table and CIFAR-10 images (set GM_DATA_DIR)")
     from core.benchmarks import load_benchmark
 
     tss = load_benchmark("tss")
@@ -202,8 +199,6 @@ def test_bad_builders_are_one_line_naming_the_arch(tmp_path, builder, fragment):
 def test_too_few_networks_for_the_samples_is_one_line(tmp_path):
     from core.engine import RunController
 
-    if not os.environ.get("GM_DATA_DIR"):
-        pytest.skip("needs the CIFAR-10 images (set GM_DATA_DIR)")
     profile = load_profile(str(_bad_profile(tmp_path)))
     with pytest.raises(GMError) as caught:
         RunController(profile, ListSink(), run_dir=tmp_path / "run").run()

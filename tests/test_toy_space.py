@@ -8,7 +8,6 @@ loader, the probe, evolution (a whole ``RunController`` run), ``gm eval`` and
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from typer.testing import CliRunner
@@ -74,8 +73,6 @@ def test_evolution_eval_and_baselines_run_on_the_toy_space(toy, tmp_path):
     from core.settings import load_profile
     from gm_tui.cli import app
 
-    if not os.environ.get("GM_DATA_DIR"):
-        pytest.skip("needs the CIFAR-10 probe images (set GM_DATA_DIR)")
     cache = tmp_path / "cache"
     profile_path = _profile_file(tmp_path, cache)
     profile = load_profile(str(profile_path))
