@@ -264,8 +264,11 @@ def test_wheel_ships_profiles_data_and_styles(tmp_path: Path) -> None:
     assert "gm_tui/gm.tcss" in names
     for name in (*EMBEDDED_FILES, "DATA.md", "PROVENANCE.md"):
         assert f"core/data/embedded/{name}" in names
-    modules = {str(p.relative_to(REPO)) for d in ("core", "gm_tui") for p in (REPO / d).rglob("*.py")}
-    assert {m for m in modules if "__pycache__" not in m} <= names
+    # every file of the package folders ships (modules, styles, embedded data, shipped proxies)
+    expected = {str(p.relative_to(REPO)) for d in ("core", "gm_tui") for p in (REPO / d).rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts}
+    expected |= {f"{PROFILE_PACKAGE}/{p.name}" for p in (REPO / "profiles").iterdir() if p.is_file()}
+    assert expected - names == set()
 
     target = tmp_path / "installed"
     installed = subprocess.run([*pip, "install", "--no-deps", "--no-index", "--target", str(target), str(wheel)],
