@@ -2,7 +2,8 @@
 
 Every input ends in one :class:`~core.errors.GMError` line, or in an architecture whose
 canonical string is the input itself (so nothing is silently read as another network) and,
-with the benchmark tables (GM_DATA_DIR, else the embedded copy), whose official index maps back to the same string.
+with the benchmark tables (GM_DATA_DIR, else the embedded copy), whose official index maps
+back to the same string.
 The ``slow`` variants try many more cases (``--hypothesis-show-statistics`` counts them).
 """
 
