@@ -1,61 +1,22 @@
-"""Typed, immutable expression trees: the proxy formulas that evolution designs.
+"""The node types of proxy trees, their size limits, their text and sympy forms, and the
+checks of a whole tree (statistic names, network-typed root).
 
-A tree is built from four frozen, hashable node classes:
-
-* :class:`LayerStatistic` ``(name)`` -- a per-layer statistic of the probe (``layer``-typed),
-* :class:`NetworkStatistic` ``(name)`` -- a network-level statistic (``network``-typed),
-* :class:`Constant` ``(value)`` -- an ephemeral constant (``network``-typed: the same
-  scalar for every network),
-* :class:`Apply` ``(operator, children)`` -- a registered operator (see
-  :mod:`core.proxy.operators`) applied to child trees; its type follows from the
-  operator's signature and the children's types, checked at construction.
-
-A *proxy* is a ``network``-typed tree (one score per network). Every node caches its hash,
-``size`` (number of nodes) and ``depth`` (nodes on the longest root-to-leaf path; a leaf
-has depth 1), so trees are cheap dictionary keys: :mod:`core.proxy.evaluate` shares
-identical subtrees across a whole population.
-
-Serialisation (``to_dict`` / :func:`tree_from_dict`) uses operator and statistic *names*,
-never indices::
-
-    {"kind": "apply", "operator": "sum", "children": [
-        {"kind": "apply", "operator": "logarithm", "children": [
-            {"kind": "layer_statistic", "name": "snip"}]}]}
-    {"kind": "network_statistic", "name": "params"}
-    {"kind": "constant", "value": 0.5}
-
-Sympy form (``to_sympy``): a per-layer statistic ``snip`` is the indexed symbol
-``IndexedBase("snip", real=True)[l]`` with the layer index ``l`` =
-:data:`~core.proxy.operators.LAYER_INDEX`; a network statistic is ``Symbol(name,
-real=True)``; a constant is an ``Integer`` when integral, else a ``Float``; operators apply their registered sympy function;
-an aggregation is a :class:`~core.proxy.operators.LayerAggregation` subclass applied to the
-inner per-layer expression (``LayerSum(log(Abs(snip[l]) + 1.0e-30))``), meaning "reduce
-over the layers of the network". Network symbols inside an aggregation are broadcast over
-the layers. If the inner expression stops depending on ``l``, the aggregation rewrites
-itself with the layer-count symbol ``L`` (``LayerSum(2) = 2*L``). :func:`lambdify_sympy`
-turns such an expression into a numpy function of one network's layer vectors, network
-values and layer count; :func:`evaluate_sympy` evaluates it on every network of a
-:class:`~core.table.StatisticTable` (tests and export; the engine never uses it).
-
-Called by :mod:`core.proxy.generate`, :mod:`core.proxy.evaluate`, :mod:`core.evolution`,
-the engine (``best_proxy.json``), the formula export, the TUI and the tests.
+See :mod:`core.proxy.tree` for the tree language; every public name here is re-exported
+there. Called by the other modules of :mod:`core.proxy.tree`; other code imports from
+:mod:`core.proxy.tree`.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Sequence
 
-import numpy as np
 import sympy
-from sympy.printing.numpy import NumPyPrinter
 
 from core.errors import GMError
 from core.proxy.operators import (
     LAYER,
-    LAYER_COUNT,
     LAYER_INDEX,
     NETWORK,
     Operator,
@@ -75,7 +36,7 @@ evolution's intermediate trees, rejected afterwards when over the profile's limi
 
 
 class Node:
-    """Base class of tree nodes (see the module docstring).
+    """Base class of tree nodes (see :mod:`core.proxy.tree`).
 
     Attributes
     ----------
@@ -100,11 +61,11 @@ class Node:
         return self._hash
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready form (operator and statistic names, see module docstring)."""
+        """Return the JSON-ready form (operator and statistic names, see :mod:`core.proxy.tree`)."""
         raise NotImplementedError
 
     def to_sympy(self) -> sympy.Expr:
-        """Return the sympy expression of the tree (see the module docstring)."""
+        """Return the sympy expression of the tree (see :mod:`core.proxy.tree`)."""
         cache: dict[Node, sympy.Expr] = {}
         return _to_sympy(self, cache)
 
@@ -350,76 +311,6 @@ def _to_sympy(node: Node, cache: dict[Node, sympy.Expr]) -> sympy.Expr:
     return result
 
 
-def tree_from_dict(
-    data: Mapping[str, Any],
-    layer_statistic_names: Sequence[str] | None = None,
-    network_statistic_names: Sequence[str] | None = None,
-) -> Node:
-    """Rebuild a tree from its :meth:`Node.to_dict` form.
-
-    Parameters
-    ----------
-    data : mapping
-        The JSON form.
-    layer_statistic_names, network_statistic_names : sequence of str, optional
-        When given, every statistic the tree names must be among them.
-
-    Raises
-    ------
-    GMError
-        Malformed data, unknown operator, type error, or (when names are given) unknown
-        statistic; the message says which.
-    """
-    tree = _from_dict(data)
-    if layer_statistic_names is not None or network_statistic_names is not None:
-        validate_statistics(tree, layer_statistic_names or (), network_statistic_names or ())
-    return tree
-
-
-_KINDS = "layer_statistic, network_statistic, constant or apply"
-
-
-def _from_dict(data: Any) -> Node:
-    """Build a tree from its JSON form without recursion (any depth is a clean error)."""
-    results: list[Node] = []  # built subtrees, children before their parent
-    # (item, depth, expanded): an "apply" item is seen twice, before and after its children
-    stack: list[tuple[Any, int, bool]] = [(data, 1, False)]
-    count = 0
-    while stack:
-        item, depth, expanded = stack.pop()
-        if expanded:
-            arity = len(item["children"])
-            children = tuple(results[len(results) - arity:])
-            del results[len(results) - arity:]
-            results.append(Apply(item["operator"], children))
-            continue
-        if not isinstance(item, Mapping):
-            raise GMError(f"proxy tree node must be an object, got {_short(item)}")
-        count += 1
-        if depth > MAX_DEPTH or count > MAX_SIZE:
-            raise GMError(f"proxy tree too large (at most depth {MAX_DEPTH} and {MAX_SIZE} nodes)")
-        kind = item.get("kind")
-        if kind == "layer_statistic":
-            results.append(LayerStatistic(item.get("name")))  # type: ignore[arg-type]
-        elif kind == "network_statistic":
-            results.append(NetworkStatistic(item.get("name")))  # type: ignore[arg-type]
-        elif kind == "constant":
-            results.append(Constant(item.get("value")))  # type: ignore[arg-type]
-        elif kind == "apply":
-            operator = item.get("operator")
-            if not isinstance(operator, str):
-                raise GMError(f"operator name must be a string, got {_short(operator)}")
-            get_operator(operator)  # unknown operator: fail before looking at the children
-            children = item.get("children")
-            if not isinstance(children, (list, tuple)):
-                raise GMError(f"operator node {operator!r} has no list of children")
-            stack.append(({"operator": operator, "children": tuple(children)}, depth, True))
-            stack.extend((child, depth + 1, False) for child in reversed(children))
-        else:
-            raise GMError(f"unknown proxy tree node kind {_short(kind)} (expected {_KINDS})")
-    return results[0]
-
-
 def _short(value: Any) -> str:
     """``repr`` cut to one short line (for error messages about untrusted data)."""
     try:
@@ -457,90 +348,3 @@ def check_proxy(tree: Node) -> None:
     if tree.type != NETWORK:
         raise GMError(f"a proxy must be network-typed at its root; {tree} is {tree.type}-typed")
 
-
-# --------------------------------------------------------------------------- sympy helpers
-
-
-class _VectorPrinter(NumPyPrinter):
-    """NumPy printer that writes ``stat[l]`` as the name of that statistic's layer vector."""
-
-    def __init__(self, names: Mapping[str, str], settings: dict | None = None) -> None:
-        super().__init__(settings or {})
-        self._names = names
-
-    def _print_Indexed(self, expr: sympy.Indexed) -> str:  # noqa: N802 - sympy naming
-        return self._names[str(expr.base.label)]
-
-    def _print_Piecewise(self, expr: sympy.Piecewise) -> str:  # noqa: N802 - sympy naming
-        # nested where() broadcasts a layer vector against network scalars (select() does not)
-        where = self._module_format("numpy.where")
-        text = self._module_format("numpy.nan")
-        for value, condition in reversed(expr.args):
-            if condition == sympy.true:
-                text = self._print(value)
-            else:
-                text = f"{where}({self._print(condition)}, {self._print(value)}, {text})"
-        return text
-
-
-def lambdify_sympy(
-    expression: sympy.Expr, layer_statistic_names: Sequence[str], network_statistic_names: Sequence[str]
-) -> Callable[..., float]:
-    """Turn a proxy's sympy form into a numpy function of one network.
-
-    Parameters
-    ----------
-    expression : sympy.Expr
-        From :meth:`Node.to_sympy` (possibly simplified).
-    layer_statistic_names, network_statistic_names : sequence of str
-        Argument order.
-
-    Returns
-    -------
-    callable
-        ``f(*layer_vectors, *network_values, layer_count) -> float`` where each layer vector
-        is the 1-D array of one per-layer statistic over that network's layers.
-
-    Raises
-    ------
-    GMError
-        If a name is both a per-layer and a network statistic.
-    """
-    clash = set(layer_statistic_names) & set(network_statistic_names)
-    if clash:
-        raise GMError(f"statistic name(s) {', '.join(sorted(clash))} are both per-layer and network statistics")
-    layer_args = [f"_layer{i}" for i in range(len(layer_statistic_names))]
-    network_symbols = [sympy.Symbol(f"_network{i}", real=True) for i in range(len(network_statistic_names))]
-    count_symbol = sympy.Symbol("_layer_count", integer=True, positive=True)
-    replacements: dict[sympy.Basic, sympy.Basic] = {LAYER_COUNT: count_symbol}
-    for name, symbol in zip(network_statistic_names, network_symbols):
-        replacements[sympy.Symbol(name, real=True)] = symbol
-    expression = sympy.sympify(expression).xreplace(replacements)
-    printer = _VectorPrinter(dict(zip(layer_statistic_names, layer_args)))
-    arguments = [sympy.Symbol(name) for name in layer_args] + network_symbols + [count_symbol]
-    namespace = {"numpy": np, "functools": functools}
-    return sympy.lambdify(arguments, expression, modules=[namespace, "numpy"], printer=printer)
-
-
-def evaluate_sympy(expression: sympy.Expr, table: Any) -> np.ndarray:
-    """Evaluate a proxy's sympy form on every network of ``table``, one network at a time.
-
-    Slow reference implementation for tests and for checking exported formulas; the
-    engine uses :func:`core.proxy.evaluate.evaluate_population`.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 ``(N,)`` scores.
-    """
-    function = lambdify_sympy(expression, table.layer_statistic_names, table.network_statistic_names)
-    layer_values = table.layer_values.detach().cpu().numpy()
-    mask = table.layer_mask.detach().cpu().numpy()
-    network_values = table.network_values.detach().cpu().numpy()
-    scores = np.empty(mask.shape[0], dtype=np.float64)
-    with np.errstate(all="ignore"):
-        for column in range(mask.shape[0]):
-            layers = [np.ascontiguousarray(row[column, mask[column]]) for row in layer_values]
-            value = function(*layers, *network_values[:, column], int(mask[column].sum()))
-            scores[column] = float(np.asarray(value, dtype=np.float64).reshape(-1)[0]) if np.size(value) else np.nan
-    return scores

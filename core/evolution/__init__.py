@@ -1,0 +1,49 @@
+"""Typed genetic programming over proxy formulas, one generation per call.
+
+:class:`Evolution` is driven by the engine (``core.engine``), which calls :meth:`Evolution.step`
+once per generation, emits events from the returned :class:`GenerationResult`, checks for
+stop / pause between generations and checkpoints :meth:`Evolution.state_dict` (JSON-able)
+after each one; :meth:`Evolution.from_state_dict` resumes *exactly* (a resumed run ends with
+the same best formula as an uninterrupted one). Nothing here prints or emits events.
+
+Algorithm
+---------
+* Generation 1 is a random population, *ramped half-and-half* over depths
+  ``init_min_depth..init_max_depth`` (network-typed roots; trees over ``max_size`` or
+  without any statistic are redrawn; duplicates avoided).
+* Fitness of a tree: Kendall tau-b of its scores against the ground truth on the *search*
+  sample, the minimum over datasets when several are given
+  (:func:`core.fitness.kendall_tau_b`; NaN/inf/constant scores get ``-1``). Selection uses
+  the penalised fitness ``tau - parsimony * size``.
+* Later generations: the ``elitism`` best (penalised) trees are copied; every other child
+  comes from tournament selection (``tournament_size``, drawn with replacement) followed by
+  one variation chosen with the profile's rates -- typed subtree crossover (a subtree of
+  the recipient is replaced by a donor subtree of the same type), subtree mutation (a
+  random subtree of the same type), point mutation (an operator by another of the same
+  kind and arity, a statistic by another of the same type, a constant by a constant or a
+  network statistic), hoist mutation (a subtree replaced by one of its own same-typed
+  subtrees) or constant mutation (a constant perturbed); the remaining probability is
+  plain reproduction. Children over ``max_depth`` / ``max_size`` or already in the new
+  population are rejected and redrawn (a few times, then the parent is copied).
+* Scores are computed for the whole population in one batched pass per dataset
+  (:mod:`core.proxy.evaluate`); a tree seen before reuses its exact fitness.
+* Hall of fame (PySR-style): for every size the tree with the best search tau seen so far;
+  each row also carries that tree's tau on the *validation* sample. The rows shown are the
+  Pareto front (a larger size is listed only if it beats every smaller one on search tau),
+  at most ``hall_of_fame`` of them. The final proxy is the row with the best
+  *validation* tau (ties: the smaller tree). The test sample is never seen here.
+* All randomness comes from one ``random.Random(settings.seed)`` whose state is part of
+  the checkpoint: the same inputs and seed give the same best formula.
+
+Layout: :mod:`~core.evolution.loop` (:class:`Evolution`: one generation per call, fitness,
+hall of fame), :mod:`~core.evolution.variation` (tournament selection and the variation
+operators), :mod:`~core.evolution.entries` (:class:`HallOfFameEntry`,
+:class:`GenerationResult`) and :mod:`~core.evolution.checkpoint` (the JSON state and its
+exact restore). Every public name is re-exported here: import from ``core.evolution``.
+"""
+
+from core.evolution.checkpoint import STATE_FORMAT
+from core.evolution.entries import GenerationResult, HallOfFameEntry
+from core.evolution.loop import Evolution
+
+__all__ = ["STATE_FORMAT", "Evolution", "GenerationResult", "HallOfFameEntry"]

@@ -1,0 +1,110 @@
+"""Checkpoint of an evolution: its complete state as JSON-able data, and the exact restore.
+
+The state holds the population (tree JSON), the RNG state, the generation, the statistic
+and operator names and the hall of fame, so that a resumed run ends with the same best
+formula as an uninterrupted one. A malformed state is one :class:`GMError` line.
+
+Called by :meth:`core.evolution.Evolution.state_dict` and
+:meth:`core.evolution.Evolution.from_state_dict` (the engine checkpoints after every
+generation).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import torch
+
+from core.errors import GMError
+from core.evolution.entries import HallOfFameEntry
+from core.proxy.tree import tree_from_dict
+from core.settings import EvolutionSettings
+from core.table import StatisticTable
+
+if TYPE_CHECKING:
+    from core.evolution.loop import Evolution
+
+STATE_FORMAT = "gm-evolution-1"
+
+
+def evolution_state(evolution: "Evolution") -> dict[str, Any]:
+    """Return the complete state of ``evolution`` as JSON-able data (population as tree
+    JSON, RNG state, generation, hall of fame)."""
+    version, internal, gauss = evolution.rng.getstate()
+    return {
+        "format": STATE_FORMAT,
+        "generation": evolution.generation,
+        "seed": evolution.settings.seed,
+        "settings": dataclasses.asdict(evolution.settings),
+        "rng": [version, list(internal), gauss],
+        "layer_statistic_names": list(evolution.primitives.layer_statistic_names),
+        "network_statistic_names": list(evolution.primitives.network_statistic_names),
+        "operator_names": list(evolution.primitives.operator_names),
+        "population": [tree.to_dict() for tree in evolution.population],
+        "search_tau": list(evolution.search_tau),
+        "best_per_size": [evolution._best_per_size[size].to_state() for size in sorted(evolution._best_per_size)],
+        "best": None if evolution._best is None else evolution._best.to_state(),
+    }
+
+
+def restore_evolution(
+    cls: "type[Evolution]",
+    state: Mapping[str, Any],
+    settings: EvolutionSettings,
+    search_tables: Sequence[StatisticTable],
+    search_targets: Sequence[torch.Tensor],
+    validation_tables: Sequence[StatisticTable],
+    validation_targets: Sequence[torch.Tensor],
+) -> "Evolution":
+    """Rebuild an evolution of class ``cls`` from :func:`evolution_state` output and the
+    same inputs.
+
+    Raises
+    ------
+    GMError
+        If the state is not an evolution checkpoint or was made with another seed.
+    """
+    if not isinstance(state, Mapping) or state.get("format") != STATE_FORMAT:
+        raise GMError("not an evolution checkpoint (unknown format)")
+    if state.get("seed", settings.seed) != settings.seed:
+        raise GMError(f"checkpoint was made with seed {state.get('seed')!r}, the profile says {settings.seed}")
+    try:
+        return _restore(cls, state, settings, search_tables, search_targets, validation_tables, validation_targets)
+    except GMError as error:
+        raise GMError(f"not a valid evolution checkpoint ({error})") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as error:
+        text = str(error).strip().splitlines()
+        detail = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+        raise GMError(f"not a valid evolution checkpoint ({detail})") from None
+
+
+def _restore(cls, state, settings, search_tables, search_targets, validation_tables, validation_targets) -> "Evolution":
+    """Build the evolution and load ``state`` into it (any malformed field raises)."""
+    names = {key: state[key] for key in ("layer_statistic_names", "network_statistic_names", "operator_names")}
+    for key, value in names.items():
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise TypeError(f"{key} is not a list of names")
+    evolution = cls(settings, search_tables, search_targets, validation_tables, validation_targets, **names)
+    version, internal, gauss = state["rng"]
+    internal = tuple(int(v) for v in internal)
+    if gauss is not None:
+        gauss = float(gauss)
+    evolution.rng.setstate((int(version), internal, gauss))
+    evolution.generation = int(state["generation"])
+    if not 0 <= evolution.generation <= settings.generations:
+        raise ValueError(f"generation {evolution.generation} is out of range")
+    layer, network = names["layer_statistic_names"], names["network_statistic_names"]
+    evolution.population = [tree_from_dict(data, layer, network) for data in state["population"]]
+    evolution.search_tau = [float(v) for v in state["search_tau"]]
+    if len(evolution.search_tau) != len(evolution.population):
+        raise ValueError("population and search_tau differ in length")
+    for data in state["best_per_size"]:
+        entry = HallOfFameEntry.from_state(data)
+        evolution._best_per_size[entry.size] = entry
+    evolution._best = None if state.get("best") is None else HallOfFameEntry.from_state(state["best"])
+    if evolution.generation > 0 and (evolution._best is None or not evolution.population):
+        raise ValueError("a checkpoint after a generation must hold a population and a best proxy")
+    for tree, tau in zip(evolution.population, evolution.search_tau):
+        evolution._fitness_cache[tree] = tau
+    return evolution

@@ -1,0 +1,263 @@
+"""The evolution loop: :class:`Evolution` evaluates one generation per call of
+:meth:`Evolution.step` (the random population first, then bred ones), scores it on the
+search sample, keeps the hall of fame and the final proxy (see :mod:`core.evolution`).
+
+Called by the engine (``core.engine``) through :mod:`core.evolution`, and by the tests and
+``scripts/bench_evolution.py``. Nothing here prints or emits events.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from typing import Any, Mapping, Sequence
+
+import torch
+
+from core.errors import GMError
+from core.evolution.checkpoint import evolution_state, restore_evolution
+from core.evolution.entries import GenerationResult, HallOfFameEntry
+from core.evolution.variation import Breeder
+from core.fitness import WORST_FITNESS, kendall_tau_b
+from core.proxy.evaluate import PopulationEvaluator
+from core.proxy.generate import Primitives
+from core.proxy.tree import Node
+from core.settings import EvolutionSettings
+from core.table import StatisticTable
+
+_FITNESS_CACHE_LIMIT = 200_000
+_EVALUATION_CACHE_BYTES = 256 * 1024 * 1024
+
+
+def _common_names(tables: Sequence[StatisticTable], attribute: str) -> tuple[str, ...]:
+    names = tuple(getattr(tables[0], attribute))
+    for table in tables[1:]:
+        present = set(getattr(table, attribute))
+        names = tuple(name for name in names if name in present)
+    return names
+
+
+class Evolution:
+    """Typed GP search for a proxy formula (see the module docstring).
+
+    Parameters
+    ----------
+    settings : EvolutionSettings
+        Population, generations, rates, limits, parsimony, hall-of-fame size, seed.
+    search_tables, validation_tables : sequence of StatisticTable
+        One table per dataset (the minimum tau over datasets is the fitness).
+    search_targets, validation_targets : sequence of torch.Tensor
+        Ground truth per dataset, ``(N_d,)``, aligned with the tables' networks.
+    layer_statistic_names, network_statistic_names : sequence of str, optional
+        Statistics the formulas may use (default: those present in every table).
+    operator_names : sequence of str, optional
+        Operators the formulas may use (default: all registered).
+
+    Raises
+    ------
+    GMError
+        Inconsistent inputs (no dataset, mismatched lengths, unknown statistic).
+    """
+
+    def __init__(
+        self,
+        settings: EvolutionSettings,
+        search_tables: Sequence[StatisticTable],
+        search_targets: Sequence[torch.Tensor],
+        validation_tables: Sequence[StatisticTable],
+        validation_targets: Sequence[torch.Tensor],
+        layer_statistic_names: Sequence[str] | None = None,
+        network_statistic_names: Sequence[str] | None = None,
+        operator_names: Sequence[str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.search_tables = list(search_tables)
+        self.validation_tables = list(validation_tables)
+        self.search_targets = [torch.as_tensor(t, dtype=torch.float64) for t in search_targets]
+        self.validation_targets = [torch.as_tensor(t, dtype=torch.float64) for t in validation_targets]
+        if not self.search_tables or not self.validation_tables:
+            raise GMError("evolution needs at least one search and one validation table")
+        if len(self.search_tables) != len(self.search_targets) or len(self.validation_tables) != len(self.validation_targets):
+            raise GMError("evolution needs one target per statistic table")
+        for table, target in zip(self.search_tables + self.validation_tables, self.search_targets + self.validation_targets):
+            if target.reshape(-1).shape[0] != table.num_networks:
+                raise GMError(
+                    f"a target has {target.reshape(-1).shape[0]} values for a table of {table.num_networks} networks"
+                )
+        all_tables = self.search_tables + self.validation_tables
+        if layer_statistic_names is None:
+            layer_statistic_names = _common_names(all_tables, "layer_statistic_names")
+        if network_statistic_names is None:
+            network_statistic_names = _common_names(all_tables, "network_statistic_names")
+        for table in all_tables:
+            missing = [n for n in layer_statistic_names if n not in table.layer_statistic_names]
+            missing += [n for n in network_statistic_names if n not in table.network_statistic_names]
+            if missing:
+                raise GMError(f"statistic(s) {', '.join(missing)} missing from a statistic table")
+        self.primitives = Primitives(layer_statistic_names, network_statistic_names, operator_names)
+        self.rng = random.Random(settings.seed)
+        self.generation = 0
+        self.population: list[Node] = []
+        self.search_tau: list[float] = []
+        self._best_per_size: dict[int, HallOfFameEntry] = {}
+        self._best: HallOfFameEntry | None = None
+        self._fitness_cache: dict[Node, float] = {}
+        self._search_evaluators = [PopulationEvaluator(t, _EVALUATION_CACHE_BYTES) for t in self.search_tables]
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def finished(self) -> bool:
+        """True once ``settings.generations`` generations have been evaluated."""
+        return self.generation >= self.settings.generations
+
+    def step(self) -> GenerationResult:
+        """Evaluate one generation (the random one first, then bred ones).
+
+        Returns
+        -------
+        GenerationResult
+        """
+        start = time.perf_counter()
+        previous = self._best
+        if not self.population:
+            population = self.primitives.ramped_half_and_half(
+                self.rng,
+                self.settings.population,
+                self.settings.init_min_depth,
+                self.settings.init_max_depth,
+                self.settings.max_size,
+            )
+        else:
+            population = self._breed()
+        self.generation += 1
+        fitness, evaluated = self._search_fitness(population)
+        self.population = population
+        self.search_tau = fitness
+        self._update_hall_of_fame()
+        best = self.best()
+        return GenerationResult(
+            generation=self.generation,
+            generations=self.settings.generations,
+            best_search_tau=max(fitness),
+            mean_search_tau=sum(fitness) / len(fitness),
+            best_validation_tau=best.validation_tau,
+            best=best,
+            best_changed=previous is None or previous.tree != best.tree,
+            seconds=time.perf_counter() - start,
+            evaluated=evaluated,
+            hall_of_fame=tuple(entry.to_row() for entry in self.hall_of_fame()),
+        )
+
+    def best(self) -> HallOfFameEntry:
+        """Return the final proxy so far: the hall-of-fame row with the best validation tau.
+
+        Raises
+        ------
+        GMError
+            Before the first generation.
+        """
+        if self._best is None:
+            raise GMError("no generation has been evaluated yet")
+        return self._best
+
+    def hall_of_fame(self) -> tuple[HallOfFameEntry, ...]:
+        """Return the hall of fame: the Pareto front of best-per-size trees, by size."""
+        front: list[HallOfFameEntry] = []
+        best_so_far = -math.inf
+        for size in sorted(self._best_per_size):
+            entry = self._best_per_size[size]
+            if entry.search_tau > best_so_far:
+                front.append(entry)
+                best_so_far = entry.search_tau
+        if len(front) > self.settings.hall_of_fame:
+            keep = sorted(front, key=lambda e: (-e.search_tau, e.size))[: self.settings.hall_of_fame]
+            front = sorted(keep, key=lambda e: e.size)
+        return tuple(front)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the complete state as JSON-able data (population as tree JSON, RNG state,
+        generation, hall of fame)."""
+        return evolution_state(self)
+
+    @classmethod
+    def from_state_dict(
+        cls,
+        state: Mapping[str, Any],
+        settings: EvolutionSettings,
+        search_tables: Sequence[StatisticTable],
+        search_targets: Sequence[torch.Tensor],
+        validation_tables: Sequence[StatisticTable],
+        validation_targets: Sequence[torch.Tensor],
+    ) -> "Evolution":
+        """Rebuild an :class:`Evolution` from :meth:`state_dict` output and the same inputs.
+
+        Raises
+        ------
+        GMError
+            If the state is not an evolution checkpoint or was made with another seed.
+        """
+        return restore_evolution(cls, state, settings, search_tables, search_targets, validation_tables,
+                                 validation_targets)
+
+    # ------------------------------------------------------------------ fitness
+
+    def _search_fitness(self, population: list[Node]) -> tuple[list[float], int]:
+        cache = self._fitness_cache
+        pending = list(dict.fromkeys(tree for tree in population if tree not in cache))
+        if pending:
+            taus = None
+            with torch.no_grad():
+                for evaluator, target in zip(self._search_evaluators, self.search_targets):
+                    scores = evaluator.evaluate(pending)
+                    tau = kendall_tau_b(scores, target.to(scores.device)).cpu()
+                    taus = tau if taus is None else torch.minimum(taus, tau)
+            if len(cache) + len(pending) > _FITNESS_CACHE_LIMIT:
+                cache.clear()
+            for tree, tau in zip(pending, taus.tolist()):  # type: ignore[union-attr]
+                cache[tree] = float(tau)
+        return [cache[tree] for tree in population], len(pending)
+
+    def _validation_fitness(self, trees: list[Node]) -> list[float]:
+        taus = None
+        with torch.no_grad():
+            for table, target in zip(self.validation_tables, self.validation_targets):
+                scores = PopulationEvaluator(table).evaluate(trees)
+                tau = kendall_tau_b(scores, target.to(scores.device)).cpu()
+                taus = tau if taus is None else torch.minimum(taus, tau)
+        return [float(v) for v in taus.tolist()]  # type: ignore[union-attr]
+
+    def _penalised(self) -> list[float]:
+        parsimony = self.settings.parsimony
+        return [tau - parsimony * tree.size for tree, tau in zip(self.population, self.search_tau)]
+
+    def _update_hall_of_fame(self) -> None:
+        candidates: dict[int, tuple[Node, float]] = {}
+        for tree, tau in zip(self.population, self.search_tau):
+            if tau <= WORST_FITNESS:
+                continue
+            current = self._best_per_size.get(tree.size)
+            if current is not None and (tau <= current.search_tau or tree == current.tree):
+                continue
+            held = candidates.get(tree.size)
+            if held is None or tau > held[1]:
+                candidates[tree.size] = (tree, tau)
+        if candidates:
+            sizes = sorted(candidates)
+            trees = [candidates[size][0] for size in sizes]
+            validation = self._validation_fitness(trees)
+            for size, tree, tau_validation in zip(sizes, trees, validation):
+                self._best_per_size[size] = HallOfFameEntry(tree, candidates[size][1], tau_validation, self.generation)
+        front = self.hall_of_fame()
+        if front:
+            self._best = max(front, key=lambda e: (e.validation_tau, -e.size, e.search_tau))
+        elif self._best is None:
+            # every tree so far is invalid: report the first one so the caller has something
+            tree = self.population[0]
+            self._best = HallOfFameEntry(tree, self.search_tau[0], WORST_FITNESS, self.generation)
+
+
+    def _breed(self) -> list[Node]:
+        breeder = Breeder(self.rng, self.settings, self.primitives)
+        return breeder.breed(self.population, self._penalised())
