@@ -62,12 +62,6 @@ def set_training(modules: list[nn.Module], mode: bool) -> None:
             module.train(mode)
 
 
-def clear_gradients(model: nn.Module) -> None:
-    """``model.zero_grad(set_to_none=True)`` (every parameter's ``.grad`` set to None)."""
-    for parameter in model.parameters():
-        parameter.grad = None
-
-
 class Preserved:
     """Context manager restoring a model's parameters, buffers and training flags on exit.
 
