@@ -191,14 +191,18 @@ def probe_model(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, se
     core.spaces.layers.LayerError
         A model with no Conv2d/Linear layer, or whose forward pass fails.
     """
-    from core.spaces.layers import forward_layers
+    from core.probe.passes.structure import LayerFlops
+    from core.spaces.layers import WEIGHTED_TYPES, forward_layers
 
+    recorded = None
     if layers is None:
-        layers = forward_layers(model, images[:1])
+        # the forward pass that finds the layer order also records the structure pass's FLOPs
+        with LayerFlops(module for module in model.modules() if isinstance(module, WEIGHTED_TYPES)) as recorded:
+            layers = forward_layers(model, images[:1])
     ran = set(PASSES) - set(OPTIONAL_PASSES) | ({GRASP} if grasp else set()) if only is None else {STRUCTURE, *only}
     record = passes.ProbeRecord([name for name, _ in layers], int(images.shape[0]))
     input_shape = (1,) + tuple(images.shape[1:])
-    passes.structure_pass(model, layers, input_shape, record)
+    passes.structure_pass(model, layers, input_shape, record, recorded)
     if MAIN in ran:
         passes.main_pass(model, layers, images, labels, record)
     if SYNFLOW in ran:

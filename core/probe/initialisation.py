@@ -29,7 +29,8 @@ def _weight_std(weight: torch.Tensor, scheme: str) -> float:
     return (2.0 / fan_out) ** 0.5
 
 
-def initialise(model: nn.Module, seed: int, scheme: str = KAIMING_FAN_OUT) -> nn.Module:
+def initialise(model: nn.Module, seed: int, scheme: str = KAIMING_FAN_OUT,
+               modules: list[nn.Module] | None = None) -> nn.Module:
     """Initialise ``model`` in place, reproducibly from ``seed``.
 
     Parameters
@@ -40,6 +41,8 @@ def initialise(model: nn.Module, seed: int, scheme: str = KAIMING_FAN_OUT) -> nn
         Seed of the ``torch.Generator`` the weights are drawn from, in module order.
     scheme : str
         :data:`KAIMING_FAN_OUT` (default) or :data:`UNIT_GAUSSIAN`.
+    modules : list of torch.nn.Module, optional
+        ``list(model.modules())`` when the caller has it already (saves a walk).
 
     Returns
     -------
@@ -55,10 +58,13 @@ def initialise(model: nn.Module, seed: int, scheme: str = KAIMING_FAN_OUT) -> nn
         raise ValueError(f"unknown initialisation scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
     generator = torch.Generator().manual_seed(int(seed))
     with torch.no_grad():
-        for module in model.modules():
+        for module in model.modules() if modules is None else modules:
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 weight = module.weight
-                weight.copy_(torch.randn(weight.shape, generator=generator) * _weight_std(weight, scheme))
+                values = torch.randn(weight.shape, generator=generator)
+                if scheme != UNIT_GAUSSIAN:  # (x * 1.0 == x: the unit scale is skipped)
+                    values = values * _weight_std(weight, scheme)
+                weight.copy_(values)
                 if module.bias is not None:
                     module.bias.zero_()
             elif isinstance(module, _BatchNorm):

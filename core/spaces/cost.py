@@ -34,8 +34,12 @@ def count_parameters(model: nn.Module) -> int:
     return sum(parameter.numel() for parameter in model.parameters())
 
 
-def _layer_flops(module: nn.Module, output: torch.Tensor) -> int:
-    """FLOPs of one Conv/Linear call for one image, given its output tensor."""
+def layer_flops(module: nn.Module, output: torch.Tensor) -> int:
+    """FLOPs of one Conv/Linear call for one image, given its output tensor.
+
+    The per-layer term of :func:`count_flops`; ``output`` may hold any number of images
+    (the count is per image). Other modules count 0.
+    """
     if isinstance(module, nn.Conv2d):
         output_height, output_width = output.shape[-2:]
         kernel_height, kernel_width = module.kernel_size
@@ -90,7 +94,7 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
 
     def hook(module: nn.Module, _inputs, output) -> None:
         nonlocal total
-        total += _layer_flops(module, output)
+        total += layer_flops(module, output)
 
     handles = [module.register_forward_hook(hook) for module in model.modules()
                if isinstance(module, (nn.Conv2d, nn.Conv1d, nn.Linear))]

@@ -48,36 +48,93 @@ def _identity(inputs: torch.Tensor) -> torch.Tensor:
     return inputs
 
 
-class Preserved:
-    """Context manager restoring a model's dtype, parameters and buffers on exit.
+def set_training(modules: list[nn.Module], mode: bool) -> None:
+    """Set the training flag of every module of ``modules`` (the list of a whole model).
 
-    Cheaper than ``copy.deepcopy`` (only tensors are copied), so passes that transform the
-    network (synflow's |W| in float64, the noise pass's Gaussian re-initialisation) work on
-    the model itself and leave it exactly as it was.
+    Equivalent to ``model.train(mode)`` on the model whose ``modules()`` they are, without
+    its recursive walk: the flag is written directly, except for modules that override
+    ``train`` (their own method is called).
+    """
+    for module in modules:
+        if type(module).train is nn.Module.train:
+            module.__dict__["training"] = mode
+        else:
+            module.train(mode)
+
+
+class Preserved:
+    """Context manager restoring a model's parameters, buffers and training flags on exit.
+
+    Cheaper than ``copy.deepcopy`` or a ``state_dict`` round trip: on entry every parameter's
+    and buffer's tensor is set aside and (with ``copy=True``) replaced by a copy the pass may
+    modify in place; on exit the original tensors are put back, so the model is exactly as
+    it was (same values, dtype and tensor objects) whatever the pass did to the copies:
+    a dtype change (synflow's float64), in-place re-initialisation (the noise pass). Passes
+    that only replace tensors (``model.double()``) use ``copy=False``. Gradients are None
+    on exit, as after ``model.zero_grad(set_to_none=True)``.
+
+    Attributes
+    ----------
+    modules : list of torch.nn.Module
+        ``list(model.modules())``, for the pass to reuse.
     """
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, copy: bool = True) -> None:
         self.model = model
+        self.copy = copy
         self.bypassed: list[nn.Module] = []
 
     def __enter__(self) -> "Preserved":
-        parameter = next(self.model.parameters())
-        self.dtype = parameter.dtype
-        self.training = self.model.training
-        self.snapshot = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self.modules = list(self.model.modules())
+        self.training = [(module, module.training) for module in self.modules]
+        self.parameters: list[tuple[nn.Parameter, torch.Tensor]] = []
+        self.buffers: list[tuple[dict, str, torch.Tensor]] = []
+        replacements: dict[int, torch.Tensor] = {}
+        for module in self.modules:
+            for parameter in module._parameters.values():
+                if parameter is None or id(parameter) in replacements:
+                    continue
+                replacements[id(parameter)] = parameter
+                parameter.grad = None
+                self.parameters.append((parameter, parameter.data))
+                if self.copy:
+                    parameter.data = parameter.data.clone()
+            for name, buffer in module._buffers.items():
+                if buffer is None:
+                    continue
+                self.buffers.append((module._buffers, name, buffer))
+                if self.copy:
+                    if id(buffer) not in replacements:
+                        replacements[id(buffer)] = buffer.clone()
+                    module._buffers[name] = replacements[id(buffer)]
         return self
 
     def bypass_batchnorm(self) -> None:
         """Make every BatchNorm layer an identity until exit."""
-        for module in self.model.modules():
+        for module in self.modules:
             if isinstance(module, _BatchNorm):
                 module.forward = _identity
                 self.bypassed.append(module)
 
+    def to_float64(self) -> None:
+        """``model.double()``: every floating-point parameter and buffer as a float64 copy."""
+        for parameter, original in self.parameters:
+            if parameter.is_floating_point():
+                parameter.data = original.double()
+        for buffers, name, original in self.buffers:
+            if original.is_floating_point():
+                buffers[name] = original.double()
+
     def __exit__(self, *exc) -> None:
         for module in self.bypassed:
             module.__dict__.pop("forward", None)
-        self.model.to(self.dtype)
-        self.model.load_state_dict(self.snapshot)
-        self.model.zero_grad(set_to_none=True)
-        self.model.train(self.training)
+        for parameter, original in self.parameters:
+            parameter.grad = None
+            parameter.data = original
+        for buffers, name, original in self.buffers:
+            buffers[name] = original
+        for module, mode in self.training:
+            if type(module).train is nn.Module.train:
+                module.__dict__["training"] = mode
+            elif module.training != mode:
+                module.train(mode)

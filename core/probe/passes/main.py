@@ -167,8 +167,8 @@ def _signal_to_noise(parts: list[torch.Tensor], device: torch.device) -> torch.T
         mean_absolute = stacked.abs().mean(dim=0)
     else:
         return torch.zeros((), dtype=torch.float64, device=device)
-    nonzero = deviation > 0
-    total = (mean_absolute[nonzero] / deviation[nonzero]).sum()
+    # the ratio is taken where the deviation is non-zero (elsewhere it is computed, then dropped)
+    total = torch.masked_select(mean_absolute / deviation, deviation > 0).sum()
     return torch.log(total) if total > 0 else total * 0.0
 
 
@@ -249,7 +249,8 @@ def main_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], images: tor
             loss_total += float(loss.detach())
             logits_all.append(logits.detach())
             current = [w.grad.detach().clone() if w.grad is not None else torch.zeros_like(w) for w in weights]
-            chunk_gradients.append([c - p for c, p in zip(current, previous)])
+            # (the first chunk's previous gradient is zero: g - 0 == g exactly)
+            chunk_gradients.append(current if chunk == 0 else [c - p for c, p in zip(current, previous)])
             previous = current
     finally:
         for handle in handles:

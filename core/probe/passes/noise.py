@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from core.probe.initialisation import UNIT_GAUSSIAN, initialise
-from core.probe.passes.common import Preserved, ProbeRecord, to_numpy
+from core.probe.passes.common import Preserved, ProbeRecord, set_training, to_numpy
 
 #: Zen-score perturbation size (Lin et al. 2021, ``mixup_gamma``).
 ZEN_MIXUP_GAMMA = 1e-2
@@ -53,17 +53,19 @@ def noise_pass(model: nn.Module, images: torch.Tensor, seed: int, record: ProbeR
     like = images[:size]
     first = noise_batch(like, seed)
     mixed = first + ZEN_MIXUP_GAMMA * noise_batch(like, int(seed) + 1)
-    with Preserved(model):
-        _zen_score(gaussian_initialise(model, seed), first, mixed, record, layers)
+    with Preserved(model) as preserved:
+        initialise(model, int(seed) + GAUSSIAN_SEED_OFFSET, UNIT_GAUSSIAN, modules=preserved.modules)
+        set_training(preserved.modules, True)
+        _zen_score(model, first, mixed, record, layers, preserved.modules)
     record.passes.add("noise")
 
 
 def _zen_score(clone: nn.Module, first: torch.Tensor, mixed: torch.Tensor, record: ProbeRecord,
-               layers: list[tuple[str, nn.Module]] | None = None) -> None:
+               layers: list[tuple[str, nn.Module]] | None, modules: list[nn.Module]) -> None:
     from core.spaces import weighted_layers
 
     layers = layers if layers is not None else weighted_layers(clone)
-    pools = [m for m in clone.modules() if isinstance(m, nn.AdaptiveAvgPool2d)]
+    pools = [m for m in modules if isinstance(m, nn.AdaptiveAvgPool2d)]
     tap = pools[-1] if pools else layers[-1][1]
     kept = NOISE_SENSITIVITY_SAMPLES
     stored: dict[int, torch.Tensor] = {}
@@ -99,7 +101,7 @@ def _zen_score(clone: nn.Module, first: torch.Tensor, mixed: torch.Tensor, recor
     difference = (features[0] - features[1]).abs()
     per_sample = difference.sum(dim=tuple(range(1, difference.dim())))
     score = float(torch.log(per_sample.mean()))
-    for module in clone.modules():
+    for module in modules:
         if isinstance(module, nn.BatchNorm2d) and module.running_var is not None:
             score += float(torch.log(torch.sqrt(module.running_var.double().mean())))
     record.network["zen_score"] = score

@@ -1,7 +1,9 @@
 """The structure pass: channel counts, kernel sizes, parameter and FLOP counts per layer.
 
 Called by :func:`core.probe.engine.probe_model` first, before the data passes. No data:
-one batch-1 forward of zeros, without gradients, records each weighted layer's input shape.
+one batch-1 forward of zeros in evaluation mode, without gradients, records each weighted
+layer's FLOPs at its first call (or the engine records them during the forward pass that
+finds the layer order, see :class:`LayerFlops`).
 """
 
 from __future__ import annotations
@@ -11,11 +13,43 @@ import torch
 from torch import nn
 
 from core.probe.passes.common import ProbeRecord
-from core.spaces import count_flops, count_parameters
+from core.spaces.cost import count_parameters, layer_flops
+
+
+class LayerFlops:
+    """Forward hooks that record the FLOPs of each given layer at its first call.
+
+    The count of :func:`core.spaces.count_flops` for the layer alone (it depends only on the
+    output's shape per image), without a forward pass per layer. Use as a context manager
+    around any forward pass (or pass it to :func:`structure_pass`, which runs its own).
+
+    Parameters
+    ----------
+    modules : iterable of torch.nn.Module
+        The weighted layers to watch.
+    """
+
+    def __init__(self, modules) -> None:
+        self.modules = list(modules)
+        self.flops: dict[int, int] = {}
+        self.handles: list = []
+
+    def _hook(self, module, inputs, output) -> None:
+        if id(module) not in self.flops:
+            self.flops[id(module)] = layer_flops(module, output)
+
+    def __enter__(self) -> "LayerFlops":
+        self.handles = [module.register_forward_hook(self._hook) for module in self.modules]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles = []
 
 
 def structure_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], input_shape: tuple[int, ...],
-                   record: ProbeRecord) -> None:
+                   record: ProbeRecord, recorded: LayerFlops | None = None) -> None:
     """Record shapes, parameter and FLOP counts (one batch-1 forward, no gradients).
 
     Parameters
@@ -28,23 +62,22 @@ def structure_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], input_
         ``(1, 3, H, W)``.
     record : ProbeRecord
         Filled in place.
+    recorded : LayerFlops, optional
+        FLOPs already recorded (watching every layer of ``layers``) during an evaluation-mode
+        forward pass of one image (e.g. the one that found the layer order); the pass then
+        runs no forward of its own.
     """
-    shapes: dict[int, tuple[int, ...]] = {}
-
-    def pre_hook(module, inputs):
-        shapes.setdefault(id(module), tuple(inputs[0].shape))
-
-    handles = [module.register_forward_pre_hook(pre_hook) for _, module in layers]
-    parameter = next(model.parameters())
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(torch.zeros(input_shape, device=parameter.device, dtype=parameter.dtype))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
+    if recorded is None:
+        recorded = LayerFlops(module for _, module in layers)
+        parameter = next(model.parameters())
+        was_training = model.training
+        with recorded:
+            try:
+                model.eval()
+                with torch.no_grad():
+                    model(torch.zeros(input_shape, device=parameter.device, dtype=parameter.dtype))
+            finally:
+                model.train(was_training)
     inputs, outputs, kernels, params, flops = [], [], [], [], []
     for _, module in layers:
         if isinstance(module, nn.Conv2d):
@@ -56,7 +89,7 @@ def structure_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], input_
             outputs.append(module.out_features)
             kernels.append(1)
         params.append(sum(p.numel() for p in module.parameters(recurse=False)))
-        flops.append(count_flops(module, (1,) + shapes[id(module)][1:]) if id(module) in shapes else 0)
+        flops.append(recorded.flops.get(id(module), 0))
     count = len(layers)
     record.layer["input_channels"] = np.asarray(inputs, dtype=np.float64)
     record.layer["output_channels"] = np.asarray(outputs, dtype=np.float64)

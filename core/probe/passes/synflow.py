@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from core.probe.passes.common import Preserved, ProbeRecord, to_numpy
+from core.probe.passes.common import Preserved, ProbeRecord, set_training, to_numpy
 
 
 def without_batchnorm(model: nn.Module) -> nn.Module:
@@ -41,13 +41,13 @@ def synflow_pass(model: nn.Module, input_shape: tuple[int, ...], record: ProbeRe
 
     modules = [module for _, module in (layers if layers is not None else weighted_layers(model))]
 
-    with Preserved(model) as preserved:
+    with Preserved(model, copy=False) as preserved:
         preserved.bypass_batchnorm()
-        model.double().train()
+        preserved.to_float64()
+        set_training(preserved.modules, True)
         with torch.no_grad():
-            for parameter in model.parameters():
+            for parameter, _ in preserved.parameters:
                 parameter.abs_()
-        model.zero_grad(set_to_none=True)
         parameter = next(model.parameters())
         ones = torch.ones((1,) + tuple(input_shape[1:]), dtype=torch.float64, device=parameter.device)
         model(ones).sum().backward()
