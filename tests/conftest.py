@@ -48,6 +48,17 @@ def real_data() -> Path:
     return folder
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Run the test with one torch thread (probe timings and values as the profiles' probes)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Skip tests marked ``real_data`` when the full data files are absent."""
     if item.get_closest_marker("real_data") is not None:

@@ -21,11 +21,8 @@ SSS_ARCHS = ["8:16:24:32:64", "64:8:40:16:56"]
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+def _one_thread(one_torch_thread):
+    """Every test here probes on one torch thread (see conftest.py)."""
 
 
 @pytest.mark.parametrize("space, arch", [("tss", a) for a in TSS_ARCHS] + [("sss", a) for a in SSS_ARCHS])

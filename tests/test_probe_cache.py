@@ -18,11 +18,8 @@ BATCH = 4
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+def _one_thread(one_torch_thread):
+    """Every test here probes on one torch thread (see conftest.py)."""
 
 
 def _counting(monkeypatch):

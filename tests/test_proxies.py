@@ -28,11 +28,8 @@ def _proxy_file(folder: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+def _one_thread(one_torch_thread):
+    """Every test here probes on one torch thread (see conftest.py)."""
 
 
 def test_lazy_score_equals_the_full_probe(tmp_path):
