@@ -1,0 +1,85 @@
+"""The figures of a run (matplotlib, Agg backend), written as PNG and SVG into its
+``figures/`` folder: τ per generation, energy per phase and generation, the held-out test
+scatter, and the hall of fame's size against τ.
+
+Called by the engine at the end of a run (``core.engine``; a failure there is a warning
+event, never a failed run) and by ``gm plot RUN_DIR``. Everything is read through
+:class:`core.rundir.RunDirectory`; matplotlib is imported only when a figure is drawn, so
+importing this package is cheap.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.figures import energy, hall_of_fame, tau, test_scatter
+from core.rundir import FIGURES_FOLDER, RunDirectory
+
+#: Every figure family, in report order: (module with STEM, CAPTION and draw).
+FAMILIES = (tau, energy, test_scatter, hall_of_fame)
+
+
+def draw_run_figures(run_dir: Path, skipped: list[str] | None = None) -> list[Path]:
+    """Draw every figure of a run that its files allow.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run directory.
+    skipped : list of str, optional
+        Receives one line per figure that could not be drawn, saying why.
+
+    Returns
+    -------
+    list of Path
+        The PNG and SVG files written.
+
+    Raises
+    ------
+    GMError
+        ``run_dir`` is not a run directory, or one of its files is corrupt.
+    """
+    from core.figures.context import RunFigureData
+
+    data = RunFigureData.load(run_dir)
+    files: list[Path] = []
+    for family in FAMILIES:
+        result = family.draw(data)
+        if isinstance(result, str):
+            if skipped is not None:
+                skipped.append(f"{family.STEM}: {result}")
+        else:
+            files += result
+    return files
+
+
+def figure_links(run_dir: Path) -> list[tuple[str, str]]:
+    """``(caption, relative PNG path)`` of every figure present in the run's ``figures/``."""
+    folder = RunDirectory(run_dir).file(FIGURES_FOLDER)
+    links = []
+    for family in FAMILIES:
+        for png in sorted(folder.glob(f"{family.STEM}*.png")) if folder.is_dir() else ():
+            stem = png.stem
+            if stem == family.STEM or stem.startswith(family.STEM + "_") and family is test_scatter:
+                suffix = stem[len(family.STEM) + 1:]
+                caption = family.CAPTION + (f" — {suffix}" if suffix else "")
+                links.append((caption, f"{FIGURES_FOLDER}/{png.name}"))
+    return links
+
+
+def draw_and_embed(run_dir: Path, skipped: list[str] | None = None) -> list[Path]:
+    """Draw the figures, then re-render ``report.md`` (when the run has a report) to embed them."""
+    files = draw_run_figures(run_dir, skipped)
+    directory = RunDirectory(run_dir)
+    if directory.is_completed():
+        from core.errors import GMError
+        from core.report import render_markdown
+
+        report = directory.read_report()
+        try:
+            markdown = render_markdown(report, figure_links(run_dir))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise GMError(f"{directory.file('report.json')} is not a complete GreenMachine report "
+                          f"({type(error).__name__}: {error})") from None
+        directory.write_report(report, markdown)
+    return files
