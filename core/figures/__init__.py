@@ -39,8 +39,13 @@ def draw_run_figures(run_dir: Path, skipped: list[str] | None = None) -> list[Pa
     GMError
         ``run_dir`` is not a run directory, or one of its files is corrupt.
     """
+    from core.errors import GMError
     from core.figures.context import RunFigureData
 
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise GMError("drawing figures needs matplotlib (pip install 'matplotlib>=3.7')") from None
     data = RunFigureData.load(run_dir)
     files: list[Path] = []
     for family in FAMILIES:

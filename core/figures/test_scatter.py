@@ -74,7 +74,7 @@ def draw(data: RunFigureData) -> list[Path] | str:
             ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
         axes[0][0].set_ylabel(f"ground-truth test accuracy on {dataset} (%)")
         set_titles(figure, "Held-out test sample: proxy rank against true accuracy",
-                   data.context(dataset, "test"), "never seen by evolution; τ is Kendall τ-b on these networks")
+                   data.context(dataset, "test"), "never seen by evolution; τ is Kendall τ-b on these networks; tied scores share their mean rank")
         stem = STEM if len(datasets) == 1 else f"{STEM}_{dataset}"
         files += save(figure, data.directory, stem)
     return files
