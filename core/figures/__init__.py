@@ -27,7 +27,8 @@ def draw_run_figures(run_dir: Path, skipped: list[str] | None = None) -> list[Pa
     run_dir : Path
         The run directory.
     skipped : list of str, optional
-        Receives one line per figure that could not be drawn, saying why.
+        Receives one line per figure that could not be drawn, saying why, and one per
+        corrupt line of ``events.jsonl`` that was skipped.
 
     Returns
     -------
@@ -47,6 +48,8 @@ def draw_run_figures(run_dir: Path, skipped: list[str] | None = None) -> list[Pa
     except ImportError:
         raise GMError("drawing figures needs matplotlib (pip install 'matplotlib>=3.7')") from None
     data = RunFigureData.load(run_dir)
+    if skipped is not None:
+        skipped += [f"events: {problem} (skipped)" for problem in data.problems]
     files: list[Path] = []
     for family in FAMILIES:
         result = family.draw(data)

@@ -42,6 +42,8 @@ class RunFigureData:
         Its (simplified) formula, shortened to 60 characters; '' when not written.
     test_scores : list of TestScoreRow
         Empty for a run made before test scores were saved.
+    problems : list of str
+        Corrupt lines of ``events.jsonl`` that were skipped (one message each).
     """
 
     directory: RunDirectory
@@ -52,6 +54,7 @@ class RunFigureData:
     best_size: int | None = None
     best_formula: str = ""
     test_scores: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
 
     @classmethod
     def load(cls, run_dir: Path) -> "RunFigureData":
@@ -60,11 +63,12 @@ class RunFigureData:
 
         directory = RunDirectory(run_dir)
         profile = directory.read_profile()
-        by_generation = {}
-        for event in directory.read_events(problems=[]):
+        by_generation, problems = {}, []
+        for event in directory.read_events(problems=problems):
             if isinstance(event, GenerationDone):
                 by_generation[int(event.generation)] = event
-        data = cls(directory, profile, [by_generation[g] for g in sorted(by_generation)], directory.read_energy())
+        data = cls(directory, profile, [by_generation[g] for g in sorted(by_generation)], directory.read_energy(),
+                   problems=problems)
         if directory.file("hall_of_fame.csv").is_file():
             data.hall_of_fame = directory.read_hall_of_fame()
         if directory.file("best_proxy.json").is_file():
@@ -104,6 +108,7 @@ def new_figure(width: float, height: float, ncols: int = 1, **options: Any) -> t
     import matplotlib
 
     matplotlib.use("Agg", force=True)
+    matplotlib.rcParams["svg.fonttype"] = "none"  # SVG text stays text (searchable, selectable)
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(width, height), layout="constrained")
