@@ -59,12 +59,17 @@ def draw(data: RunFigureData) -> list[Path] | str:
     names = list(totals)
     colours = [EVOLVED_COLOUR if n == "probe" else BASELINE_COLOUR if n == "generation" else MUTED_COLOUR for n in names]
     bars = left.bar(range(len(names)), [totals[n] for n in names], color=colours)
-    left.set_yscale("log")
+    values = list(totals.values())
+    # a log scale only where the phases differ by orders of magnitude (and none is zero)
+    logarithmic = min(values) > 0 and max(values) / min(values) > 30
+    if logarithmic:
+        left.set_yscale("log")
     left.set_xticks(range(len(names)), [n.replace(" ", "\n") for n in names], fontsize=8)
-    left.set_ylabel("energy (J, log scale)")
+    left.set_ylabel("energy (J, log scale)" if logarithmic else "energy (J)")
     left.set_title("per phase (generations summed)", fontsize=9)
     left.bar_label(bars, labels=[_label(totals[n]) for n in names], fontsize=7, padding=2)
-    left.set_ylim(top=max(totals.values()) * 20)
+    if max(values) > 0:
+        left.set_ylim(top=max(values) * (20 if logarithmic else 1.25))
     left.grid(axis="y", alpha=0.3)
     if generations:
         numbers = [int(r.span.rsplit("-", 1)[-1]) if r.span.rsplit("-", 1)[-1].isdigit() else i + 1
