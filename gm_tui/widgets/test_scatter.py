@@ -47,14 +47,17 @@ class ScatterPlot(Widget):
         plot_w, plot_h = width - _AXIS_WIDTH, height - 3
         dots_w, dots_h = 2 * plot_w, 4 * plot_h
         xs, ys = [p[0] for p in self.points], [p[1] for p in self.points]
-        x_low, x_high = min(xs), max(xs)
+        x_low, x_high = min(min(xs), 1.0), max(xs)  # ranks start at 1
         y_low, y_high = min(ys), max(ys)
         x_span, y_span = max(x_high - x_low, 1e-9), max(y_high - y_low, 1e-9)
         cells = [[0] * plot_w for _ in range(plot_h)]
         for x_value, y_value in self.points:
             x = round((x_value - x_low) / x_span * (dots_w - 1))
             y = round((1.0 - (y_value - y_low) / y_span) * (dots_h - 1))
-            cells[y // 4][x // 2] |= _DOT[(x % 2, y % 4)]
+            # each point is a 2x2 block of dots, so a lone network stays visible
+            for dot_x in (x, min(x + 1, dots_w - 1)):
+                for dot_y in (y, max(y - 1, 0)):
+                    cells[dot_y // 4][dot_x // 2] |= _DOT[(dot_x % 2, dot_y % 4)]
         text.append("\n")
         for row in range(plot_h):
             label = f"{y_high:5.1f}" if row == 0 else f"{y_low:5.1f}" if row == plot_h - 1 else ""
