@@ -38,15 +38,23 @@ def draw(data: RunFigureData) -> list[Path] | str:
     front = pareto_front([(row.size, row.validation_tau) for row in rows])
     axes.step([p[0] for p in front], [p[1] for p in front], where="post", color=VALIDATION_COLOUR, linewidth=1,
               label="Pareto front (validation)")
+    # name the trees on the front (the formulas a reader would pick from)
+    by_size = {row.size: row for row in rows}
+    for size, tau_value in front:
+        formula = by_size[size].simplified or by_size[size].formula
+        formula = formula if len(formula) <= 28 else formula[:25] + "..."
+        axes.annotate(formula, (size, tau_value), xytext=(7, 4), textcoords="offset points", fontsize=7,
+                      color="#333333")
     chosen = [row for row in rows if row.size == data.best_size]
     if chosen:
         axes.scatter([chosen[0].size], [chosen[0].validation_tau], s=140, marker="*", color=BASELINE_COLOUR, zorder=3,
                      label=f"chosen proxy (size {chosen[0].size}, τ {chosen[0].validation_tau:.3f})")
+    axes.margins(x=0.08, y=0.12)  # room for the names at the edges
     axes.set_xlabel("tree size (nodes)")
     axes.set_ylabel("Kendall τ-b (min over datasets)")
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.grid(alpha=0.3)
     axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, borderaxespad=0)
     set_titles(figure, "Hall of fame: size against τ", data.context(),
-               f"{len(rows)} trees, the best of each size; the proxy is chosen on validation τ")
+               f"{len(rows)} trees, the best of each size; the front's formulas are named; the proxy is chosen on validation τ")
     return save(figure, data.directory, STEM)
