@@ -103,11 +103,11 @@ def test_test_scores_round_trip(tmp_path):
 def test_gm_plot_redraws_and_says_what_it_cannot_draw(tiny_run, tmp_path):
     copy = tmp_path / "old-run"
     shutil.copytree(tiny_run[0], copy)
-    shutil.rmtree(copy / rundir.FIGURES_FOLDER)
     (copy / rundir.TEST_SCORES_FILE).unlink()  # as a run made before test scores were saved
     result = runner.invoke(app, ["plot", str(copy)])
     assert result.exit_code == 0, result.output
     assert "not drawn: test_scatter: no test_scores.csv" in result.output
+    assert not (copy / rundir.FIGURES_FOLDER / "test_scatter.svg").exists()
     for stem in ("tau", "energy", "hall_of_fame"):
         assert_valid_figure(copy / rundir.FIGURES_FOLDER, stem)
     assert not (copy / rundir.FIGURES_FOLDER / "test_scatter.png").exists()
@@ -153,3 +153,20 @@ def test_a_figure_failure_is_a_warning_not_a_failed_run(tmp_path, monkeypatch, t
     warnings = [e.message for e in sink.events if isinstance(e, LogMessage) and e.level == "warning"]
     assert warnings == ["figures not drawn: RuntimeError: no fonts"]
     assert isinstance(sink.events[-1], RunFinished) and sink.events[-1].status == "completed"
+
+
+def test_one_scatter_per_dataset_of_a_multi_dataset_run(tiny_run, tmp_path):
+    copy = tmp_path / "two-datasets"
+    shutil.copytree(tiny_run[0], copy)
+    directory = RunDirectory(copy)
+    rows = directory.read_test_scores()
+    directory.write_test_scores(rows + [TestScoreRow("cifar100", r.network_index, r.arch, r.accuracy / 2, r.evolved,
+                                                     r.baselines) for r in rows])
+    result = runner.invoke(app, ["plot", str(copy)])
+    assert result.exit_code == 0, result.output
+    folder = copy / rundir.FIGURES_FOLDER
+    for dataset in ("cifar10", "cifar100"):
+        assert f"· {dataset} ·" in assert_valid_figure(folder, f"test_scatter_{dataset}")
+    markdown = (copy / rundir.REPORT_MD_FILE).read_text(encoding="utf-8")
+    assert "](figures/test_scatter_cifar100.png)" in markdown and "— cifar100" in markdown
+    assert not (folder / "test_scatter.png").exists()  # the single-dataset figure of the first drawing is gone

@@ -50,6 +50,9 @@ def draw_run_figures(run_dir: Path, skipped: list[str] | None = None) -> list[Pa
     data = RunFigureData.load(run_dir)
     if skipped is not None:
         skipped += [f"events: {problem} (skipped)" for problem in data.problems]
+    for _, path in _figure_files(run_dir):  # a redraw leaves no stale figure behind
+        path.unlink()
+        path.with_suffix(".svg").unlink(missing_ok=True)
     files: list[Path] = []
     for family in FAMILIES:
         result = family.draw(data)
@@ -61,18 +64,23 @@ def draw_run_figures(run_dir: Path, skipped: list[str] | None = None) -> list[Pa
     return files
 
 
-def figure_links(run_dir: Path) -> list[tuple[str, str]]:
-    """``(caption, relative PNG path)`` of every figure present in the run's ``figures/``."""
+def _figure_files(run_dir: Path) -> list[tuple[str, Path]]:
+    """``(caption, PNG path)`` of every figure present in the run's ``figures/``, in report order."""
     folder = RunDirectory(run_dir).file(FIGURES_FOLDER)
-    links = []
+    found = []
     for family in FAMILIES:
         for png in sorted(folder.glob(f"{family.STEM}*.png")) if folder.is_dir() else ():
             stem = png.stem
+            # only test_scatter has one figure per dataset (test_scatter_<dataset>)
             if stem == family.STEM or stem.startswith(family.STEM + "_") and family is test_scatter:
                 suffix = stem[len(family.STEM) + 1:]
-                caption = family.CAPTION + (f" — {suffix}" if suffix else "")
-                links.append((caption, f"{FIGURES_FOLDER}/{png.name}"))
-    return links
+                found.append((family.CAPTION + (f" — {suffix}" if suffix else ""), png))
+    return found
+
+
+def figure_links(run_dir: Path) -> list[tuple[str, str]]:
+    """``(caption, relative PNG path)`` of every figure present in the run's ``figures/``."""
+    return [(caption, f"{FIGURES_FOLDER}/{png.name}") for caption, png in _figure_files(run_dir)]
 
 
 def draw_and_embed(run_dir: Path, skipped: list[str] | None = None) -> list[Path]:
