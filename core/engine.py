@@ -200,6 +200,7 @@ class RunController:
                 self._emit_energy(meter.stop(run_span), "run")
                 if status == "completed":
                     self._write_report()
+                    self._draw_figures()
                 message = (f"report: {self.run_dir / REPORT_MD_FILE}" if status == "completed"
                            else f"stopped; continue with: gm run --resume {self.run_dir}")
                 self.sink(RunFinished(status=status, run_dir=str(self.run_dir), message=message))
@@ -284,8 +285,32 @@ class RunController:
         self.test_results = {
             d.dataset: evaluate_sample(d.tables["test"], d.targets["test"].numpy(), best.tree, self.device) for d in data
         }
+        self._write_test_scores(best.tree)
         self._emit_energy(meter.stop(span), "evaluation")
         return "completed"
+
+    def _write_test_scores(self, tree: Any) -> None:
+        from core.evaluation import network_scores
+        from core.rundir import TestScoreRow
+
+        rows = []
+        for d in self.data:
+            scores = network_scores(d.tables["test"], tree, self.device)
+            baselines = {name: values for name, values in scores.items() if name != "evolved"}
+            for position, index in enumerate(self.samples.test):
+                rows.append(TestScoreRow(d.dataset, int(index), self.benchmark.arch(int(index)),
+                                         float(d.targets["test"][position]), float(scores["evolved"][position]),
+                                         {name: float(values[position]) for name, values in baselines.items()}))
+        self.directory.write_test_scores(rows)
+
+    def _draw_figures(self) -> None:
+        """Draw the run's figures and embed them in report.md; a failure is a warning event."""
+        try:
+            from core.figures import draw_and_embed
+
+            draw_and_embed(self.run_dir)
+        except Exception as error:  # a figure must never fail the run
+            self.sink(LogMessage(level="warning", message=f"figures not drawn: {error_line(error)}"))
 
     def _probe_all(self) -> list[DatasetData] | None:
         profile = self.profile

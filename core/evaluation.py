@@ -118,6 +118,15 @@ def evaluate_sample(table: StatisticTable, accuracy: Any, tree: Any = None, devi
     return result
 
 
+def network_scores(table: StatisticTable, tree: Any, device: str = "cpu") -> dict[str, np.ndarray]:
+    """Every network's score under the proxy ``tree`` (key ``evolved``) and every baseline."""
+    from core.baselines import baseline_scores
+    from core.proxy.evaluate import evaluate_population
+
+    evolved = evaluate_population([tree], table.to(device))[0].cpu().numpy().astype(np.float64)
+    return {"evolved": evolved, **baseline_scores(table)}
+
+
 def sampling_info(mode: str, stratification: str, strata: int, seed: int) -> dict[str, Any]:
     """The sampling description written next to every correlation."""
     stratified = mode == "stratified"

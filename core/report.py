@@ -235,8 +235,11 @@ def render_energy(energy: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def render_markdown(report: Mapping[str, Any]) -> str:
-    """Render ``report.md`` from the data of ``report.json``."""
+def render_markdown(report: Mapping[str, Any], figures: Sequence[tuple[str, str]] = ()) -> str:
+    """Render ``report.md`` from the data of ``report.json``.
+
+    ``figures`` are ``(caption, path relative to the run directory)`` pairs, embedded at the end.
+    """
     sampling = report["sampling"]
     probe = report["probe"]
     evolution = report["evolution"]
@@ -281,6 +284,10 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         for name, values in ranked:
             lines.append(f"| {name} | {_fmt(values['kendall_tau'], 4)} | {_fmt(values['spearman_rho'], 4)} |")
     lines += [""] + render_energy(report["energy"]) + [""]
+    if figures:
+        lines += ["## Figures", ""]
+        for caption, path in figures:
+            lines += [f"![{caption}]({path})", "", f"*{caption}* ([SVG]({path[:-4]}.svg))", ""]
     return "\n".join(lines)
 
 
@@ -303,7 +310,9 @@ def rebuild_report(run_dir: Path) -> tuple[dict, str]:
             counts = {"done": old.get("networks_probed", 0) + old.get("cache_hits", 0), "hits": old.get("cache_hits", 0)}
             info = {"methods": old.get("methods", {}), "country": old.get("country"), **old.get("machine", {})}
             report["energy"] = energy_summary(directory.read_energy(), counts, info)
-        return report, render_markdown(report)
+        from core.figures import figure_links
+
+        return report, render_markdown(report, figure_links(run_dir))
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise GMError(f"{directory.file(rundir.REPORT_JSON_FILE)} is not a complete GreenMachine report "
                       f"({type(error).__name__}: {error})") from None

@@ -3,7 +3,8 @@
 ``runs/<id>/`` holds ``profile.toml`` (the resolved profile), ``events.jsonl`` (every
 event, one JSON object per line), ``checkpoint.json`` (evolution state after the last
 finished generation, for ``gm run --resume``), ``hall_of_fame.csv``, ``energy.csv`` (one
-row per energy span), ``best_proxy.json``, ``report.json`` and ``report.md``.
+row per energy span), ``best_proxy.json``, ``test_scores.csv`` (every held-out test network's accuracy and scores),
+``report.json``, ``report.md`` and ``figures/`` (drawn by ``core.figures``).
 
 :class:`RunDirectory` is the one owner of these files: the engine (``core.engine``) writes
 through it; ``gm report`` (``core.report``), ``gm eval`` (``core.evaluation``), the TUI's
@@ -30,7 +31,9 @@ from core.rundir_rows import (
     ENERGY_FIELDS,
     HALL_OF_FAME_FIELDS,
     EnergyRow,
+    TEST_SCORE_FIELDS,
     HallOfFameRow,
+    TestScoreRow,
     energy_row_from_csv,
     one_line as _one_line,
 )
@@ -43,6 +46,8 @@ ENERGY_FILE = "energy.csv"
 BEST_PROXY_FILE = "best_proxy.json"
 REPORT_JSON_FILE = "report.json"
 REPORT_MD_FILE = "report.md"
+TEST_SCORES_FILE = "test_scores.csv"
+FIGURES_FOLDER = "figures"
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (readers see the old or the new file)."""
@@ -334,6 +339,40 @@ class RunDirectory:
         if header is None or not set(HALL_OF_FAME_FIELDS[:4]) <= set(header):
             raise GMError(f"{path} is corrupt: unexpected header")
         return [HallOfFameRow.from_csv_row(row, f"{path}:{number}") for number, row in enumerate(rows, start=2)]
+
+    # -- test_scores.csv -------------------------------------------------------------------------
+
+    def write_test_scores(self, rows: Iterable[TestScoreRow]) -> None:
+        """Write ``test_scores.csv``: every test network's accuracy, evolved and baseline scores."""
+        rows = list(rows)
+        extra = list(dict.fromkeys(name for row in rows for name in row.baselines))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(TEST_SCORE_FIELDS) + extra, restval="nan")
+        writer.writeheader()
+        writer.writerows(row.to_csv_row() for row in rows)
+        atomic_write_text(self.file(TEST_SCORES_FILE), buffer.getvalue())
+
+    def has_test_scores(self) -> bool:
+        """Whether ``test_scores.csv`` exists (runs made before it was written have none)."""
+        return self.file(TEST_SCORES_FILE).is_file()
+
+    def read_test_scores(self) -> list[TestScoreRow]:
+        """Read ``test_scores.csv``; a missing or corrupt file is a GMError."""
+        path = self.file(TEST_SCORES_FILE)
+        try:
+            with open(path, encoding="utf-8", newline="") as stream:
+                reader = csv.DictReader(stream)
+                rows = list(reader)
+                header = reader.fieldnames
+        except FileNotFoundError:
+            raise GMError(f"{path} not found (the run was made before test scores were saved)") from None
+        except (UnicodeDecodeError, csv.Error) as error:
+            raise GMError(f"{path} is corrupt: {_one_line(error)}") from None
+        except OSError as error:
+            raise GMError(f"cannot read {path}: {error.strerror or error}") from None
+        if header is None or tuple(header[:len(TEST_SCORE_FIELDS)]) != TEST_SCORE_FIELDS:
+            raise GMError(f"{path} is corrupt: unexpected header")
+        return [TestScoreRow.from_csv_row(row, f"{path}:{number}") for number, row in enumerate(rows, start=2)]
 
     # -- best_proxy.json and the reports ---------------------------------------------------------
 

@@ -137,3 +137,59 @@ def energy_row_from_csv(row: Mapping[str, Any], where: str) -> EnergyRow:
         return EnergyRow(span=span, phase=phase, methods=methods, **values)
     except (KeyError, TypeError, ValueError, RecursionError) as error:
         raise GMError(f"{where} is corrupt: {one_line(error)}") from None
+
+
+TEST_SCORE_FIELDS = ("dataset", "network_index", "arch", "accuracy", "evolved")
+
+
+@dataclass(frozen=True)
+class TestScoreRow:
+    """One network of the held-out test sample (``test_scores.csv``): its scores and accuracy.
+
+    Attributes
+    ----------
+    dataset : str
+        The dataset whose accuracy is the ground truth.
+    network_index : int
+        The network's index in the benchmark table.
+    arch : str
+        The architecture string.
+    accuracy : float
+        Ground-truth accuracy (the benchmark's column for ``dataset``).
+    evolved : float
+        The evolved (best) proxy's score.
+    baselines : mapping of str to float
+        Every baseline's score (NaN where a baseline is undefined for the network).
+    """
+
+    __test__ = False  # not a pytest test class
+
+    dataset: str
+    network_index: int
+    arch: str
+    accuracy: float
+    evolved: float
+    baselines: Mapping[str, float] = field(default_factory=dict)
+
+    def to_csv_row(self) -> dict[str, str]:
+        """The ``test_scores.csv`` form (baseline columns after the fixed ones)."""
+        row = {"dataset": self.dataset, "network_index": str(self.network_index), "arch": self.arch,
+               "accuracy": repr(float(self.accuracy)), "evolved": repr(float(self.evolved))}
+        row.update({name: repr(float(value)) for name, value in self.baselines.items()})
+        return row
+
+    @classmethod
+    def from_csv_row(cls, row: Mapping[str, Any], where: str) -> "TestScoreRow":
+        """Parse one ``test_scores.csv`` row; a bad row is a GMError naming ``where``."""
+        try:
+            dataset, arch = row["dataset"], row["arch"]
+            if not isinstance(dataset, str) or not dataset or not isinstance(arch, str):
+                raise ValueError("no dataset or arch")
+            accuracy = float(row["accuracy"])
+            if not math.isfinite(accuracy):
+                raise ValueError(f"accuracy is {row['accuracy']!r}")
+            baselines = {name: float(text) for name, text in row.items()
+                         if name not in TEST_SCORE_FIELDS and name is not None}
+            return cls(dataset, int(row["network_index"]), arch, accuracy, float(row["evolved"]), baselines)
+        except (KeyError, TypeError, ValueError) as error:
+            raise GMError(f"{where} is corrupt: {one_line(error)}") from None

@@ -257,6 +257,23 @@ def report_command(
     typer.echo(markdown)
 
 
+@app.command("plot")
+@user_errors
+def plot_command(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
+    """Redraw a run's figures (PNG and SVG in RUN_DIR/figures) and embed them in report.md."""
+    from core.errors import GMError
+    from core.figures import draw_and_embed
+
+    if not run_dir.is_dir():
+        raise GMError(f"{run_dir} is not a directory")
+    skipped: list[str] = []
+    files = draw_and_embed(run_dir, skipped)
+    for path in files:
+        typer.echo(str(path))
+    for line in skipped:
+        typer.echo(f"not drawn: {line}")
+
+
 def _probe_sink():
     from gm_tui.headless import HeadlessReporter
 

@@ -175,11 +175,14 @@ def test_resumed_report_counts_energy_and_time_of_every_part(uninterrupted, tmp_
 
 
 def test_resume_of_a_completed_run_is_refused_and_changes_nothing(uninterrupted):
-    before = {p.name: p.read_bytes() for p in uninterrupted.iterdir()}
+    def contents():  # every file, figures/ included
+        return {str(p.relative_to(uninterrupted)): p.read_bytes() for p in uninterrupted.rglob("*") if p.is_file()}
+
+    before = contents()
     result = runner.invoke(app, ["run", "--resume", str(uninterrupted)])
     assert result.exit_code == 2
     assert "completed run" in result.output and len(result.output.strip().splitlines()) == 1
-    assert {p.name: p.read_bytes() for p in uninterrupted.iterdir()} == before
+    assert contents() == before
 
 
 def test_run_that_fails_on_data_leaves_no_run_directory(tmp_path, monkeypatch):

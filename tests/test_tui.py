@@ -367,3 +367,60 @@ async def test_tiny_real_run_updates_the_widgets(tmp_path: Path, monkeypatch):
         assert table.row_count >= 1
         assert (run_dir / "events.jsonl").is_file()
         assert app.is_running
+
+
+LONG_FORMULA = "(sum((snip * activation_standard_deviation)) + log(|naswot| + synflow_per_layer_total))"
+
+
+async def test_hall_of_fame_formula_is_readable_at_140_columns():
+    from core.events import HallOfFameUpdated
+    from gm_tui import messages
+
+    app = create_app("quick", controller_factory=factory(), autostart=False)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = app.run_screen
+        rows = ({"size": 1, "tau_search": 0.8, "tau_validation": 0.7, "formula": "naswot"},
+                {"size": 9, "tau_search": 0.85, "tau_validation": 0.75, "formula": LONG_FORMULA})
+        screen.post_message(messages.EngineHallOfFameUpdated(HallOfFameUpdated(rows=rows)))
+        await pilot.pause(0.2)
+        table = screen.query_one(HallOfFameTable)
+        table.focus()
+        table.move_cursor(row=1)
+        await pilot.pause(0.2)
+        shown = str(screen.query_one("#hof-formula").render())
+        assert "size 9" in shown and LONG_FORMULA in shown.replace("\n", "")
+        assert LONG_FORMULA[:40] in app.export_screenshot().replace("&#160;", " ")
+
+
+async def test_test_scatter_screen_after_a_finished_run(tmp_path: Path):
+    from core.events import RunFinished
+    from core.rundir import RunDirectory, TestScoreRow
+    from gm_tui import messages
+    from gm_tui.screens import TestScatterScreen
+    from gm_tui.widgets import ScatterPlot
+
+    rows = [TestScoreRow("cifar10", i, f"|a~{i}|", 50.0 + i, float(i), {"naswot": float(-i if i % 3 else i),
+                                                                        "params": float(i % 5)})
+            for i in range(30)]
+    RunDirectory(tmp_path).write_test_scores(rows)
+    app = create_app("quick", controller_factory=factory(), autostart=False)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = app.run_screen
+        await pilot.press("t")  # nothing to show yet: a notice, no screen
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, TestScatterScreen)
+        screen.post_message(messages.EngineRunFinished(RunFinished(status="completed", run_dir=str(tmp_path))))
+        await wait_for(pilot, lambda: len(screen.test_scores) == 30)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, TestScatterScreen))
+        await pilot.pause(0.2)
+        evolved = app.screen.query_one("#scatter-evolved", ScatterPlot)
+        baseline = app.screen.query_one("#scatter-baseline", ScatterPlot)
+        assert evolved.legend == "evolved proxy: Kendall τ = 1.000"  # score = accuracy order
+        assert baseline.legend.startswith("best baseline params: Kendall τ = ")
+        assert len(evolved.points) == 30 and evolved.points[0] == (1.0, 50.0)
+        picture = str(evolved.render())
+        assert any(0x2800 < ord(c) <= 0x28FF for c in picture) and "rank 1" in picture
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, TestScatterScreen)

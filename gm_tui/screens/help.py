@@ -14,6 +14,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("x", "stop after the current network / generation (resumable)"),
     ("e", "export the best formula of the run"),
     ("l", "profile picker"),
+    ("t", "held-out test scatter (after a run completes)"),
     ("?", "this help"),
     ("q", "quit (stops a running engine first)"),
 )

@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, RichLog
+from textual.widgets import DataTable, Footer, RichLog, Static
 
 from core.events import NewBest, RunStarted
 from gm_tui import messages
@@ -27,6 +27,8 @@ LEVEL_STYLE = {"debug": "grey50", "info": "", "warning": "yellow", "warn": "yell
 class RunScreen(Screen):
     """Live view of one run: header, probe progress, tau plot, hall of fame, energy, proxy, log."""
 
+    BINDINGS = [("t", "test_scatter", "Test scatter")]
+
     class Ready(Message):
         """The screen is mounted: the app may start a run or a replay."""
 
@@ -38,6 +40,7 @@ class RunScreen(Screen):
         self.final_status: str | None = None
         self.last_error: str | None = None
         self.replay = False
+        self.test_scores: list[Any] = []
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="run-header")
@@ -46,6 +49,7 @@ class RunScreen(Screen):
             with Vertical(id="left"):
                 yield TauPlot(id="tau-plot")
                 yield HallOfFameTable(id="hall-of-fame")
+                yield Static(id="hof-formula")
             with Vertical(id="right"):
                 yield EnergyPanel(id="energy")
                 yield ProxyView(id="proxy")
@@ -91,6 +95,8 @@ class RunScreen(Screen):
         self.query_one(TauPlot).clear()
         self.query_one(EnergyPanel).reset()
         self.query_one(HallOfFameTable).set_rows([])
+        self.query_one("#hof-formula", Static).update("")
+        self.test_scores = []
 
     def log_line(self, message: str, style: str = "") -> None:
         """Append a time-stamped line to the log panel."""
@@ -140,7 +146,9 @@ class RunScreen(Screen):
         self.log_line(f"new best (gen {event.generation}, τ valid. {format_tau(event.validation_tau)}): {event.formula}", "cyan")
 
     def on_engine_hall_of_fame_updated(self, message: messages.EngineHallOfFameUpdated) -> None:
-        self.query_one(HallOfFameTable).set_rows(message.event.rows)
+        table = self.query_one(HallOfFameTable)
+        table.set_rows(message.event.rows)
+        self._show_formula(table.cursor_row)
 
     def on_engine_energy_sample(self, message: messages.EngineEnergySample) -> None:
         self.query_one(EnergyPanel).add_sample(message.event)
@@ -155,11 +163,50 @@ class RunScreen(Screen):
         self.final_status = event.status
         self.run_dir = event.run_dir or self.run_dir
         self.set_status(f"{event.status} (replay)" if self.replay else event.status)
+        self._load_test_scores()
         style = {"completed": "bold green", "stopped": "yellow", "failed": "bold red"}.get(event.status, "bold")
         text = f"run {event.status}: {event.run_dir}"
         if event.message:
             text += f" — {event.message}"
         self.log_line(text, style)
+
+    def _load_test_scores(self) -> None:
+        from core.errors import GMError
+        from core.rundir import RunDirectory
+
+        directory = RunDirectory(self.run_dir) if self.run_dir else None
+        if directory is None or not directory.has_test_scores():
+            return
+        try:
+            self.test_scores = directory.read_test_scores()
+        except GMError as error:
+            self.log_line(f"warning: {error}", "yellow")
+            return
+        self.log_line("press t for the held-out test scatter")
+
+    def action_test_scatter(self) -> None:
+        """Show the held-out test scatter (once the run has written its test scores)."""
+        from gm_tui.screens.test_scatter import TestScatterScreen
+
+        if not self.test_scores:
+            self.app.notify("no held-out test scores yet (they are written when a run completes)", timeout=4)
+            return
+        started = self.run_started
+        context = "" if started is None else (f"{started.space.upper()} · {started.sampling_mode} · seed {started.seed}")
+        self.app.push_screen(TestScatterScreen(self.test_scores, context))
+
+    def on_data_table_row_highlighted(self, message: DataTable.RowHighlighted) -> None:
+        if message.data_table is self.query_one(HallOfFameTable):
+            self._show_formula(message.cursor_row)
+
+    def _show_formula(self, row: int) -> None:
+        """Show the selected hall-of-fame row's whole formula (wrapped) under the table."""
+        table = self.query_one(HallOfFameTable)
+        if not 0 <= row < len(table.hof_rows):
+            return
+        size, search, validation, formula = table.hof_rows[row]
+        self.query_one("#hof-formula", Static).update(
+            Text.assemble((f"size {size}, τ search {search}, validation {validation}: ", "bold"), formula))
 
     def on_engine_failed(self, message: messages.EngineFailed) -> None:
         self.last_error = message.error

@@ -6,5 +6,6 @@ from gm_tui.widgets.probe_progress import ProbeProgress
 from gm_tui.widgets.proxy_view import ProxyView
 from gm_tui.widgets.run_header import RunHeader
 from gm_tui.widgets.tau_plot import TauPlot
+from gm_tui.widgets.test_scatter import ScatterPlot
 
-__all__ = ["EnergyPanel", "HallOfFameTable", "ProbeProgress", "ProxyView", "RunHeader", "TauPlot"]
+__all__ = ["EnergyPanel", "HallOfFameTable", "ProbeProgress", "ProxyView", "RunHeader", "ScatterPlot", "TauPlot"]

@@ -1,0 +1,69 @@
+"""The held-out test scatter screen: the evolved proxy beside the best baseline, as terminal
+plots (score rank against ground-truth accuracy, Kendall τ in each legend).
+
+Pushed by :class:`gm_tui.screens.run.RunScreen` (key ``t``) once the run has written
+``test_scores.csv``; escape (or ``t``) closes it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from gm_tui.widgets.test_scatter import ScatterPlot
+
+
+class TestScatterScreen(ModalScreen[None]):
+    """Two scatter plots (evolved proxy, best baseline) of one dataset's test networks."""
+
+    __test__ = False  # not a pytest test class
+    BINDINGS = [("escape", "close", "Close"), ("t", "close", "Close")]
+    DEFAULT_CSS = """
+    TestScatterScreen { align: center middle; }
+    #scatter-panel { width: 95%; height: 90%; border: round $accent; background: $surface; }
+    #scatter-title { height: auto; padding: 0 1; text-style: bold; }
+    #scatter-plots { height: 1fr; }
+    #scatter-plots ScatterPlot { margin: 0 1; }
+    #scatter-hint { height: 1; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(self, rows: Sequence[Any], context: str = "") -> None:
+        super().__init__()
+        self.rows = list(rows)
+        self.context = context
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import Vertical
+
+        with Vertical(id="scatter-panel"):
+            yield Static(id="scatter-title")
+            with Horizontal(id="scatter-plots"):
+                yield ScatterPlot(colour="cyan", id="scatter-evolved")
+                yield ScatterPlot(colour="dark_orange", id="scatter-baseline")
+            yield Static("x: rank of the proxy's score (ties share their mean rank); y: ground-truth accuracy (%). "
+                         "escape closes", id="scatter-hint")
+
+    def on_mount(self) -> None:
+        from core.figures.test_scatter import scatter_series, score_ranks
+
+        dataset = self.rows[0].dataset if self.rows else "?"
+        rows = [row for row in self.rows if row.dataset == dataset]
+        title = f"Held-out test sample — {dataset}, n = {len(rows)}"
+        self.query_one("#scatter-title", Static).update(title + (f"\n{self.context}" if self.context else ""))
+        if not rows:
+            return
+        series = scatter_series(rows)
+        for key, widget_id in (("evolved", "#scatter-evolved"), ("baseline", "#scatter-baseline")):
+            if series[key] is None:
+                continue
+            name, scores, tau = series[key]
+            role = "evolved proxy" if key == "evolved" else f"best baseline {name}"
+            self.query_one(widget_id, ScatterPlot).set_points(f"{role}: Kendall τ = {tau:.3f}", score_ranks(scores),
+                                                              series["accuracy"])
+
+    def action_close(self) -> None:
+        self.dismiss(None)
