@@ -98,14 +98,17 @@ class ProbeJob:
 
 def job_space(job: ProbeJob):
     """The search space of ``job`` (a custom space registered in this process on first use)."""
-    from core.spaces import get_space
+    from core.spaces import UnknownSpaceError, get_space
 
-    if job.custom is not None:
-        from core.spaces.custom import custom_space
+    try:
+        return get_space(job.space)
+    except UnknownSpaceError:
+        if job.custom is None:
+            raise
+    from core.spaces.custom import custom_space
 
-        table, builder, datasets = job.custom
-        return custom_space(table, builder, tuple(datasets))
-    return get_space(job.space)
+    table, builder, datasets = job.custom
+    return custom_space(table, builder, tuple(datasets))
 
 
 def custom_spec(space) -> tuple | None:
@@ -197,6 +200,8 @@ class ProbeExecutor:
     def __init__(self) -> None:
         self.machines: dict[str, dict[str, Any]] = {}
         self._processes: dict[str, set[int]] = {}
+        #: Chunks lost with a worker and sent out again.
+        self.resubmitted = 0
 
     @property
     def workers(self) -> int:
@@ -318,6 +323,7 @@ class ProbeExecutor:
                                   f"networks probed so far are in the cache: rerun to continue")
                 for handle in lost:
                     pending.appendleft(in_flight.pop(handle))
+                    self.resubmitted += 1
                 if on_lost is not None:
                     on_lost()
             if stopped and not in_flight:
