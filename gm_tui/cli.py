@@ -51,43 +51,8 @@ SetOption = Annotated[
     Optional[list[str]],
     typer.Option("--set", help="Override a profile value: section.key=value (repeatable)."),
 ]
-WorkersOption = Annotated[
-    Optional[int],
-    typer.Option("--workers", help="Probe workers: 0 = every usable CPU, 1 = in this process (probe.workers)."),
-]
-ExecutorOption = Annotated[
-    Optional[str],
-    typer.Option("--executor", help="Probe executor: local (process pool) or ray (probe.executor)."),
-]
-AddressOption = Annotated[
-    Optional[str],
-    typer.Option("--address", help="Ray cluster: auto or HOST:PORT; omit for a local Ray instance (probe.address)."),
-]
-
-
-def _probe_overrides(overrides: Optional[list[str]], workers: Optional[int], executor: Optional[str],
-                     address: Optional[str]) -> list[str]:
-    """``--set`` overrides plus the ``--workers/--executor/--address`` options (validated like any --set)."""
-    import json
-
-    result = list(overrides or [])
-    if workers is not None:
-        result.append(f"probe.workers={workers}")
-    if executor is not None:
-        result.append(f"probe.executor={json.dumps(executor)}")
-    if address is not None:
-        result.append(f"probe.address={json.dumps(address)}")
-    return result
-
-
-def _probe_settings(workers: Optional[int], executor: Optional[str], address: Optional[str], **base):
-    """Validated :class:`core.settings.ProbeSettings` from the options (``gm eval``, which has no profile)."""
-    from core.settings import profile_from_mapping
-
-    section = dict(base)
-    section.update({key: value for key, value in (("workers", workers), ("executor", executor),
-                                                  ("address", address)) if value is not None})
-    return profile_from_mapping({"probe": section}, source="gm eval options").probe
+from gm_tui.probe_options import AddressOption, ExecutorOption, WorkersOption, probe_overrides as _probe_overrides  # noqa: E402
+from gm_tui.probe_options import probe_settings as _probe_settings  # noqa: E402
 
 
 @app.command("profiles")

@@ -7,7 +7,8 @@ interface, :meth:`ProbeExecutor.probe`:
 * :class:`InProcessExecutor` (``probe.workers = 1``): :func:`core.probe.probe_many` in this
   process, network by network (the behaviour before executors existed).
 * :class:`LocalPoolExecutor` (``probe.workers = 0`` = every usable CPU, or N): a pool of
-  ``spawn``-ed processes with one torch thread each (on CUDA one worker per visible GPU).
+  processes (started from a ``forkserver`` that imported torch once) with one torch thread
+  each (on CUDA one worker per visible GPU).
 * :class:`core.probe.ray_executor.RayExecutor` (``probe.executor = "ray"``): Ray tasks on a
   cluster (``probe.address``) or on a local Ray instance.
 
@@ -371,7 +372,7 @@ class InProcessExecutor(ProbeExecutor):
 
 
 class LocalPoolExecutor(ProbeExecutor):
-    """A pool of ``workers`` spawned processes on this machine (one torch thread each).
+    """A pool of ``workers`` processes on this machine (one torch thread each).
 
     On CUDA (``device`` ``"cuda"``) each worker takes one visible GPU. A worker that dies
     (killed, out of memory) breaks the pool: the driver starts a new pool and resubmits the
@@ -394,7 +395,12 @@ class LocalPoolExecutor(ProbeExecutor):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        context = multiprocessing.get_context("spawn")
+        # forkserver: one clean, single-threaded server imports torch and the probe code once,
+        # then forks each worker (and any replacement after a crash) cheaply; never fork() the
+        # driver itself, whose threads (meter, TUI) and torch thread pools must not be copied.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["torch", "core.probe.engine", "core.probe.executors", "core.spaces",
+                                        "core.benchmarks", "core.images"])
         devices = None
         if self.device == "cuda":
             devices = context.Queue()
