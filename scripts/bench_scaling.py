@@ -4,7 +4,9 @@ Each configuration probes the same networks into its own empty cache (every netw
 computed), timed from the call to the last result, pool or Ray start-up included; the
 statistics of every configuration are checked bit for bit against the in-process ones. The
 load average is printed before and after each configuration: on a shared machine other
-processes take CPU from the workers, so read the speed-ups next to it.
+processes take CPU from the workers, so read the speed-ups next to it, and next to the CPU
+seconds per network spent in the workers (each chunk measures its process's CPU time), which
+show what each configuration costs whatever the load.
 
 Usage::
 
@@ -48,10 +50,12 @@ def run(name: str, executor, job_of, indices):
         before = load()
         start = time.perf_counter()
         statistics = executor.probe(job_of(root), indices, ProbeCache(root))
-        seconds = time.perf_counter() - start
         executor.close()
-        print(f"{name:24s} {len(indices) / seconds:6.3f} networks/s  ({seconds:6.1f} s; load {before} -> {load()})",
-              flush=True)
+        seconds = time.perf_counter() - start
+        cpu = sum(host["cpu_seconds"] for host in executor.describe()["hosts"].values())
+        shown = f"{cpu / len(indices):.2f} CPU s/network in the workers"
+        print(f"{name:24s} {len(indices) / seconds:6.3f} networks/s  ({seconds:6.1f} s; {shown}; "
+              f"load {before} -> {load()})", flush=True)
     return statistics, len(indices) / seconds
 
 

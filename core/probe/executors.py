@@ -33,10 +33,11 @@ import os
 import socket
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from core.errors import GMError
+from core.probe.executors_work import (ChunkResult, ProbeJob, _pool_chunk, _worker_start, custom_spec, job_space,
+                                       probe_chunk)
 
 #: How many times a pool may break (a worker killed) in one call before the driver gives up.
 MAX_POOL_FAILURES = 3
@@ -78,109 +79,6 @@ def resolve_workers(workers: int, device: str = "cpu") -> int:
     return usable_cpus()
 
 
-@dataclass(frozen=True)
-class ProbeJob:
-    """What every network of one call shares (all plain data, so it pickles to any worker).
-
-    ``space`` is a registered space name; ``custom`` holds ``(table, builder, datasets)`` for
-    a custom space so a fresh worker process can register it. ``device`` is resolved
-    (``cpu``, ``cuda`` or ``cuda:i``); ``cache_root`` ``None`` disables the cache.
-    """
-
-    space: str
-    dataset: str
-    batch_size: int
-    seed: int
-    device: str = "cpu"
-    cache_root: str | None = None
-    grasp: bool = False
-    custom: tuple | None = None
-
-
-def job_space(job: ProbeJob):
-    """The search space of ``job`` (a custom space registered in this process on first use)."""
-    from core.spaces import UnknownSpaceError, get_space
-
-    try:
-        return get_space(job.space)
-    except UnknownSpaceError:
-        if job.custom is None:
-            raise
-    from core.spaces.custom import custom_space
-
-    table, builder, datasets = job.custom
-    return custom_space(table, builder, tuple(datasets))
-
-
-def custom_spec(space) -> tuple | None:
-    """``(table, builder, datasets)`` of a custom space object, ``None`` for any other space."""
-    table = getattr(space, "table", None)
-    if table is None or not hasattr(space, "builder_file"):
-        return None
-    return (str(table), f"{space.builder_file}:{space.builder_function}", tuple(space.datasets))
-
-
-@dataclass
-class ChunkResult:
-    """What a worker returns for one chunk (plain data, pickled back to the driver)."""
-
-    indices: list[int]
-    statistics: list[Any]
-    hits: list[bool]
-    seconds: list[float]
-    wall_seconds: float
-    host: str
-    process: int
-    problems: list[str] = field(default_factory=list)
-    energy_joules: float | None = None
-
-
-def probe_chunk(job: ProbeJob, indices: Sequence[int], cache_writes: bool = True) -> ChunkResult:
-    """Probe ``indices`` of ``job`` in this process and write each to the cache (worker side)."""
-    from core.probe.cache import ProbeCache
-    from core.probe.engine import probe_many
-
-    start = time.perf_counter()
-    problems: list[str] = []
-    cache = (ProbeCache(job.cache_root, on_problem=problems.append, grasp=job.grasp)
-             if job.cache_root is not None and cache_writes else None)
-    hits: list[bool] = []
-    seconds: list[float] = []
-
-    def record(position: int, index: int, hit: bool, taken: float) -> None:
-        hits.append(bool(hit))
-        seconds.append(float(taken))
-
-    statistics = probe_many(job_space(job), [int(i) for i in indices], job.dataset, job.batch_size, job.seed,
-                            job.device, cache, on_network=record, grasp=job.grasp)
-    return ChunkResult([int(i) for i in indices], statistics, hits, seconds, time.perf_counter() - start,
-                       socket.gethostname(), os.getpid(), problems)
-
-
-def _worker_start(devices: Any = None) -> None:
-    """Pool worker initialiser: one torch thread, Ctrl-C left to the driver, one GPU each."""
-    import signal
-
-    import torch
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    torch.set_num_threads(1)
-    if devices is not None:
-        global _WORKER_DEVICE
-        _WORKER_DEVICE = devices.get()
-
-
-_WORKER_DEVICE: str | None = None
-
-
-def _pool_chunk(job: ProbeJob, indices: Sequence[int]) -> ChunkResult:
-    if _WORKER_DEVICE is not None:
-        from dataclasses import replace
-
-        job = replace(job, device=_WORKER_DEVICE)
-    return probe_chunk(job, indices)
-
-
 def chunk_size(misses: int, workers: int) -> int:
     """Networks per chunk: about four chunks per worker, at most :data:`MAX_CHUNK`."""
     return max(1, min(MAX_CHUNK, math.ceil(misses / max(1, workers * 4))))
@@ -192,8 +90,9 @@ class ProbeExecutor:
     Attributes
     ----------
     machines : dict
-        Per host name: ``workers`` (distinct worker processes seen), ``chunks`` and
-        ``seconds`` (summed chunk wall time) of the networks this executor computed.
+        Per host name: ``workers`` (distinct worker processes seen), ``chunks``, ``seconds``
+        (summed chunk wall time), ``cpu_seconds`` (summed CPU time of the chunks' processes)
+        and ``energy_joules`` (Ray chunks on other machines; else None).
     """
 
     name = "base"
@@ -211,12 +110,13 @@ class ProbeExecutor:
 
     def _account(self, result: ChunkResult) -> None:
         entry = self.machines.setdefault(result.host, {"workers": 0, "chunks": 0, "seconds": 0.0,
-                                                       "energy_joules": None})
+                                                       "cpu_seconds": 0.0, "energy_joules": None})
         processes = self._processes.setdefault(result.host, set())
         processes.add(result.process)
         entry["workers"] = len(processes)
         entry["chunks"] += 1
         entry["seconds"] += float(result.wall_seconds)
+        entry["cpu_seconds"] += float(result.cpu_seconds)
         if result.energy_joules is not None:
             entry["energy_joules"] = (entry["energy_joules"] or 0.0) + float(result.energy_joules)
 
@@ -249,8 +149,10 @@ class ProbeExecutor:
 
     # -- the shared driver loop ----------------------------------------------------------------
 
-    def _lookup(self, job: ProbeJob, indices: Sequence[int], cache: Any):
-        """Positions already in the cache (with their statistics) and the indices to compute."""
+    def _lookup(self, job: ProbeJob, indices: Sequence[int], cache: Any,
+                on_hit: Callable[[int], None] | None = None):
+        """Networks already in the cache (index -> statistics; ``on_hit`` called for each as it is
+        found) and the indices to compute."""
         from core.benchmarks import load_benchmark
         from core.images import image_identity
         from core.probe.engine import resolve_device
@@ -273,25 +175,22 @@ class ProbeExecutor:
                 misses.append(index)
             else:
                 found[index] = statistics
+                if on_hit is not None:
+                    on_hit(index)
         return found, misses
 
     def _drive(self, job: ProbeJob, indices: Sequence[int], cache: Any, on_network, should_stop,
                submit: Callable, wait: Callable, slots: int, on_lost: Callable[[], None] | None = None) -> list[Any]:
         """Look up, send misses in chunks, collect results in order (shared by every executor)."""
         indices = [int(i) for i in indices]
-        found, misses = self._lookup(job, indices, cache)
-        results: dict[int, Any] = dict(found)
         positions = {index: position for position, index in reversed(list(enumerate(indices)))}
-        done = 0
 
         def emit(index: int, hit: bool, seconds: float) -> None:
-            nonlocal done
-            done += 1
             if on_network is not None:
                 on_network(positions[index], index, hit, seconds)
 
-        for index in found:
-            emit(index, True, 0.0)
+        found, misses = self._lookup(job, indices, cache, on_hit=lambda index: emit(index, True, 0.0))
+        results: dict[int, Any] = dict(found)
         size = chunk_size(len(misses), slots)
         pending = deque(misses[start:start + size] for start in range(0, len(misses), size))
         in_flight: dict[Any, list[int]] = {}
@@ -355,6 +254,7 @@ class InProcessExecutor(ProbeExecutor):
         from core.probe.engine import probe_many
 
         start = time.perf_counter()
+        cpu_start = time.process_time()
         computed = []
 
         def record(position: int, index: int, hit: bool, seconds: float) -> None:
@@ -367,7 +267,7 @@ class InProcessExecutor(ProbeExecutor):
                                 job.device, cache, on_network=record, should_stop=should_stop, grasp=job.grasp)
         if computed:
             self._account(ChunkResult([], [], [], [], time.perf_counter() - start, socket.gethostname(),
-                                      os.getpid()))
+                                      os.getpid(), cpu_seconds=time.process_time() - cpu_start))
         return statistics
 
 
@@ -399,7 +299,7 @@ class LocalPoolExecutor(ProbeExecutor):
         # then forks each worker (and any replacement after a crash) cheaply; never fork() the
         # driver itself, whose threads (meter, TUI) and torch thread pools must not be copied.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["torch", "core.probe.engine", "core.probe.executors", "core.spaces",
+        context.set_forkserver_preload(["torch", "core.probe.engine", "core.probe.executors_work", "core.spaces",
                                         "core.benchmarks", "core.images"])
         devices = None
         if self.device == "cuda":
