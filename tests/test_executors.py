@@ -74,7 +74,6 @@ def test_pool_through_probe_phase_is_bit_identical_and_reports_workers(reference
     assert again.counts == {"done": len(INDICES), "hits": len(INDICES)} and again.executor._pool is None
 
 
-@pytest.mark.slow
 def test_killed_worker_loses_only_its_chunk(reference, tmp_path):
     executor = LocalPoolExecutor(2)
     job = ProbeJob("tss", "cifar10", BATCH, 0, "cpu", str(tmp_path))
