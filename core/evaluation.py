@@ -25,14 +25,20 @@ from core.probe.engine import resolve_device  # noqa: E402  (the one device reso
 
 
 class ProbePhase:
-    """Probe many networks through the cache, emitting :class:`ProbeProgress` events.
+    """Probe many networks through the cache and an executor, emitting :class:`ProbeProgress` events.
+
+    The executor comes from the probe settings (``workers``, ``executor``, ``address``; see
+    :func:`core.probe.executors.make_executor`): one worker probes in this process, more
+    use a local process pool, ``ray`` Ray tasks. Progress events arrive as each network (in
+    a pool: each chunk) completes, with the phase's rate and ETA and how many workers and
+    machines contributed.
 
     Parameters
     ----------
     space : str
         The search space name.
     probe : ProbeSettings
-        Batch size, seed and cache folder.
+        Batch size, seed, cache folder and executor settings.
     device : str
         Resolved torch device.
     sink : callable
@@ -41,11 +47,16 @@ class ProbePhase:
     total : int
         Networks the whole phase will handle (for progress and ETA).
     should_stop : callable, optional
-        Polled between networks; True stops the phase.
+        Polled between networks (in a pool: between chunks); True stops the phase.
+    executor : ProbeExecutor, optional
+        Use this executor instead of the one the settings describe (the caller closes it).
+    energy_country : str, optional
+        Country of per-node energy estimates on Ray nodes other than this machine.
     """
 
     def __init__(self, space: str, probe: Any, device: str, sink: Callable[[Event], None], total: int,
-                 should_stop: Callable[[], bool] | None = None) -> None:
+                 should_stop: Callable[[], bool] | None = None, executor: Any = None,
+                 energy_country: str | None = None) -> None:
         from core.probe.cache import ProbeCache, default_cache_root
 
         self.space = space
@@ -58,6 +69,28 @@ class ProbePhase:
         self.cache = ProbeCache(root, on_problem=self._on_cache_problem)
         self.counts = {"done": 0, "hits": 0}
         self._start = time.perf_counter()
+        self._executor = executor
+        self._owns_executor = executor is None
+        self._energy_country = energy_country
+
+    @property
+    def executor(self) -> Any:
+        """The phase's executor (built from the probe settings on first use)."""
+        if self._executor is None:
+            from core.probe.executors import make_executor
+
+            if getattr(self.probe, "executor", "local") == "ray":
+                from core.probe.ray_executor import RayExecutor
+
+                self._executor = RayExecutor(getattr(self.probe, "address", ""), int(getattr(self.probe, "workers", 0)),
+                                             energy_country=self._energy_country)
+            else:
+                self._executor = make_executor("local", int(getattr(self.probe, "workers", 1)), "", self.device)
+        return self._executor
+
+    def describe(self) -> dict[str, Any]:
+        """Executor name, workers, machines and per-host chunk seconds (for reports)."""
+        return self.executor.describe()
 
     def _on_cache_problem(self, message: str) -> None:
         self.sink(LogMessage(level="warning", message=message))
@@ -68,19 +101,33 @@ class ProbePhase:
         elapsed = time.perf_counter() - self._start
         rate = self.counts["done"] / elapsed if elapsed > 0 else 0.0
         left = self.total - self.counts["done"]
+        described = self.executor.describe()
         self.sink(ProbeProgress(done=self.counts["done"], total=self.total, cache_hits=self.counts["hits"],
-                                networks_per_second=rate, eta_seconds=left / rate if rate > 0 else None))
+                                networks_per_second=rate, eta_seconds=left / rate if rate > 0 else None,
+                                workers=int(described["workers"]), machines=int(described["machines"])))
 
     def table(self, indices: Any, dataset: str) -> StatisticTable | None:
         """Statistics of the networks ``indices`` on ``dataset``; ``None`` if stopped early."""
-        from core.probe import probe_many
+        from core.probe.executors import ProbeJob, custom_spec
+        from core.spaces import get_space
 
-        statistics = probe_many(self.space, [int(i) for i in indices], dataset, self.probe.batch_size,
-                                self.probe.seed, self.device, self.cache, on_network=self._on_network,
-                                should_stop=self.should_stop)
+        job = ProbeJob(self.space, dataset, int(self.probe.batch_size), int(self.probe.seed), self.device,
+                       str(self.cache.root), custom=custom_spec(get_space(self.space)))
+        executor = self.executor
+        try:
+            statistics = executor.probe(job, [int(i) for i in indices], self.cache, on_network=self._on_network,
+                                        should_stop=self.should_stop)
+        finally:
+            if self._owns_executor and executor.name == "local":
+                executor.close()  # a pool's processes do not outlive the table; Ray stays up until close()
         if len(statistics) < len(indices):
             return None
         return StatisticTable.from_networks(statistics)
+
+    def close(self) -> None:
+        """Release the executor's workers (when the phase built it)."""
+        if self._owns_executor and self._executor is not None:
+            self._executor.close()
 
 
 def finite_or_none(value: float) -> float | None:
@@ -159,9 +206,39 @@ def probe_profile(profile: Any, sink: Callable[[Event], None]) -> ProbePhase:
     benchmark, samples = profile_samples(profile)
     indices = samples.all_indices()
     phase = ProbePhase(profile.space_name, profile.probe, resolve_device(profile.probe.device), sink,
-                       total=len(indices) * len(profile.benchmark.datasets))
-    for dataset in profile.benchmark.datasets:
-        phase.table(indices, dataset)
+                       total=len(indices) * len(profile.benchmark.datasets), energy_country=profile.energy.country)
+    try:
+        for dataset in profile.benchmark.datasets:
+            phase.table(indices, dataset)
+    finally:
+        phase.close()
+    return phase
+
+
+def probe_whole_space(space: str, dataset: str, probe: Any, sink: Callable[[Event], None],
+                      should_stop: Callable[[], bool] | None = None) -> ProbePhase:
+    """Probe every network of ``space`` on ``dataset`` into the cache (``gm probe --all``).
+
+    Resumable: networks already in the cache are hits. ``probe`` is a
+    :class:`core.settings.ProbeSettings` (batch, seed, device, cache, executor).
+
+    Raises
+    ------
+    GMError
+        Unknown space or dataset, missing data files.
+    """
+    from core.benchmarks import load_benchmark
+    from core.spaces import get_space
+
+    search_space = get_space(space)
+    search_space.dataset(dataset)
+    count = len(load_benchmark(search_space).accuracy(dataset))
+    phase = ProbePhase(search_space.name, probe, resolve_device(probe.device), sink, total=count,
+                       should_stop=should_stop)
+    try:
+        phase.table(np.arange(count), dataset)
+    finally:
+        phase.close()
     return phase
 
 
@@ -172,8 +249,12 @@ def profile_baselines(profile: Any, sink: Callable[[Event], None]) -> list[dict[
     device = resolve_device(profile.probe.device)
     output = []
     for dataset in profile.benchmark.datasets:
-        phase = ProbePhase(space, profile.probe, device, sink, total=len(samples.test))
-        table = phase.table(samples.test, dataset)
+        phase = ProbePhase(space, profile.probe, device, sink, total=len(samples.test),
+                           energy_country=profile.energy.country)
+        try:
+            table = phase.table(samples.test, dataset)
+        finally:
+            phase.close()
         result = evaluate_sample(table, benchmark.accuracy(dataset)[samples.test])
         output.append({
             "n": result["n"], "space": space, "dataset": dataset, "ground_truth": benchmark.metric_columns[dataset],
@@ -199,8 +280,15 @@ def evaluate_saved_proxy(
     strata: int = 10,
     batch_size: int | None = None,
     device: str = "auto",
+    workers: int = 0,
+    executor: str = "local",
+    address: str = "",
 ) -> dict[str, Any]:
     """Score a saved proxy on a new sample next to the baselines (``gm eval``).
+
+    On the proxy's own space, the networks its run searched and validated on are never
+    part of the sample (see :func:`proxy_own_networks`); ``sample="all"`` is every other
+    network of the space (``n`` is then ignored).
 
     Parameters
     ----------
@@ -209,9 +297,11 @@ def evaluate_saved_proxy(
     space, dataset : str, optional
         Default: the proxy file's space and its first dataset.
     sample, n, seed, stratification, strata :
-        How the sample is drawn.
+        How the sample is drawn (``sample``: ``random``, ``stratified`` or ``all``).
     batch_size : int, optional
         Probe batch (default: the proxy's).
+    workers, executor, address :
+        The probe executor (as ``probe.workers`` / ``probe.executor`` / ``probe.address``).
 
     Raises
     ------
@@ -237,7 +327,8 @@ def evaluate_saved_proxy(
         benchmark_section.update({key: saved_benchmark.get(key) for key in ("space", "table", "builder")})
     options = profile_from_mapping(
         {"benchmark": benchmark_section,
-         "sampling": {"mode": sample, "stratification": stratification, "strata": strata, "seed": seed}},
+         "sampling": {"mode": "random" if sample == "all" else sample, "stratification": stratification,
+                      "strata": strata, "seed": seed}},
         source="gm eval options",
     )
     space = options.space_name
@@ -250,22 +341,83 @@ def evaluate_saved_proxy(
     tree_from_dict(saved["tree"], statistic_names("layer"), statistic_names("network"))  # fail before probing
     probe_info = saved.get("probe") or {}
     probe = ProbeSettings(batch_size=batch_size or int(probe_info.get("batch_size", 64)),
-                          seed=int(probe_info.get("seed", 0)))
+                          seed=int(probe_info.get("seed", 0)), workers=workers, executor=executor, address=address)
     benchmark = load_benchmark(space)
     accuracy_all = benchmark.accuracy(dataset)
-    rng = np.random.default_rng(seed)
-    indices = draw_sample(accuracy_all, n, sample, rng, np.ones(len(accuracy_all), bool), strata, stratification)
-    table = ProbePhase(space, probe, resolve_device(device), sink, total=len(indices)).table(indices, dataset)
+    available = np.ones(len(accuracy_all), bool)
+    own, own_how = proxy_own_networks(source, saved, space)
+    available[own] = False
+    if sample == "all":
+        indices = np.flatnonzero(available)
+    else:
+        indices = draw_sample(accuracy_all, n, sample, np.random.default_rng(seed), available, strata, stratification)
+    phase = ProbePhase(space, probe, resolve_device(device), sink, total=len(indices))
+    try:
+        table = phase.table(indices, dataset)
+    finally:
+        phase.close()
     tree = tree_from_dict(saved["tree"], table.layer_statistic_names, table.network_statistic_names)
     result = evaluate_sample(table, accuracy_all[indices], tree)
+    sampling = sampling_info(sample, stratification, strata, seed)
+    if sample == "all":
+        sampling.update(seed=None, stratification=None, strata=None)
+    sampling.update(excluded=int(len(own)), excluded_how=own_how)
     return {
-        "n": n, "space": space, "dataset": dataset, "ground_truth": benchmark.metric_columns[dataset],
-        "sampling": sampling_info(sample, stratification, strata, seed),
+        "n": int(len(indices)), "space": space, "dataset": dataset, "ground_truth": benchmark.metric_columns[dataset],
+        "sampling": sampling,
         "probe": {"batch_size": probe.batch_size, "seed": probe.seed},
         "proxy": {"formula": saved.get("formula"), "simplified": saved.get("simplified"), "source": str(path),
                   **result["evolved"]},
         "proxies": result["baselines"],
     }
+
+
+def proxy_own_networks(source: Path, saved: Mapping[str, Any], space: str) -> tuple[np.ndarray, str]:
+    """The search and validation networks of a saved proxy's own run, on ``space``.
+
+    Found, in order, from: the run directory's ``profile.toml`` (``source`` is a run directory
+    or a ``best_proxy.json`` inside one), whose samples are drawn again exactly as the run drew
+    them (:func:`profile_samples`); else the proxy file's ``provenance.sampling`` (shipped
+    proxies), drawn again with the same settings. A proxy of another space, or one whose run
+    cannot be traced, excludes nothing.
+
+    Returns
+    -------
+    (numpy.ndarray, str)
+        Sorted table indices, and one line saying where they came from.
+    """
+    from core.rundir import PROFILE_FILE, RunDirectory
+    from core.sampling import draw_samples
+    from core.settings import SamplingSettings
+
+    source = Path(source)
+    folder = source if source.is_dir() else source.parent
+    if (folder / PROFILE_FILE).is_file():
+        profile = RunDirectory(folder).read_profile()
+        if profile.space_name != space:
+            return np.zeros(0, dtype=np.int64), f"none: the proxy's run searched space {profile.space_name}"
+        _, samples = profile_samples(profile)
+        own = np.union1d(samples.search, samples.validation)
+        return own, f"the run's search and validation samples ({folder / PROFILE_FILE})"
+    provenance = saved.get("provenance") if isinstance(saved.get("provenance"), Mapping) else {}
+    drawn = provenance.get("sampling") if isinstance(provenance.get("sampling"), Mapping) else None
+    if drawn is None or not isinstance(drawn.get("sizes"), Mapping):
+        return np.zeros(0, dtype=np.int64), "none: no run directory or sampling provenance to trace the proxy's run"
+    if (provenance.get("space") or saved.get("space")) != space:
+        return np.zeros(0, dtype=np.int64), "none: the proxy's run searched another space"
+    try:
+        settings = SamplingSettings(mode=str(drawn["mode"]), stratification=str(drawn.get("stratification") or "equal_width"),
+                                    strata=int(drawn.get("strata") or 10), search=int(drawn["sizes"]["search"]),
+                                    validation=int(drawn["sizes"]["validation"]), test=int(drawn["sizes"]["test"]),
+                                    seed=int(drawn["seed"]))
+        stratified_on = str(drawn.get("stratified_on") or (saved.get("datasets") or ["cifar10"])[0])
+    except (KeyError, TypeError, ValueError) as error:
+        raise GMError(f"the proxy file's provenance.sampling is malformed ({error})") from None
+    from core.benchmarks import load_benchmark
+
+    benchmark = load_benchmark(space)
+    samples = draw_samples(benchmark.accuracy(stratified_on), settings, str(benchmark.source))
+    return np.union1d(samples.search, samples.validation), "the proxy's provenance.sampling, drawn again"
 
 
 def rank_rows(rows: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, Mapping[str, Any]]]:
@@ -275,5 +427,5 @@ def rank_rows(rows: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, Mapping[
 
 __all__: Sequence[str] = (
     "ProbePhase", "baseline_rows", "evaluate_sample", "evaluate_saved_proxy", "finite_or_none", "probe_profile",
-    "profile_baselines", "rank_rows", "resolve_device", "sampling_info", "score_proxy",
+    "probe_whole_space", "profile_baselines", "proxy_own_networks", "rank_rows", "resolve_device", "sampling_info", "score_proxy",
 )

@@ -47,13 +47,19 @@ class RunStarted(Event):
 
 @dataclass(frozen=True)
 class ProbeProgress(Event):
-    """Probe phase progress: ``done`` of ``total`` networks, ``cache_hits`` of them cached."""
+    """Probe phase progress: ``done`` of ``total`` networks, ``cache_hits`` of them cached.
+
+    ``networks_per_second`` and ``eta_seconds`` are the whole phase's (every worker);
+    ``workers`` and ``machines`` say how many contributed (1 and 1 when probing in-process).
+    """
 
     done: int
     total: int
     cache_hits: int
     networks_per_second: float
     eta_seconds: float | None
+    workers: int = 1
+    machines: int = 1
 
 
 @dataclass(frozen=True)

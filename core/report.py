@@ -30,7 +30,8 @@ def energy_summary(rows: Sequence[Any], probe_counts: Mapping[str, Any], meter_i
         ``phase`` (``probe``, ``generation``, ``evaluation``, ``run``); a resumed run has
         one ``run`` span per part, and the summary adds them all up.
     probe_counts : mapping
-        ``done`` (networks handled) and ``hits`` (cache hits) of the probe phase.
+        ``done`` (networks handled) and ``hits`` (cache hits) of the probe phase, and the
+        ``workers`` / ``machines`` that probed (default 1 / 1).
     meter_info : mapping
         The meter's ``describe()`` (methods, machine, country).
     """
@@ -89,6 +90,7 @@ def energy_summary(rows: Sequence[Any], probe_counts: Mapping[str, Any], meter_i
         "avoided_note": "cache hits x mean measured probe energy per computed network"
         if per_network is not None
         else "no network computed in this run: per-network energy unknown",
+        "contributors": contributors(probe_counts),
         "methods": dict(meter_info.get("methods", {})),
         "country": meter_info.get("country"),
         "machine": {
@@ -98,6 +100,25 @@ def energy_summary(rows: Sequence[Any], probe_counts: Mapping[str, Any], meter_i
             "gpu_status": meter_info.get("gpu_status"),
         },
     }
+
+
+def contributors(probe_counts: Mapping[str, Any]) -> dict[str, Any]:
+    """How many machines and probe workers contributed, and what the energy figures cover.
+
+    One meter runs per machine: the driver's meter is machine-wide (codecarbon's CPU and RAM
+    estimates and RAPL cover every process of the machine; NVML the GPUs the process sees),
+    so the workers of a local pool are inside it and are not counted again. Probe workers on
+    other machines (Ray) are outside it.
+    """
+    workers = int(probe_counts.get("workers", 1) or 1)
+    machines = int(probe_counts.get("machines", 1) or 1)
+    if machines <= 1:
+        note = (f"one machine: its meter covers all {workers} probe worker(s) (machine-wide figures, "
+                "no per-worker meters, so nothing is counted twice)")
+    else:
+        note = (f"{machines} machines: the figures cover the machine that ran the run only; the probe "
+                f"work of the other {machines - 1} machine(s) is not in these totals")
+    return {"machines": machines, "workers": workers, "note": note}
 
 
 def build_report(
@@ -213,6 +234,9 @@ def render_energy(energy: Mapping[str, Any]) -> list[str]:
     gpus = ", ".join(machine.get("gpu_models") or []) or f"none ({machine.get('gpu_status')})"
     lines.append(f"Machine: {machine.get('cpu_model')} ({machine.get('cpu_count')} logical CPUs); GPU: {gpus}")
     lines.append(f"CO2-eq uses the carbon intensity of country {energy.get('country') or '–'}.")
+    who = energy.get("contributors")
+    if who:
+        lines.append(f"Probe workers: {who['workers']} on {who['machines']} machine(s); {who['note']}.")
     lines.append("")
     lines.append("| phase | spans | duration (s) | energy | CO2-eq (g) |")
     lines.append("|---|---:|---:|---:|---:|")

@@ -283,20 +283,24 @@ class RunDirectory:
         return [energy_row_from_csv(row, f"{path}:{number}") for number, row in enumerate(rows, start=2)]
 
     def probe_counts(self) -> dict[str, int]:
-        """Networks handled and cache hits of the probe phase, summed over every part of the run.
+        """Networks handled and cache hits of the probe phase, summed over every part of the run,
+        and the most ``workers`` / ``machines`` that probed in any part.
 
         Read from ``events.jsonl``: each part (a start or a resume) begins with ``RunStarted``
         and its last ``ProbeProgress`` holds its counts.
         """
         from core.events import ProbeProgress, RunStarted
 
-        totals = {"done": 0, "hits": 0}
+        totals = {"done": 0, "hits": 0, "workers": 1, "machines": 1}
         last = None
         for event in self.read_events(problems=[]) + [None]:
             if event is None or isinstance(event, RunStarted):
                 if last is not None:
                     totals["done"] += int(last.done)
                     totals["hits"] += int(last.cache_hits)
+                    # the most workers and machines any part of the run probed with
+                    totals["workers"] = max(totals["workers"], int(last.workers))
+                    totals["machines"] = max(totals["machines"], int(last.machines))
                 last = None
             elif isinstance(event, ProbeProgress):
                 last = event

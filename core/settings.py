@@ -80,12 +80,21 @@ class SamplingSettings:
 
 @dataclass(frozen=True)
 class ProbeSettings:
-    """How networks are probed: minibatch size, seed, device, cache folder ('' = default)."""
+    """How networks are probed: minibatch size, seed, device, cache folder ('' = default).
+
+    ``workers``: local probe workers (``0`` = every usable CPU, one per visible GPU on CUDA;
+    ``1`` = in this process); ``executor``: ``local`` (a process pool) or ``ray``;
+    ``address``: the Ray cluster (``auto`` or ``HOST:PORT``; ``""`` starts a local Ray
+    instance). See :mod:`core.probe.executors`.
+    """
 
     batch_size: int = 64
     seed: int = 0
     device: str = "auto"
     cache_dir: str = ""
+    workers: int = 0
+    executor: str = "local"
+    address: str = ""
 
 
 @dataclass(frozen=True)
@@ -180,6 +189,7 @@ _SECTIONS: dict[str, type] = {
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("sampling", "mode"): ("random", "stratified"),
     ("sampling", "stratification"): ("equal_width", "quantile"),
+    ("probe", "executor"): ("local", "ray"),
 }
 _MINIMUM: dict[tuple[str, str], float] = {
     ("sampling", "strata"): 1,
@@ -200,6 +210,7 @@ _MINIMUM: dict[tuple[str, str], float] = {
     ("export", "simplify_timeout"): 0.1,
     ("sampling", "seed"): 0,
     ("probe", "seed"): 0,
+    ("probe", "workers"): 0,
     ("evolution", "seed"): 0,
 }
 SEED_LIMIT = 2**32 - 1
@@ -220,6 +231,7 @@ _MAXIMUM: dict[tuple[str, str], float] = {
     ("sampling", "seed"): SEED_LIMIT,
     ("probe", "batch_size"): 1024,
     ("probe", "seed"): SEED_LIMIT,
+    ("probe", "workers"): 4096,
     ("evolution", "population"): 100_000,
     ("evolution", "generations"): 100_000,
     ("evolution", "tournament_size"): 100_000,
@@ -234,6 +246,7 @@ _MAXIMUM: dict[tuple[str, str], float] = {
     ("export", "simplify_timeout"): 3600.0,
 }
 _DEVICE_PATTERN = re.compile(r"(auto|cpu|cuda(:(0|[1-9][0-9]{0,3}))?)\Z")
+_ADDRESS_PATTERN = re.compile(r"(auto|(ray://)?[A-Za-z0-9][A-Za-z0-9.-]{0,252}:[0-9]{1,5})\Z")
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}\Z")
 _RATES = {"crossover_rate", "subtree_mutation_rate", "point_mutation_rate", "hoist_mutation_rate", "constant_mutation_rate"}
 
@@ -319,6 +332,8 @@ def _check_value(source: str, section: str, key: str, expected: Any, value: Any)
         raise ProfileError(f"{where} must be an ISO 3166 alpha-3 country code such as USA, got {value!r}")
     if (section, key) == ("probe", "device") and not _DEVICE_PATTERN.match(value):
         raise ProfileError(f"{where} must be auto, cpu, cuda or cuda:N (N = 0, 1, ...), got {value!r}")
+    if (section, key) == ("probe", "address") and value and not _ADDRESS_PATTERN.match(value):
+        raise ProfileError(f"{where} must be empty, auto or HOST:PORT, got {value!r}")
     if (section, key) == ("probe", "cache_dir") and any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         raise ProfileError(f"{where} must be a folder path without control characters, got {value!r}")
     return value
@@ -399,6 +414,8 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>", bas
         raise ProfileError(f"{source}: evolution.init_max_depth must be <= evolution.max_depth")
     if evolution.elitism >= evolution.population:
         raise ProfileError(f"{source}: evolution.elitism must be smaller than evolution.population")
+    if profile.probe.address and profile.probe.executor != "ray":
+        raise ProfileError(f"{source}: probe.address is only for probe.executor = \"ray\"")
     sampling = profile.sampling
     smallest = min(sampling.search, sampling.validation, sampling.test)
     if sampling.mode == "stratified" and sampling.strata > smallest:

@@ -51,6 +51,8 @@ SetOption = Annotated[
     Optional[list[str]],
     typer.Option("--set", help="Override a profile value: section.key=value (repeatable)."),
 ]
+from gm_tui.probe_options import AddressOption, ExecutorOption, WorkersOption, probe_overrides as _probe_overrides  # noqa: E402
+from gm_tui.probe_options import probe_settings as _probe_settings  # noqa: E402
 
 
 @app.command("profiles")
@@ -202,6 +204,9 @@ def run_command(
     overrides: SetOption = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory to write (default runs/<time>-<profile>).")] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue a stopped or interrupted run directory.")] = None,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    address: AddressOption = None,
 ) -> None:
     """Probe, evolve and report headlessly: progress on stderr, energy report at the end."""
     import numpy  # noqa: F401 - imported here, before the meter's start-up thread imports it too
@@ -211,11 +216,11 @@ def run_command(
 
     if resume is None and profile is None:
         _fail("give a PROFILE, or --resume RUN_DIR")
-    if resume is not None and (profile is not None or overrides):
-        _fail("--resume takes no PROFILE or --set: the run directory's profile.toml is used")
+    if resume is not None and (profile is not None or overrides or workers is not None or executor or address):
+        _fail("--resume takes no PROFILE, --set or probe options: the run directory's profile.toml is used")
     settings = None
     if resume is None:
-        settings = load_profile(profile, overrides or [])
+        settings = load_profile(profile, _probe_overrides(overrides, workers, executor, address))
         if out is not None and out.exists() and any(out.iterdir()):
             _fail(f"--out {out} exists and is not empty (use --resume to continue a run)")
     # Start codecarbon's hardware detection now, so it overlaps importing torch and the engine.
@@ -282,13 +287,37 @@ def _probe_sink():
 
 @app.command("probe")
 @user_errors
-def probe_command(profile: Annotated[str, typer.Argument(help="Profile name or .toml path.")], overrides: SetOption = None) -> None:
-    """Precompute the probe cache for a profile's networks (interrupt and rerun to resume)."""
-    from core.evaluation import probe_profile
+def probe_command(
+    profile: Annotated[Optional[str], typer.Argument(help="Profile name or .toml path (not with --all).")] = None,
+    overrides: SetOption = None,
+    whole: Annotated[bool, typer.Option("--all", help="Every network of --space on --dataset (resumable).")] = False,
+    space: Annotated[Optional[str], typer.Option("--space", help="With --all: tss, sss or a registered space.")] = None,
+    dataset: Annotated[Optional[str], typer.Option("--dataset", help="With --all: the dataset (default cifar10).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="With --all: probe batch (default 16).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="With --all: probe seed (default 0).")] = None,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    address: AddressOption = None,
+) -> None:
+    """Precompute the probe cache for a profile's networks, or a whole space (interrupt and rerun to resume)."""
+    from core.evaluation import probe_profile, probe_whole_space
     from core.settings import load_profile
 
-    phase = probe_profile(load_profile(profile, overrides or []), _probe_sink())
-    typer.echo(f"probed {phase.counts['done']} networks ({phase.counts['hits']} were cached) into {phase.cache.root}")
+    if whole:
+        if profile is not None or overrides:
+            _fail("--all takes no PROFILE or --set: give --space, --dataset, --batch-size, --seed")
+        probe = _probe_settings(workers, executor, address, batch_size=16 if batch_size is None else batch_size,
+                                seed=0 if seed is None else seed)
+        phase = probe_whole_space(space or "tss", dataset or "cifar10", probe, _probe_sink())
+    else:
+        if profile is None:
+            _fail("give a PROFILE, or --all with --space and --dataset")
+        if any(value is not None for value in (space, dataset, batch_size, seed)):
+            _fail("--space, --dataset, --batch-size and --seed are for --all (use --set probe.batch_size=... with a profile)")
+        phase = probe_profile(load_profile(profile, _probe_overrides(overrides, workers, executor, address)), _probe_sink())
+    described = phase.describe()
+    typer.echo(f"probed {phase.counts['done']} networks ({phase.counts['hits']} were cached) into {phase.cache.root} "
+               f"with {described['workers']} worker(s) on {described['machines']} machine(s)")
 
 
 def _tau(value) -> str:
@@ -320,12 +349,15 @@ def baselines_command(
     profile: Annotated[str, typer.Argument(help="Profile name or .toml path.")],
     overrides: SetOption = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the table as JSON.")] = None,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    address: AddressOption = None,
 ) -> None:
     """Kendall tau and Spearman rho of every baseline proxy on the profile's test networks."""
     from core.evaluation import profile_baselines
     from core.settings import load_profile
 
-    settings = load_profile(profile, overrides or [])
+    settings = load_profile(profile, _probe_overrides(overrides, workers, executor, address))
     output = profile_baselines(settings, _probe_sink())
     for data in output:
         _print_correlations(
@@ -342,23 +374,32 @@ def eval_command(
     proxy_json: Annotated[Path, typer.Argument(help="best_proxy.json (or a run directory).")],
     space: Annotated[Optional[str], typer.Option("--space", help="tss or sss (default: the proxy's).")] = None,
     dataset: Annotated[Optional[str], typer.Option("--dataset", help="cifar10, cifar100 or ImageNet16-120 (default: the proxy's first).")] = None,
-    sample: Annotated[str, typer.Option("--sample", help="random or stratified.")] = "random",
+    sample: Annotated[str, typer.Option("--sample", help="random, stratified or all (every network but the proxy's own search/validation networks).")] = "random",
     n: Annotated[int, typer.Option("--n", help="Number of networks.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 0,
     stratification: Annotated[str, typer.Option("--stratification", help="equal_width or quantile.")] = "equal_width",
     strata: Annotated[int, typer.Option("--strata")] = 10,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Probe batch (default: the proxy's).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the result as JSON.")] = None,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    address: AddressOption = None,
 ) -> None:
     """Score a saved proxy on a new sample (any dataset: transfer), next to the baselines."""
     from core.evaluation import evaluate_saved_proxy
 
+    probe = _probe_settings(workers, executor, address)
     result = evaluate_saved_proxy(proxy_json, _probe_sink(), space=space, dataset=dataset, sample=sample, n=n, seed=seed,
-                                  stratification=stratification, strata=strata, batch_size=batch_size)
+                                  stratification=stratification, strata=strata, batch_size=batch_size,
+                                  workers=probe.workers, executor=probe.executor, address=probe.address)
     proxy = result["proxy"]
-    how = sample if sample == "random" else f"stratified ({stratification}, {strata} strata)"
+    how = {"random": f"random, seed {seed}", "all": "the whole space"}.get(
+        sample, f"stratified ({stratification}, {strata} strata), seed {seed}")
+    excluded = result["sampling"].get("excluded") or 0
+    if excluded:
+        how += f" minus {excluded} search/validation networks of the proxy's run"
     _print_correlations(
-        f"{result['space']} {result['dataset']}: n={n}, {how}, seed {seed}, probe batch {result['probe']['batch_size']} "
+        f"{result['space']} {result['dataset']}: n={result['n']}, {how}, probe batch {result['probe']['batch_size']} "
         f"seed {result['probe']['seed']}, ground truth {result['ground_truth']}",
         {"EVOLVED": proxy, **result["proxies"]},
     )

@@ -7,6 +7,12 @@ precomputed-proxy table, or the tables read straight from ``GM_DATA_DIR``) ask f
 ``real_data`` fixture (the folder) or carry ``@pytest.mark.real_data``: they run only when
 ``GM_DATA_DIR`` names a folder holding every full file, and are skipped otherwise with the
 reason. CI sets ``GM_DATA_DIR`` to ``../shared/data``.
+
+Probing is in-process unless a test asks for workers: ``probe.workers = 0`` (the default)
+means every usable CPU, but the suite probes tiny samples, where starting a process pool
+costs more than it saves, so ``GM_PROBE_WORKERS=1`` makes that default one worker here (and
+in the ``gm`` subprocesses the tests start). Tests of the pool and of Ray give ``workers``
+explicitly. Statistics are identical either way.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+os.environ.setdefault("GM_PROBE_WORKERS", "1")
 
 from core.datadir import CIFAR10_TEST_IMAGES, IMAGE_FILES, TSS_HW_TABLE, ZC_PROXIES_TABLE
 from core.spaces import get_space

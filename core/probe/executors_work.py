@@ -1,0 +1,122 @@
+"""The work a probe executor sends out: jobs, chunks and what a worker returns.
+
+Called by :mod:`core.probe.executors` (the driver side) and run inside pool processes and
+Ray workers (:func:`probe_chunk`). Everything here is plain, picklable data or a top-level
+function, so it reaches any worker process.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+
+@dataclass(frozen=True)
+class ProbeJob:
+    """What every network of one call shares (all plain data, so it pickles to any worker).
+
+    ``space`` is a registered space name; ``custom`` holds ``(table, builder, datasets)`` for
+    a custom space so a fresh worker process can register it. ``device`` is resolved
+    (``cpu``, ``cuda`` or ``cuda:i``); ``cache_root`` ``None`` disables the cache.
+    """
+
+    space: str
+    dataset: str
+    batch_size: int
+    seed: int
+    device: str = "cpu"
+    cache_root: str | None = None
+    grasp: bool = False
+    custom: tuple | None = None
+
+
+def job_space(job: ProbeJob):
+    """The search space of ``job`` (a custom space registered in this process on first use)."""
+    from core.spaces import UnknownSpaceError, get_space
+
+    try:
+        return get_space(job.space)
+    except UnknownSpaceError:
+        if job.custom is None:
+            raise
+    from core.spaces.custom import custom_space
+
+    table, builder, datasets = job.custom
+    return custom_space(table, builder, tuple(datasets))
+
+
+def custom_spec(space) -> tuple | None:
+    """``(table, builder, datasets)`` of a custom space object, ``None`` for any other space."""
+    table = getattr(space, "table", None)
+    if table is None or not hasattr(space, "builder_file"):
+        return None
+    return (str(table), f"{space.builder_file}:{space.builder_function}", tuple(space.datasets))
+
+
+@dataclass
+class ChunkResult:
+    """What a worker returns for one chunk (plain data, pickled back to the driver)."""
+
+    indices: list[int]
+    statistics: list[Any]
+    hits: list[bool]
+    seconds: list[float]
+    wall_seconds: float
+    host: str
+    process: int
+    problems: list[str] = field(default_factory=list)
+    energy_joules: float | None = None
+    cpu_seconds: float = 0.0
+
+
+def probe_chunk(job: ProbeJob, indices: Sequence[int], cache_writes: bool = True) -> ChunkResult:
+    """Probe ``indices`` of ``job`` in this process and write each to the cache (worker side)."""
+    from core.probe.cache import ProbeCache
+    from core.probe.engine import probe_many
+
+    start = time.perf_counter()
+    cpu_start = time.process_time()
+    problems: list[str] = []
+    cache = (ProbeCache(job.cache_root, on_problem=problems.append, grasp=job.grasp)
+             if job.cache_root is not None and cache_writes else None)
+    hits: list[bool] = []
+    seconds: list[float] = []
+
+    def record(position: int, index: int, hit: bool, taken: float) -> None:
+        hits.append(bool(hit))
+        seconds.append(float(taken))
+
+    statistics = probe_many(job_space(job), [int(i) for i in indices], job.dataset, job.batch_size, job.seed,
+                            job.device, cache, on_network=record, grasp=job.grasp)
+    return ChunkResult([int(i) for i in indices], statistics, hits, seconds, time.perf_counter() - start,
+                       socket.gethostname(), os.getpid(), problems, cpu_seconds=time.process_time() - cpu_start)
+
+
+def _worker_start(devices: Any = None) -> None:
+    """Pool worker initialiser: one torch thread, Ctrl-C left to the driver, one GPU each."""
+    import signal
+
+    import torch
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    torch.set_num_threads(1)
+    if devices is not None:
+        global _WORKER_DEVICE
+        _WORKER_DEVICE = devices.get()
+
+
+_WORKER_DEVICE: str | None = None
+
+
+def _pool_chunk(job: ProbeJob, indices: Sequence[int]) -> ChunkResult:
+    if _WORKER_DEVICE is not None:
+        from dataclasses import replace
+
+        job = replace(job, device=_WORKER_DEVICE)
+    return probe_chunk(job, indices)
+
+
+__all__ = ["ChunkResult", "ProbeJob", "custom_spec", "job_space", "probe_chunk"]
