@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
 from core.errors import GMError, ProfileError
 from core.evaluation import ProbePhase, proxy_own_networks
@@ -188,3 +189,20 @@ def test_energy_report_names_workers_and_machines():
     several = contributors({"workers": 8, "machines": 3})
     assert "other 2 machine(s) is not in these totals" in several["note"]
     assert contributors({})["workers"] == 1
+
+
+def test_statistics_do_not_depend_on_the_callers_torch_threads():
+    """The probe runs on one thread whatever the caller set, so every executor agrees."""
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        two = probe_many("tss", INDICES[:2], "cifar10", BATCH, 0, "cpu", None)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
+    torch.set_num_threads(1)
+    try:
+        one = probe_many("tss", INDICES[:2], "cifar10", BATCH, 0, "cpu", None)
+    finally:
+        torch.set_num_threads(previous)
+    same(one, two)

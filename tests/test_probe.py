@@ -9,7 +9,7 @@ import torch
 from core.errors import ArchStringError
 from core.probe import (BANK_VERSION, describe_statistics, probe_network, register, statistic_names)
 from core.probe import registry
-from core.probe.engine import build_initialised, configure_threads, resolve_device
+from core.probe.engine import build_initialised, one_thread, resolve_device
 from core.spaces import build_network, count_flops, count_parameters, weighted_layers
 
 TSS_ARCHS = [
@@ -139,7 +139,10 @@ def test_bad_arch_and_device():
         probe_network("tss", "|conv~0|", "cifar10", 4, 0, "cpu")
     assert resolve_device("cpu") == "cpu"
     assert resolve_device("auto") in ("cpu", "cuda")
-    assert 1 <= configure_threads()
+    torch.set_num_threads(2)
+    with one_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2
 
 
 def test_optional_grasp_pass():

@@ -17,9 +17,9 @@ statistic ``non_finite_value_count``, so proxy formulas only ever see finite inp
 
 from __future__ import annotations
 
-import os
+import contextlib
 import time
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -36,19 +36,24 @@ from core.table import NetworkStatistics
 _COUNTER = "non_finite_value_count"
 
 
-def configure_threads() -> int:
-    """Cap torch's intra-op threads at the CPUs this process may use; return the count.
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the block with one torch intra-op thread, then restore the caller's setting.
 
-    Uses ``os.sched_getaffinity`` where available (containers, taskset), else
-    ``os.cpu_count()``. A lower setting chosen by the caller is kept.
+    Every probe runs on one thread: some reductions (e.g. a weight's standard deviation)
+    differ in the last bits with torch's thread count, so one thread everywhere makes the
+    statistics independent of the executor (in-process, pool workers, Ray tasks) and of the
+    machine's core count. Parallelism comes from probing several networks at once
+    (:mod:`core.probe.executors`).
     """
+    previous = torch.get_num_threads()
+    if previous != 1:
+        torch.set_num_threads(1)
     try:
-        available = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        available = os.cpu_count() or 1
-    if torch.get_num_threads() > available:
-        torch.set_num_threads(available)
-    return torch.get_num_threads()
+        yield
+    finally:
+        if previous != 1:
+            torch.set_num_threads(previous)
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> str:
@@ -191,6 +196,12 @@ def probe_model(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, se
     core.spaces.layers.LayerError
         A model with no Conv2d/Linear layer, or whose forward pass fails.
     """
+    with one_thread():
+        return _probe_model(model, images, labels, seed, grasp, layers, only)
+
+
+def _probe_model(model, images, labels, seed, grasp, layers, only) -> NetworkStatistics:
+    """:func:`probe_model` on the current torch threads."""
     from core.probe.passes.structure import LayerFlops
     from core.spaces.layers import WEIGHTED_TYPES, forward_layers
 
@@ -257,7 +268,6 @@ def probe_network(space: str, arch: str, dataset: str, batch_size: int, seed: in
     """
     from core.images import minibatch
 
-    configure_threads()
     resolved = resolve_device(device)
     images, labels = minibatch(dataset, batch_size, seed)
     model = build_initialised(space, arch, dataset, seed, resolved)
@@ -331,7 +341,6 @@ def probe_many(space, arch_indices: Sequence[int | str], dataset: str, batch_siz
         hit = statistics is not None
         if not hit:
             if batch is None:
-                configure_threads()
                 images, labels = minibatch(dataset, batch_size, seed)
                 batch = (images.to(resolved), labels.to(resolved))
             model = build_initialised(search_space, arch, dataset, seed, resolved)

@@ -80,7 +80,7 @@ def score_models(proxy: Proxy, models: Sequence[Any], dataset: str = "cifar10", 
     """
     from core.energy import NullMeter
     from core.images import minibatch
-    from core.probe.engine import configure_threads, resolve_device
+    from core.probe.engine import resolve_device
 
     if not models:
         raise GMError("no models to score")
@@ -91,7 +91,6 @@ def score_models(proxy: Proxy, models: Sequence[Any], dataset: str = "cifar10", 
     if seed < 0:
         raise GMError(f"seed must be non-negative, got {seed}")
     meter = meter if meter is not None else NullMeter()
-    configure_threads()
     resolved = resolve_device(device)
     start = time.perf_counter()
     with meter.span("score") as handle:
