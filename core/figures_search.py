@@ -54,13 +54,17 @@ def budget_figure(report: Mapping[str, Any], folder: Path) -> dict[str, str]:
     settings = report["settings"]
     figure, axes = plt.subplots(figsize=(7.5, 4.8))
     comparison = report.get("comparison")
+    best = report["optimum"]
+    lows = []
     if comparison:
         for guide, row in comparison["guides"].items():
             mean, sd = np.asarray(row["curve_mean"]), np.asarray(row["curve_sd"])
             steps = np.arange(1, mean.size + 1)
+            lows.append(float(np.min(mean[steps >= max(2, mean.size // 10)], initial=mean[-1])))
             line, = axes.plot(steps, mean, label=f"{guide}: {row['mean_accuracy']:.2f} ± "
                                                   f"{(row['sd_accuracy'] or 0):.2f}", linewidth=1.6)
-            axes.fill_between(steps, mean - sd, mean + sd, color=line.get_color(), alpha=0.15)
+            axes.fill_between(steps, np.clip(mean - sd, 0, 100), np.clip(mean + sd, 0, 100), color=line.get_color(),
+                              alpha=0.15)
         seeds = comparison["seed_list"]
         seed_text = f"seeds {seeds[0]}–{seeds[-1]} (n={len(seeds)}), budget {comparison['budget']}"
     else:
@@ -68,24 +72,27 @@ def budget_figure(report: Mapping[str, Any], folder: Path) -> dict[str, str]:
     headline = np.asarray(report["found_curve"])
     axes.plot(np.arange(1, headline.size + 1), headline, color="black", linestyle="--", linewidth=1.2,
               label=f"{settings['guide']}, headline search (seed {settings['seed']}, budget {settings['budget']})")
-    best = report["optimum"]
     axes.axhline(best["space"]["accuracy"], color="grey", linestyle=":", linewidth=1,
                  label=f"space optimum {best['space']['accuracy']:.2f}")
     if settings.get("constraint"):
         axes.axhline(best["feasible"]["accuracy"], color="tab:red", linestyle=":", linewidth=1,
                      label=f"optimum under constraint {best['feasible']['accuracy']:.2f}")
     if headline.size >= 20:
-        from matplotlib.ticker import ScalarFormatter
+        from matplotlib.ticker import FuncFormatter
 
         axes.set_xscale("log")
-        axes.xaxis.set_major_formatter(ScalarFormatter())
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    lows.append(float(np.min(headline[max(1, headline.size // 10) - 1:])))
+    # the first few networks of a random order can be untrainable (10 %): show the range that matters
+    axes.set_ylim(max(0.0, min(lows) - 1.0), best["space"]["accuracy"] + 1.0)
     axes.set_xlabel("networks scored (budget)")
     axes.set_ylabel(f"true accuracy of the returned network (%)\n[{report['ground_truth']}]")
     title = (f"Found accuracy vs budget — {_context(report)}\n"
              f"guides over {seed_text}; mean ± sd band")
     axes.set_title(title, fontsize=10)
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8, loc="best")
+    legend_title = f"guide: found accuracy mean ± sd at budget {comparison['budget']}" if comparison else None
+    axes.legend(fontsize=8, loc="best", title=legend_title, title_fontsize=8)
     result = _save(figure, folder, "search_budget", title.replace("\n", " "))
     plt.close(figure)
     return result
