@@ -228,3 +228,43 @@ def test_cli_search_writes_json(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["found"]["arch"] in result.output and data["settings"]["budget"] == 4
+
+
+async def test_tui_replays_a_search_run_directory(tmp_path):
+    """``gm tui --open`` on a search run: every event replays, nothing crashes."""
+    import time as clock
+
+    from textual.widgets import RichLog
+
+    from gm_tui.app import create_app
+
+    out = tmp_path / "run"
+    run_search(SearchSettings(proxy="random", budget=6, strategy="evolution", compare_seeds=0, energy=False,
+                              figures=False), lambda event: None, out=out)
+    app = create_app(open_run_dir=out)
+    async with app.run_test(size=(120, 36)) as pilot:
+        deadline = clock.monotonic() + 60
+        text = ""
+        while "replayed" not in text:
+            assert clock.monotonic() < deadline, text
+            await pilot.pause(0.05)
+            text = "\n".join(strip.text for strip in app.run_screen.query_one("#log", RichLog).lines)
+        assert "found" in text and "true accuracy" in text.replace("\n", " ") and app.is_running
+
+
+@pytest.mark.slow
+def test_probed_guides_share_the_cache(tmp_path):
+    """A baseline-guided search probes real networks; the comparison guides reuse them."""
+    from core.rundir import RunDirectory
+
+    out = tmp_path / "run"
+    run_search(SearchSettings(proxy="params", budget=3, compare_seeds=2, compare_budget=2, energy=False,
+                              figures=False, cache_dir=str(tmp_path / "cache")), lambda event: None, out=out)
+    report = RunDirectory(out).read_report()
+    # sampling: seed 0's comparison networks are a prefix of the headline's, so 3 + 2 networks in all
+    assert report["probe"]["networks_probed"] == 5
+    assert set(report["comparison"]["guides"]) == {"params", "naswot", "synflow", "random"}
+    from core.benchmarks import load_benchmark
+
+    benchmark = load_benchmark("tss")
+    assert report["found"]["accuracy"] == benchmark.accuracy("cifar10")[report["found"]["index"]]
