@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from core.errors import GMError
+from core.search.guides import RANDOM
 
 
 def _pyplot():
@@ -61,8 +62,11 @@ def budget_figure(report: Mapping[str, Any], folder: Path) -> dict[str, str]:
             mean, sd = np.asarray(row["curve_mean"]), np.asarray(row["curve_sd"])
             steps = np.arange(1, mean.size + 1)
             lows.append(float(np.min(mean[steps >= max(2, mean.size // 10)], initial=mean[-1])))
-            line, = axes.plot(steps, mean, label=f"{guide}: {row['mean_accuracy']:.2f} ± "
-                                                  f"{(row['sd_accuracy'] or 0):.2f}", linewidth=1.6)
+            label = f"{guide}: {row['mean_accuracy']:.2f} ± {(row['sd_accuracy'] or 0):.2f}"
+            if guide == RANDOM:  # a band of ±10 points (one untrainable pick) would hide the others
+                axes.plot(steps, mean, label=label + " (no band)", linewidth=1.2, color="tab:purple", linestyle="-.")
+                continue
+            line, = axes.plot(steps, mean, label=label, linewidth=1.6)
             axes.fill_between(steps, np.clip(mean - sd, 0, 100), np.clip(mean + sd, 0, 100), color=line.get_color(),
                               alpha=0.15)
         seeds = comparison["seed_list"]
