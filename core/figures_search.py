@@ -123,6 +123,15 @@ def pareto_figure(report: Mapping[str, Any], folder: Path) -> dict[str, str] | N
     if found.get("cost") is not None:
         axes.scatter([found["cost"]], [found["accuracy"]], marker="*", s=220, color="tab:red", zorder=5,
                      edgecolor="black", label=f"chosen (best score): {found['accuracy']:.2f}%, rank {found['rank']}")
+    import numpy as np
+
+    accuracies = np.array([r["accuracy"] for r in scored] or [0.0])
+    bottom = max(0.0, float(np.percentile(accuracies, 10)) - 5.0)
+    hidden = int(np.count_nonzero(accuracies < bottom))
+    axes.set_ylim(bottom, report["optimum"]["space"]["accuracy"] + 1.0)
+    if hidden:
+        axes.text(0.01, 0.01, f"{hidden} scored network(s) below {bottom:.0f}% not shown", transform=axes.transAxes,
+                  fontsize=8, color="grey")
     axes.set_xlabel(f"{hardware['objective']} ({hardware['unit']})")
     axes.set_ylabel(f"true accuracy (%) [{report['ground_truth']}]")
     title = (f"Accuracy vs {hardware['objective']} — {_context(report)}\n"

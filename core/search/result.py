@@ -151,7 +151,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         lines += [f"## Pareto front: proxy score against {hardware['objective']} ({hardware['unit']})", "",
                   "| arch | score | cost | true accuracy | rank |", "|---|---|---|---|---|"]
         for row in hardware["front"]:
-            lines.append(f"| `{row['arch']}` | {_number(row['score'], 4)} | {_number(row['cost'], 3)} | "
+            score = f"{row['score']:.4g}" if row["score"] is not None else "–"
+            lines.append(f"| `{row['arch']}` | {score} | {_number(row['cost'], 3)} | "
                          f"{row['accuracy']:.2f} | {row['rank']} |")
         lines.append("")
     energy = report["energy"]
