@@ -142,6 +142,47 @@ class RunFinished(Event):
     message: str = ""
 
 
+#: ``EnergySample.phase`` of a zero-cost NAS (``gm search``): the headline search, the same
+#: search repeated by the comparison guides over seeds.
+PHASE_SEARCH = "search"
+PHASE_COMPARISON = "comparison"
+
+
+@dataclass(frozen=True)
+class SearchProgress(Event):
+    """A zero-cost NAS (``gm search``) scored more networks.
+
+    ``guide`` is the proxy, baseline or ``random``; ``evaluated`` of ``budget`` networks are
+    scored; ``best_score`` is the guide's best score so far (no accuracy: the search never
+    sees one).
+    """
+
+    guide: str
+    seed: int
+    evaluated: int
+    budget: int
+    best_score: float | None
+
+
+@dataclass(frozen=True)
+class NetworkFound(Event):
+    """A search's answer, with its true accuracy looked up after the search ended.
+
+    ``rank`` is the accuracy's rank in the whole space (1 = best); ``rank_feasible`` among
+    the networks meeting the constraint.
+    """
+
+    guide: str
+    seed: int
+    budget: int
+    index: int
+    arch: str
+    score: float | None
+    accuracy: float
+    rank: int
+    rank_feasible: int
+
+
 EventSink = Callable[[Event], None]
 
 _EVENT_TYPES: dict[str, type[Event]] = {
@@ -153,6 +194,8 @@ _EVENT_TYPES: dict[str, type[Event]] = {
     "energy_sample": EnergySample,
     "log_message": LogMessage,
     "run_finished": RunFinished,
+    "search_progress": SearchProgress,
+    "network_found": NetworkFound,
 }
 _NAME_OF = {cls: name for name, cls in _EVENT_TYPES.items()}
 

@@ -417,6 +417,15 @@ def _register_proxy_commands() -> None:
 _register_proxy_commands()
 
 
+def _register_search_command() -> None:
+    from gm_tui.search_command import search_command
+
+    app.command("search")(user_errors(search_command))
+
+
+_register_search_command()
+
+
 def main() -> None:  # pragma: no cover - console entry point helper
     """Entry point for ``python -m gm_tui.cli``."""
     app()

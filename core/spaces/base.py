@@ -125,6 +125,9 @@ class SearchSpace(abc.ABC):
     layers_in_registration_order : bool
         True when every network's Conv2d/Linear registration order equals its execution
         order (the NATS-Bench networks), so the probe may skip the ordering forward pass.
+    hardware_table_file : str or None
+        File name of a table of measured hardware cost per network (gzip CSV with
+        ``index`` and ``<dataset>_<metric>`` columns, as HW-NAS-Bench's), or ``None``.
     """
 
     name: str = ""
@@ -139,6 +142,7 @@ class SearchSpace(abc.ABC):
     caveat: str = ""
     indexed: bool = True
     layers_in_registration_order: bool = False
+    hardware_table_file: str | None = None
 
     @property
     def cache_name(self) -> str:
@@ -199,6 +203,27 @@ class SearchSpace(abc.ABC):
         from core.spaces.cost import count_flops
 
         return count_flops(self.build(arch, dataset), self.dataset(dataset).input_shape)
+
+    def mutate(self, arch: str, rng: Any) -> str:
+        """Return a neighbour of ``arch``: the arch string with one choice changed.
+
+        Used by the architecture search (``core.search``, aging evolution). A space that
+        cannot enumerate its neighbours does not support evolution.
+
+        Parameters
+        ----------
+        arch : str
+            An arch string of this space.
+        rng : numpy.random.Generator
+            The only source of randomness.
+
+        Raises
+        ------
+        GMError
+            The space does not support mutation (the default).
+        """
+        raise GMError(f"search space {self.name!r} does not support evolution (no mutation); "
+                      "use the sample strategy")
 
     def __repr__(self) -> str:
         return f"<search space {self.name!r}>"

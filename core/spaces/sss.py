@@ -190,6 +190,14 @@ class SizeSearchSpace(SearchSpace):
             raise ArchStringError(f"expected an SSS architecture, got {parsed!r}")
         return build_sss_network(parsed, info.num_classes)
 
+    def mutate(self, arch: str, rng) -> str:
+        """Change the channel count of one layer to another allowed count."""
+        channels = list(parse_sss_channels(arch).channels)
+        layer = int(rng.integers(len(channels)))
+        others = [choice for choice in CHANNEL_CHOICES if choice != channels[layer]]
+        channels[layer] = others[int(rng.integers(len(others)))]
+        return SSSArch(tuple(channels)).to_string()
+
 
 SSS = SizeSearchSpace()
 """The registered SSS space."""

@@ -249,6 +249,7 @@ class TopologySearchSpace(SearchSpace):
     table_file = "nats_tss.csv.gz"
     arch_column = "arch_str"
     layers_in_registration_order = True
+    hardware_table_file = "nats_tss_hw.csv.gz"
     metric_columns = MappingProxyType({dataset: f"{dataset}_test_acc" for dataset in _DATASETS})
     params_columns = MappingProxyType({dataset: f"params_MB_{dataset}" for dataset in _DATASETS})
     ground_truth_note = "TSS ground truth: <dataset>_test_acc, 200 epochs, mean over seeds."
@@ -279,6 +280,14 @@ class TopologySearchSpace(SearchSpace):
         if not isinstance(parsed, TSSArch):
             raise ArchStringError(f"expected a TSS architecture, got {parsed!r}")
         return build_tss_network(parsed, info.num_classes)
+
+    def mutate(self, arch: str, rng) -> str:
+        """Change the operation of one cell edge to another operation (REA's mutation)."""
+        operations = list(parse_tss_arch(arch).operations)
+        edge = int(rng.integers(len(operations)))
+        others = [name for name in OPERATION_NAMES if name != operations[edge]]
+        operations[edge] = others[int(rng.integers(len(others)))]
+        return TSSArch(tuple(operations)).to_string()
 
     def parameter_count(self, arch: TSSArch | str, dataset: str) -> int:
         """Count parameters without building the network (:func:`tss_parameter_count`)."""

@@ -1,0 +1,129 @@
+"""What guides a search: a designed proxy, a published baseline, or random choice.
+
+Called by :mod:`core.search.run`. Every guide but ``random`` scores networks from their probe
+statistics; :class:`ScoreBank` probes each network once (through
+:class:`core.evaluation.ProbePhase`, so through the probe cache) and scores it for *every*
+guide at once, so the comparison guides cost no extra probing on networks already probed.
+The random guide draws its scores from its own seeded generator and probes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from core.errors import GMError
+
+RANDOM = "random"
+COMPARISON_BASELINES = ("naswot", "synflow", "params")
+
+
+@dataclass(frozen=True)
+class Guide:
+    """One guide: ``name`` as reported, ``kind`` (``proxy``, ``baseline`` or ``random``)."""
+
+    name: str
+    kind: str
+    proxy: Any = None
+
+    @property
+    def probes(self) -> bool:
+        """Whether the guide needs probe statistics."""
+        return self.kind != RANDOM
+
+
+def resolve_guide(name: str) -> Guide:
+    """A baseline by name, ``random``, or a designed proxy (shipped name, file or run directory).
+
+    Raises
+    ------
+    core.proxies.ProxyError
+        Neither a baseline, ``random``, nor a loadable proxy (one line).
+    """
+    from core.baselines import BASELINES
+    from core.proxies import ProxyError, load_proxy
+
+    if name == RANDOM:
+        return Guide(RANDOM, RANDOM)
+    if name in BASELINES:
+        return Guide(name, "baseline")
+    try:
+        proxy = load_proxy(name)
+    except ProxyError as error:
+        raise ProxyError(f"{error}; nor a baseline ({', '.join(BASELINES)}) or 'random'") from None
+    return Guide(proxy.name, "proxy", proxy)
+
+
+def _scores_for(guide: Guide, table: Any) -> np.ndarray:
+    from core.baselines import baseline_scores
+    from core.proxy.evaluate import evaluate_population
+
+    if guide.kind == "baseline":
+        return baseline_scores(table, [guide.name])[guide.name]
+    values = evaluate_population([guide.proxy.tree], table)[0]
+    return values.detach().cpu().numpy().astype(np.float64).reshape(-1)
+
+
+class ScoreBank:
+    """Scores of probed networks for several guides, each network probed at most once.
+
+    Parameters
+    ----------
+    phase : core.evaluation.ProbePhase
+        Probes through the cache (its progress events go to the run's sink).
+    dataset : str
+        The dataset the networks are probed on.
+    guides : sequence of Guide
+        The guides whose scores are kept (random guides are ignored here).
+    """
+
+    def __init__(self, phase: Any, dataset: str, guides: Sequence[Guide]) -> None:
+        self.phase = phase
+        self.dataset = dataset
+        self.guides = [guide for guide in guides if guide.probes]
+        self.scores: dict[int, dict[str, float]] = {}
+        #: Networks looked up (each scoring request), and how many needed the probe phase.
+        self.requests = 0
+
+    def _fill(self, indices: np.ndarray) -> None:
+        missing = sorted({int(i) for i in indices} - set(self.scores))
+        if not missing:
+            return
+        table = self.phase.table(np.asarray(missing, dtype=np.int64), self.dataset)
+        if table is None:
+            raise SearchStopped()
+        by_guide = {guide.name: _scores_for(guide, table) for guide in self.guides}
+        for position, index in enumerate(missing):
+            self.scores[index] = {name: float(values[position]) for name, values in by_guide.items()}
+
+    def scorer(self, guide: Guide, seed: int) -> Callable[[np.ndarray], np.ndarray]:
+        """The scorer a strategy calls for ``guide`` (random: seeded uniform draws, no probe)."""
+        if not guide.probes:
+            rng = np.random.default_rng([seed, 7919])
+            return lambda indices: rng.random(len(indices))
+
+        def score(indices: np.ndarray) -> np.ndarray:
+            self.requests += len(indices)
+            self._fill(indices)
+            return np.array([self.scores[int(i)][guide.name] for i in indices], dtype=np.float64)
+
+        return score
+
+
+class SearchStopped(GMError):
+    """The probe phase was asked to stop before the search finished."""
+
+
+def comparison_guides(main: Guide, names: Sequence[str] = COMPARISON_BASELINES) -> list[Guide]:
+    """``main`` followed by the comparison baselines and random choice (no duplicates)."""
+    guides = [main]
+    for name in (*names, RANDOM):
+        if name not in [guide.name for guide in guides]:
+            guides.append(resolve_guide(name))
+    return guides
+
+
+__all__ = ["COMPARISON_BASELINES", "Guide", "RANDOM", "ScoreBank", "SearchStopped", "comparison_guides",
+           "resolve_guide"]
