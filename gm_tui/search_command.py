@@ -54,7 +54,7 @@ def search_command(
     population: Annotated[int, typer.Option("--population", help="Evolution: population size.")] = 10,
     sample_size: Annotated[int, typer.Option("--sample-size", help="Evolution: members compared to pick a parent.")] = 3,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Probe batch (default: the proxy's).")] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Probe workers (where the probe supports them).")] = 1,
+    workers: Annotated[int, typer.Option("--workers", help="Probe workers: 0 = every usable CPU, 1 = in this process.")] = 0,
     energy: Annotated[bool, typer.Option("--energy/--no-energy", help="Meter energy (codecarbon, NVML).")] = True,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory to write (default runs/<time>-search-<strategy>).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write report.json's content here.")] = None,

@@ -56,7 +56,7 @@ class SearchSettings:
     device: str = "auto"
     energy: bool = True
     country: str = "USA"
-    workers: int = 1
+    workers: int = 0
     cache_dir: str = ""
     figures: bool = True
 
@@ -98,7 +98,7 @@ def plan_search(settings: SearchSettings) -> _Plan:
 
     if settings.strategy not in STRATEGIES:
         raise GMError(f"unknown strategy {settings.strategy!r}; valid strategies: {', '.join(STRATEGIES)}")
-    for name, minimum in (("budget", 1), ("seed", 0), ("compare-seeds", 0), ("workers", 1)):
+    for name, minimum in (("budget", 1), ("seed", 0), ("compare-seeds", 0), ("workers", 0)):
         _check_int(name, getattr(settings, name.replace("-", "_")), minimum)
     constraint = parse_constraint(settings.constraint) if settings.constraint is not None else None
     guide = resolve_guide(settings.proxy)
@@ -130,10 +130,8 @@ def plan_search(settings: SearchSettings) -> _Plan:
     batch_size = settings.batch_size or (proxy.batch_size if proxy is not None else 16)
     probe_seed = settings.probe_seed if settings.probe_seed is not None else (proxy.seed if proxy is not None else 0)
     _check_int("batch-size", batch_size, 1)
-    probe_fields = {field.name for field in dataclasses.fields(ProbeSettings)}
-    extra = {"workers": settings.workers} if "workers" in probe_fields else {}
     probe = ProbeSettings(batch_size=batch_size, seed=probe_seed, device=settings.device,
-                          cache_dir=settings.cache_dir, **extra)
+                          cache_dir=settings.cache_dir, workers=settings.workers)
     guides = comparison_guides(guide) if settings.compare_seeds else [guide]
     return _Plan(settings, guide, guides, space, benchmark, feasible, constraint, hardware, cost,
                  compare_budget, probe, neighbour)
@@ -220,8 +218,7 @@ def run_search(settings: SearchSettings, sink: Callable[[Event], None], out: Pat
             # sampling: every guide scores the same networks per seed; evolution: each its own
             paths = 1 if settings.strategy == "sample" else sum(guide.probes for guide in plan.guides)
             expected = settings.budget + len(seeds) * plan.compare_budget * paths
-            phase_kwargs = {"workers": settings.workers} if _accepts_workers(ProbePhase) else {}
-            phase = ProbePhase(plan.space.name, plan.probe, device, run_sink, total=expected, **phase_kwargs)
+            phase = ProbePhase(plan.space.name, plan.probe, device, run_sink, total=expected)
             bank = ScoreBank(phase, settings.dataset, plan.guides)
             span = meter.start("search")
             headline = _search(plan, bank, plan.guide, settings.seed, settings.budget, run_sink, progress=True)
@@ -252,12 +249,6 @@ def run_search(settings: SearchSettings, sink: Callable[[Event], None], out: Pat
             writer.close()
         if owns_meter:
             meter.close()
-
-
-def _accepts_workers(cls: Any) -> bool:
-    import inspect
-
-    return "workers" in inspect.signature(cls).parameters
 
 
 def _evaluate(plan: _Plan, headline: Any, traces: dict, seeds: list[int], phase: Any, directory: Any,
