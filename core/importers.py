@@ -19,10 +19,8 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import os
 import pickle
 import tarfile
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -30,6 +28,7 @@ import numpy as np
 
 from core.benchmarks import read_table
 from core.errors import DataFileError, GMError
+from core.files import atomic_write_bytes
 from core.spaces import SearchSpace, get_space
 
 NATS_INSTALL_HINT = "install the 'nats' extra: pip install -e '.[nats]'"
@@ -162,26 +161,13 @@ def import_nats_tables(
             progress(i + 1, total)
 
     data = gzip.compress(buf.getvalue().encode("utf-8"), compresslevel=9, mtime=0)
-    _atomic_write(out_path, data)
+    atomic_write_bytes(out_path, data)
     try:
         read_table(out_path, space, expected_rows=total)
     except DataFileError as exc:
         out_path.unlink(missing_ok=True)
         raise GMError(f"the imported table failed validation and was removed: {exc}") from None
     return out_path
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------- CIFAR archives
@@ -360,7 +346,7 @@ def import_cifar_archive(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     np.savez_compressed(buf, images=img, labels=lab, class_names=np.array(class_names, dtype=str))
-    _atomic_write(out_path, buf.getvalue())
+    atomic_write_bytes(out_path, buf.getvalue())
     try:
         read_image_file(out_path, dataset)
     except DataFileError as exc:

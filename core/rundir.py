@@ -19,13 +19,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from core.errors import GMError
+from core.files import atomic_write_text  # noqa: F401  (re-exported: writers of run files)
 from core.events import EnergySample, Event, event_from_dict
 from core.rundir_rows import (
     ENERGY_FIELDS,
@@ -48,22 +47,6 @@ REPORT_JSON_FILE = "report.json"
 REPORT_MD_FILE = "report.md"
 TEST_SCORES_FILE = "test_scores.csv"
 FIGURES_FOLDER = "figures"
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (readers see the old or the new file)."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
 
 def atomic_write_json(path: Path, data: Any) -> None:
     """Write ``data`` as indented JSON, atomically."""

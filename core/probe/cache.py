@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from core.files import atomic_writer
 from core.table import NetworkStatistics
 
 FORMAT = "greenmachine-probe-cache-1"
@@ -202,19 +202,8 @@ class ProbeCache:
                                        dtype=np.float64).reshape(len(network_names)),
         }
         arrays["checksum"] = np.array(_checksum(arrays))
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                np.savez(handle, **arrays)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
-            raise
+        with atomic_writer(path) as handle:
+            np.savez(handle, **arrays)
         self.writes += 1
         self._reported.discard(path)
         return path
