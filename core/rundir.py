@@ -312,17 +312,7 @@ class RunDirectory:
     def read_hall_of_fame(self) -> list[HallOfFameRow]:
         """Read ``hall_of_fame.csv``."""
         path = self.file(HALL_OF_FAME_FILE)
-        try:
-            with open(path, encoding="utf-8", newline="") as stream:
-                reader = csv.DictReader(stream)
-                rows = list(reader)
-                header = reader.fieldnames
-        except FileNotFoundError:
-            raise GMError(f"{path} not found") from None
-        except (UnicodeDecodeError, csv.Error) as error:
-            raise GMError(f"{path} is corrupt: {_one_line(error)}") from None
-        except OSError as error:
-            raise GMError(f"cannot read {path}: {error.strerror or error}") from None
+        header, rows = _read_csv(path)
         if header is None or not set(HALL_OF_FAME_FIELDS[:4]) <= set(header):
             raise GMError(f"{path} is corrupt: unexpected header")
         return [HallOfFameRow.from_csv_row(row, f"{path}:{number}") for number, row in enumerate(rows, start=2)]
@@ -346,17 +336,7 @@ class RunDirectory:
     def read_test_scores(self) -> list[TestScoreRow]:
         """Read ``test_scores.csv``; a missing or corrupt file is a GMError."""
         path = self.file(TEST_SCORES_FILE)
-        try:
-            with open(path, encoding="utf-8", newline="") as stream:
-                reader = csv.DictReader(stream)
-                rows = list(reader)
-                header = reader.fieldnames
-        except FileNotFoundError:
-            raise GMError(f"{path} not found (the run was made before test scores were saved)") from None
-        except (UnicodeDecodeError, csv.Error) as error:
-            raise GMError(f"{path} is corrupt: {_one_line(error)}") from None
-        except OSError as error:
-            raise GMError(f"cannot read {path}: {error.strerror or error}") from None
+        header, rows = _read_csv(path, " (the run was made before test scores were saved)")
         if header is None or tuple(header[:len(TEST_SCORE_FIELDS)]) != TEST_SCORE_FIELDS:
             raise GMError(f"{path} is corrupt: unexpected header")
         return [TestScoreRow.from_csv_row(row, f"{path}:{number}") for number, row in enumerate(rows, start=2)]
@@ -383,6 +363,21 @@ class RunDirectory:
         if not isinstance(data, dict):
             raise GMError(f"{path} is not a GreenMachine report")
         return data
+
+
+def _read_csv(path: Path, missing_note: str = "") -> tuple[list[str] | None, list[dict[str, str]]]:
+    """Read a run-directory CSV as (header, rows); every failure is one GMError line."""
+    try:
+        with open(path, encoding="utf-8", newline="") as stream:
+            reader = csv.DictReader(stream)
+            rows = list(reader)
+            return reader.fieldnames, rows
+    except FileNotFoundError:
+        raise GMError(f"{path} not found{missing_note}") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise GMError(f"{path} is corrupt: {_one_line(error)}") from None
+    except OSError as error:
+        raise GMError(f"cannot read {path}: {error.strerror or error}") from None
 
 
 def read_proxy_file(path: Path) -> dict[str, Any]:
