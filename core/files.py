@@ -1,4 +1,4 @@
-"""Atomic file writes: readers see the old file or the whole new one, never a part.
+"""Atomic file writes (text, bytes, JSON): readers see the old file or the whole new one, never a part.
 
 Called by the run directory (:mod:`core.rundir`), the probe cache
 (:mod:`core.probe.cache`) and the importers (:mod:`core.importers`). The data goes to a
@@ -10,10 +10,11 @@ temporary file is removed and the error propagates.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Any, Iterator, Mapping
 
 
 @contextlib.contextmanager
@@ -53,4 +54,22 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         stream.write(text)
 
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_writer"]
+def atomic_write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON, atomically."""
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=json_default) + "\n")
+
+
+def json_default(value: Any) -> Any:
+    """Turn numpy arrays, sets, tuples, paths and mappings into JSON values (``json.dumps(default=...)``)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+__all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_text", "atomic_writer", "json_default"]

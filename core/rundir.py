@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from core.errors import GMError
-from core.files import atomic_write_text  # noqa: F401  (re-exported: writers of run files)
+from core.files import atomic_write_json, atomic_write_text, json_default  # noqa: F401  (re-exported)
 from core.events import EnergySample, Event, event_from_dict
 from core.rundir_rows import (
     ENERGY_FIELDS,
@@ -47,22 +47,6 @@ REPORT_JSON_FILE = "report.json"
 REPORT_MD_FILE = "report.md"
 TEST_SCORES_FILE = "test_scores.csv"
 FIGURES_FOLDER = "figures"
-
-def atomic_write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as indented JSON, atomically."""
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, Mapping):
-        return dict(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def new_run_dir(root: Path, profile_name: str) -> Path:
@@ -107,7 +91,7 @@ class RunDirectoryWriter:
             self._energy_writer.writeheader()
 
     def __call__(self, event: Event) -> None:
-        self._events.write(json.dumps(event.to_dict(), default=_json_default) + "\n")
+        self._events.write(json.dumps(event.to_dict(), default=json_default) + "\n")
         self._events.flush()
         if isinstance(event, EnergySample):
             self._energy_writer.writerow(
