@@ -209,7 +209,9 @@ def evaluate_saved_proxy(
     from core.sampling import draw_sample
     from core.settings import ProbeSettings, profile_from_mapping
 
-    source = Path(source)
+    from core.proxies import proxy_file
+
+    source = proxy_file(source)
     path = source / BEST_PROXY_FILE if source.is_dir() else source
     saved = read_proxy_file(path)
     dataset = dataset or (saved.get("datasets") or ["cifar10"])[0]

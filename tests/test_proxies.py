@@ -102,3 +102,17 @@ def test_gm_score_on_the_example_models(tmp_path):
     assert "VGG" in result.output and "ResNet" in result.output
     bad = CliRunner().invoke(app, ["score", "--proxy", str(_proxy_file(tmp_path)), "--model", f"{EXAMPLES}:nothing"])
     assert bad.exit_code == 2 and "has no function 'nothing'" in bad.output
+
+
+def test_commands_that_take_a_proxy_file_take_a_shipped_name(tmp_path, monkeypatch):
+    from core.proxies import proxy_file
+    from gm_tui.cli import app
+
+    assert proxy_file("tss-cifar10").is_file() and proxy_file("tss-cifar10").name == "tss-cifar10.json"
+    (tmp_path / "tss-cifar10").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert proxy_file("tss-cifar10") == Path("tss-cifar10")  # an existing path wins
+    monkeypatch.chdir(Path(__file__).parent)
+    result = CliRunner().invoke(app, ["export", "sss-cifar10", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["tree"] == json.loads(proxy_file("sss-cifar10").read_text())["tree"]

@@ -88,9 +88,10 @@ def load_proxies(source: str | os.PathLike, top: int | None = None) -> list[Prox
         Missing or malformed files, ``top < 1``, a proxy using a statistic that is not in
         the probe's statistic bank.
     """
+    from core.proxies import proxy_file
     from core.proxy.tree import check_proxy, tree_from_dict
 
-    path = Path(source)
+    path = proxy_file(source)
     if not path.exists():
         raise GMError(f"{path} not found (give a run directory or a best_proxy.json file)")
     folder = path if path.is_dir() else path.parent
@@ -162,7 +163,9 @@ def run_timeout(source: str | os.PathLike) -> float:
     """
     from core.settings import load_profile
 
-    path = Path(source)
+    from core.proxies import proxy_file
+
+    path = proxy_file(source)
     profile_path = (path if path.is_dir() else path.parent) / PROFILE_FILE
     if not profile_path.exists():
         return DEFAULT_TIMEOUT

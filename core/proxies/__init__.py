@@ -167,6 +167,18 @@ class Proxy:
                                for model in models])
 
 
+def proxy_file(name_or_path: str | Path) -> Path:
+    """Return the JSON file of a shipped proxy's name, else ``name_or_path`` as a path.
+
+    Lets every command that takes a proxy file (``gm eval``, ``gm export``) also take a
+    shipped name. An existing file or folder of that name wins over the shipped proxy.
+    """
+    path = Path(name_or_path).expanduser()
+    if not path.exists() and str(name_or_path) in shipped_proxy_names():
+        return Path(str(resources.files(__name__).joinpath(f"{name_or_path}.json")))
+    return path
+
+
 def _read(text: str, where: str) -> Mapping[str, Any]:
     try:
         data = json.loads(text)
@@ -238,5 +250,5 @@ def shipped_proxies() -> list[Proxy]:
     return [load_proxy(name) for name in shipped_proxy_names()]
 
 
-__all__ = ["PROXY_FILE", "Proxy", "ProxyError", "load_proxy", "proxy_from_data", "shipped_proxies",
+__all__ = ["PROXY_FILE", "Proxy", "ProxyError", "load_proxy", "proxy_file", "proxy_from_data", "shipped_proxies",
            "shipped_proxy_names"]
