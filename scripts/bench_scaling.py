@@ -1,7 +1,9 @@
 """Probe scaling: networks/s in-process, with a local pool of N workers and with Ray, same networks.
 
 Each configuration probes the same networks into its own empty cache (every network is
-computed), timed from the call to the last result, pool or Ray start-up included; the
+computed), timed from the call to the last result; the start-up of the pool (forkserver and
+workers, imports done) and of Ray (``ray.init`` of a local instance and the workers' imports)
+is timed apart and shown beside, and the in-process run reuses this process's imports; the
 statistics of every configuration are checked bit for bit against the in-process ones. The
 load average is printed before and after each configuration: on a shared machine other
 processes take CPU from the workers, so read the speed-ups next to it, and next to the CPU
@@ -43,18 +45,20 @@ def identical(left, right) -> bool:
     return True
 
 
-def run(name: str, executor, job_of, indices):
+def run(name: str, executor, job_of, indices, start_up: float = 0.0):
+    """Probe ``indices`` into an empty cache; rate excludes ``start_up`` (timed before), also shown with it."""
     from core.probe.cache import ProbeCache
 
     with tempfile.TemporaryDirectory(prefix="gm-bench-scaling-") as root:
         before = load()
         start = time.perf_counter()
         statistics = executor.probe(job_of(root), indices, ProbeCache(root))
-        executor.close()
         seconds = time.perf_counter() - start
+        executor.close()
         cpu = sum(host["cpu_seconds"] for host in executor.describe()["hosts"].values())
         shown = f"{cpu / len(indices):.2f} CPU s/network in the workers"
-        print(f"{name:24s} {len(indices) / seconds:6.3f} networks/s  ({seconds:6.1f} s; {shown}; "
+        cold = f"; {len(indices) / (seconds + start_up):.3f}/s with start-up {start_up:.1f} s" if start_up else ""
+        print(f"{name:24s} {len(indices) / seconds:6.3f} networks/s  ({seconds:6.1f} s{cold}; {shown}; "
               f"load {before} -> {load()})", flush=True)
     return statistics, len(indices) / seconds
 
@@ -87,7 +91,11 @@ def main() -> None:
           f"{usable_cpus()} usable CPUs, {os.cpu_count()} logical; one torch thread per worker", flush=True)
     reference, single = run("in-process (1 worker)", InProcessExecutor(), job_of, indices)
     for workers in args.workers:
-        statistics, rate = run(f"local pool, {workers} workers", LocalPoolExecutor(workers), job_of, indices)
+        started = time.perf_counter()
+        executor = LocalPoolExecutor(workers)
+        executor.start()
+        statistics, rate = run(f"local pool, {workers} workers", executor, job_of, indices,
+                               time.perf_counter() - started)
         print(f"  speed-up over 1 worker: {rate / single:.2f}x; statistics identical: {identical(reference, statistics)}")
         if workers == 2:
             pool_rate = rate
@@ -96,8 +104,7 @@ def main() -> None:
 
         started = time.perf_counter()
         executor = RayExecutor(workers=2)
-        print(f"  (ray.init of a local instance: {time.perf_counter() - started:.1f} s, not in the timing below)")
-        statistics, rate = run("ray local, 2 CPUs", executor, job_of, indices)
+        statistics, rate = run("ray local, 2 CPUs", executor, job_of, indices, time.perf_counter() - started)
         print(f"  speed-up over 1 worker: {rate / single:.2f}x; statistics identical: {identical(reference, statistics)}")
         if 2 in args.workers:
             print(f"  ray / pool of 2: {rate / pool_rate:.2f} (target >= 0.85)")

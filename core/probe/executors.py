@@ -310,6 +310,18 @@ class LocalPoolExecutor(ProbeExecutor):
                                          initargs=(devices,))
         return self._pool
 
+    def start(self) -> None:
+        """Start the pool now and wait until each worker has started (imports done).
+
+        Optional: :meth:`probe` starts the pool on first use. Benchmarks call it so that
+        start-up is timed apart from probing, as for the Ray executor's warm-up.
+        """
+        import os
+
+        pool = self._pool or self._start()
+        for future in [pool.submit(os.getpid) for _ in range(self.size)]:
+            future.result()
+
     def pool_processes(self) -> list[int]:
         """Process ids of the pool's workers (for tests that kill one)."""
         return [] if self._pool is None else list(getattr(self._pool, "_processes", {}) or {})

@@ -6,7 +6,7 @@ Needs the optional extra ``pip install -e ".[ray]"``.
 
 Without an address it starts a local Ray instance (``ray.init(num_cpus=2,
 include_dashboard=False)``, or ``num_cpus = probe.workers`` when given), which is how the
-tests run it; with ``auto`` or ``HOST:PORT`` it joins that cluster. Each task runs
+tests run it, and imports the probe code in each of its workers (:data:`WARM_MODULES`); with ``auto`` or ``HOST:PORT`` it joins that cluster. Each task runs
 :func:`core.probe.executors.probe_chunk` with one CPU and one torch thread: it writes every
 network to the cache folder at the same path on its node (shared file system, or the
 driver's machine for a local instance) and returns the statistics, which the driver stores
@@ -62,6 +62,22 @@ def _remote_chunk(job: ProbeJob, indices: list[int], driver_host: str, energy_co
     return result
 
 
+#: Modules every Ray worker imports before its first chunk (the same as the local pool's
+#: forkserver preload), so the first chunk does not pay for them.
+WARM_MODULES = ("torch", "core.probe.engine", "core.probe.executors_work", "core.spaces", "core.benchmarks",
+                "core.images")
+
+
+def _warm_worker() -> int:
+    """Import the probe code in a Ray worker (one of ``slots`` warm-up tasks); return its pid."""
+    import importlib
+    import os
+
+    for module in WARM_MODULES:
+        importlib.import_module(module)
+    return os.getpid()
+
+
 class RayExecutor(ProbeExecutor):
     """Probe through Ray tasks (see the module docstring).
 
@@ -96,6 +112,11 @@ class RayExecutor(ProbeExecutor):
             self._started_here = True
         self._task = self.ray.remote(num_cpus=1, max_retries=0)(_remote_chunk)
         self.slots = max(1, int(self.ray.cluster_resources().get("CPU", 1)))
+        if self._started_here and not address:
+            # A local instance's workers are new processes: import the probe code in each
+            # now, as the local pool's forkserver does, rather than in the first chunk.
+            warm = self.ray.remote(num_cpus=1)(_warm_worker)
+            self.ray.get([warm.remote() for _ in range(self.slots)])
 
     def probe(self, job, indices, cache=None, on_network=None, should_stop=None):
         ray = self.ray
