@@ -240,26 +240,49 @@ def probe_command(
     workers: WorkersOption = None,
     executor: ExecutorOption = None,
     address: AddressOption = None,
+    energy: Annotated[bool, typer.Option("--energy/--no-energy", help="Meter this machine's energy (codecarbon, NVML).")] = True,
 ) -> None:
     """Precompute the probe cache for a profile's networks, or a whole space (interrupt and rerun to resume)."""
+    from core.energy import make_meter
+
+    if whole and (profile is not None or overrides):
+        _fail("--all takes no PROFILE or --set: give --space, --dataset, --batch-size, --seed")
+    if not whole and profile is None:
+        _fail("give a PROFILE, or --all with --space and --dataset")
+    if not whole and any(value is not None for value in (space, dataset, batch_size, seed)):
+        _fail("--space, --dataset, --batch-size and --seed are for --all (use --set probe.batch_size=... with a profile)")
+    meter = make_meter(energy)
+    span = meter.start("probe")
+    try:
+        phase = _probe(profile, overrides, whole, space, dataset, batch_size, seed, workers, executor, address)
+    finally:
+        reading = meter.stop(span)
+        methods = meter.describe().get("methods", {})
+        meter.close()
+    described = phase.describe()
+    typer.echo(f"probed {phase.counts['done']} networks ({phase.counts['hits']} were cached) into {phase.cache.root} "
+               f"with {described['workers']} worker(s) on {described['machines']} machine(s)")
+    computed = phase.counts["done"] - phase.counts["hits"]
+    line = f"time {reading.duration_s:.1f} s"
+    if reading.energy_joules is not None:
+        per_network = f", {reading.energy_joules / computed:.2f} J per probed network" if computed else ""
+        how = "; ".join(f"{part}: {way}" for part, way in methods.items())
+        line += f", energy {reading.energy_joules:.1f} J ({reading.energy_joules / 3600:.3f} Wh){per_network} on this machine ({how})"
+    typer.echo(line)
+
+
+def _probe(profile, overrides, whole, space, dataset, batch_size, seed, workers, executor, address):
+    """The probe work of ``gm probe`` (its arguments as given); returns the ProbePhase."""
     from core.evaluation import probe_profile, probe_whole_space
     from core.settings import load_profile
 
     if whole:
-        if profile is not None or overrides:
-            _fail("--all takes no PROFILE or --set: give --space, --dataset, --batch-size, --seed")
         probe = _probe_settings(workers, executor, address, batch_size=16 if batch_size is None else batch_size,
                                 seed=0 if seed is None else seed)
         phase = probe_whole_space(space or "tss", dataset or "cifar10", probe, _probe_sink())
     else:
-        if profile is None:
-            _fail("give a PROFILE, or --all with --space and --dataset")
-        if any(value is not None for value in (space, dataset, batch_size, seed)):
-            _fail("--space, --dataset, --batch-size and --seed are for --all (use --set probe.batch_size=... with a profile)")
         phase = probe_profile(load_profile(profile, _probe_overrides(overrides, workers, executor, address)), _probe_sink())
-    described = phase.describe()
-    typer.echo(f"probed {phase.counts['done']} networks ({phase.counts['hits']} were cached) into {phase.cache.root} "
-               f"with {described['workers']} worker(s) on {described['machines']} machine(s)")
+    return phase
 
 
 def _tau(value) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -73,8 +74,13 @@ def test_probe_all_fills_the_cache_and_resumes(toy, tmp_path, monkeypatch):
     result = runner.invoke(app, ["probe", "--all", "--space", "toy", "--dataset", "cifar10", "--batch-size", "4"])
     assert result.exit_code == 0, result.output
     assert "probed 64 networks (0 were cached)" in result.output
+    # the probe's energy on this machine, per probed network, with how it was obtained
+    assert re.search(r"energy [0-9.]+ J \([0-9.]+ Wh\), [0-9.]+ J per probed network on this machine \(cpu: ",
+                     result.output), result.output
     assert len(list((tmp_path / "cache").rglob("*.npz"))) == 64
-    result = runner.invoke(app, ["probe", "--all", "--space", "toy", "--dataset", "cifar10", "--batch-size", "4"])
+    result = runner.invoke(app, ["probe", "--all", "--space", "toy", "--dataset", "cifar10", "--batch-size", "4",
+                                 "--no-energy"])
     assert "probed 64 networks (64 were cached)" in result.output
+    assert "time " in result.output and "energy" not in result.output
     result = runner.invoke(app, ["probe", "quick", "--all"])
     assert result.exit_code == 2 and "--all takes no PROFILE" in result.output
