@@ -82,6 +82,7 @@ class GreenMachineApp(App[None]):
         #: The screen showing the run: the run screen, or a search screen for a replayed search.
         self.view: RunScreen | SearchScreen = self.run_screen
         self._stop_watching = threading.Event()
+        self._pending_replay: Path | None = None
         self.state = "idle"
         self.controller: Any = None
         self._lock = threading.Lock()
@@ -129,7 +130,7 @@ class GreenMachineApp(App[None]):
             self.notify("a run is already in progress (x stops it)", severity="warning")
             return
         self.profile_name = profile_name
-        self._show_view(self.run_screen)
+        self._show_run_screen()
         self.run_screen.replay = False
         self.run_screen.reset()
         self._show_profile(profile_name)
@@ -309,14 +310,25 @@ class GreenMachineApp(App[None]):
     def replay(self, run_dir: Path) -> None:
         """Show a run directory (finished or still written): its events through the same messages."""
         from core.rundir import RunDirectory
+
+        if RunDirectory(run_dir).is_search() and not isinstance(self.view, SearchScreen):
+            self.view = SearchScreen(id="search")
+            self._pending_replay = Path(run_dir)  # replayed once the screen is mounted (on_search_screen_ready)
+            self.push_screen(self.view)
+            return
+        self._start_replay(Path(run_dir))
+
+    def on_search_screen_ready(self, message: SearchScreen.Ready) -> None:
+        if self._pending_replay is not None:
+            run_dir, self._pending_replay = self._pending_replay, None
+            self._start_replay(run_dir)
+
+    def _start_replay(self, run_dir: Path) -> None:
         from gm_tui.replay import replay_run_directory
 
-        if RunDirectory(run_dir).is_search():
-            if not isinstance(self.view, SearchScreen):
-                self._show_view(SearchScreen(id="search"))
-            else:
-                self.view.reset()
         view = self.view
+        if isinstance(view, SearchScreen):
+            view.reset()
         view.replay = True
         view.run_dir = str(run_dir)
         self._set_state("replay")
@@ -324,19 +336,15 @@ class GreenMachineApp(App[None]):
         def watching() -> None:
             self.call_from_thread(self._set_state, "watching")
 
-        self.run_worker(lambda: replay_run_directory(Path(run_dir), view, self._stop_watching.is_set, watching),
+        self.run_worker(lambda: replay_run_directory(run_dir, view, self._stop_watching.is_set, watching),
                         name="replay", group="replay", thread=True, exit_on_error=False)
 
-    def _show_view(self, view: RunScreen | SearchScreen) -> None:
-        """Make ``view`` the screen that shows the run (a search screen sits on the run screen)."""
-        if view is self.view:
-            return
-        if self.view is not self.run_screen and self.view in self.screen_stack:
+    def _show_run_screen(self) -> None:
+        """Make the run screen show the run again (a search screen sits on top of it)."""
+        if self.view is not self.run_screen:
             if self.screen is self.view:
                 self.pop_screen()
-        self.view = view
-        if view is not self.run_screen:
-            self.push_screen(view)
+            self.view = self.run_screen
 
 
 def create_app(

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Footer, RichLog
 
 from core.events import RunFinished
@@ -32,6 +33,9 @@ class SearchScreen(MonitorScreen):
 
     BINDINGS = [("g", "next_guide", "Next guide")]
 
+    class Ready(Message):
+        """The screen is mounted: the app may start the replay."""
+
     def compose(self) -> ComposeResult:
         yield RunHeader(id="run-header")
         yield ProbeProgress(id="probe")
@@ -47,16 +51,17 @@ class SearchScreen(MonitorScreen):
 
     def on_mount(self) -> None:
         self._title_plot()
-        self.query_one("#searches").border_title = "searches (found accuracy: true, looked up after the searches)"
+        self.query_one("#searches").border_title = "searches (comparison rows: median score, mean accuracy and rank)"
         self.query_one("#energy").border_title = "energy"
         self.query_one("#found").border_title = "found network (headline search)"
         self.query_one("#log").border_title = "log"
+        self.post_message(self.Ready())
 
     def _title_plot(self) -> None:
         plot = self.query_one(ScorePlot)
         guides = plot.guides
-        position = f" ({guides.index(plot.guide) + 1} of {len(guides)}, g: next)" if len(guides) > 1 else ""
-        plot.border_title = f"best score so far against networks scored — guide {plot.guide or '…'}{position}"
+        position = f" ({guides.index(plot.guide) + 1}/{len(guides)}, g: next)" if len(guides) > 1 else ""
+        plot.border_title = f"best score so far by networks scored · guide {plot.guide or '…'}{position}"
 
     # -- helpers called by the app (attributes down) --------------------------------------
 

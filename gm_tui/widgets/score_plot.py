@@ -3,8 +3,9 @@
 Fed by :class:`gm_tui.screens.search.SearchScreen` from :class:`core.events.SearchProgress`
 events. Each search (guide, seed, budget) is one series; scores of different guides are on
 different scales, so the plot shows one guide at a time (the headline guide first, ``g``
-cycles). A search that reported progress as it went (the headline search) is a line; one
-that reported only its end (a comparison seed) is a dot at its budget.
+cycles). The run's first search (the headline) and any search that reported progress as it
+went are lines (a single point when it scored every network at once); a search that
+reported only its end (a comparison seed) is a yellow dot at its budget.
 """
 
 from __future__ import annotations
@@ -74,13 +75,19 @@ class ScorePlot(Widget):
         """The searches of the shown guide, in arrival order."""
         return [(key, points) for key, points in self.series.items() if key[0] == self.guide]
 
+    def _split(self, shown: list[tuple[SearchKey, list[tuple[int, float]]]]) -> tuple[list, list]:
+        """Lines (the first search of the run, and any search with several points) and dots."""
+        first = next(iter(self.series), None)
+        lines = [(key, points) for key, points in shown if key == first or len(points) > 1]
+        dots = [(key, points) for key, points in shown if not (key == first or len(points) > 1)]
+        return lines, dots
+
     def _legend(self, shown: list[tuple[SearchKey, list[tuple[int, float]]]]) -> Text:
         legend = Text(no_wrap=True, overflow="ellipsis")
         if not shown:
             return legend.append("waiting for the first scored networks…", style="grey50")
         legend.append(f"{self.guide} ", style="bold")
-        lines = [(key, points) for key, points in shown if len(points) > 1]
-        dots = [(key, points) for key, points in shown if len(points) <= 1]
+        lines, dots = self._split(shown)
         for number, ((_, seed, budget), points) in enumerate(lines):
             evaluated, score = points[-1]
             legend.append("━ ", style=_LINE_COLOURS[number % len(_LINE_COLOURS)])
@@ -109,13 +116,15 @@ class ScorePlot(Widget):
         low, high = padded_range(scores, max(scale * 1e-3, 1e-12))
         x_high = max(max(key[2] for key, _ in shown), 1)
         canvas = BrailleCanvas(plot_w, plot_h, (0.0, float(x_high)), (low, high))
-        number = 0
-        for key, points in shown:
+        lines, dots = self._split(shown)
+        for _, points in dots:
+            canvas.points(points, _DOT_COLOUR)
+        for number, (_, points) in enumerate(lines):
+            colour = _LINE_COLOURS[number % len(_LINE_COLOURS)]
             if len(points) > 1:
-                canvas.polyline(points, _LINE_COLOURS[number % len(_LINE_COLOURS)])
-                number += 1
+                canvas.polyline(points, colour)
             else:
-                canvas.points(points, _DOT_COLOUR)
+                canvas.points(points, colour)
         text = Text(no_wrap=True, overflow="crop")
         text.append_text(legend)
         text.append("\n")

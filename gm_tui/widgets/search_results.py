@@ -26,7 +26,11 @@ def _number(value: Any, digits: int = 2) -> str:
 
 
 class SearchTable(DataTable):
-    """One row for the headline search, one per guide for the comparison searches."""
+    """One row for the headline search, one per guide for the comparison searches.
+
+    A comparison row gives the median best score, the mean ± sd found accuracy and the mean
+    rank over its seeds (the accuracy and rank once ``report.json`` is written).
+    """
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes, cursor_type="row", zebra_stripes=True)
@@ -65,7 +69,7 @@ class SearchTable(DataTable):
         self.comparison = dict(guides)
         self._rebuild()
 
-    def rows(self) -> list[tuple[str, ...]]:
+    def row_texts(self) -> list[tuple[str, ...]]:
         """The table's rows as text (search, seeds, scored, best score, found accuracy, rank)."""
         rows = []
         if self.headline is not None:
@@ -73,8 +77,6 @@ class SearchTable(DataTable):
             evaluated, score = self.searches[self.headline]
             found = self.found
             rank = f"{found['rank']}" if "rank" in found else "—"
-            if "rank" in found and "space_size" in found:
-                rank += f"/{found['space_size']}"
             rows.append((f"{guide} (headline)", str(seed), f"{evaluated}/{budget}", format_score(score),
                          _number(found.get("accuracy")), rank))
         by_guide: dict[str, list[tuple[int, int, int, float | None]]] = {}
@@ -90,14 +92,14 @@ class SearchTable(DataTable):
                 accuracy += f" ± {_number(summary['sd_accuracy'])}"
             seed_text = f"{len(seeds)} ({seeds[0]}..{seeds[-1]})" if len(seeds) > 1 else str(seeds[0])
             rows.append((guide, seed_text, f"{sum(e for _, _, e, _ in searches)}/{sum(b for _, b, _, _ in searches)}",
-                         f"{format_score(statistics.median(scores))} (median)" if scores else "—", accuracy,
-                         f"{_number(summary.get('mean_rank'), 0)} (mean)" if "mean_rank" in summary else "—"))
+                         format_score(statistics.median(scores)) if scores else "—", accuracy,
+                         _number(summary.get("mean_rank"), 0)))
         return rows
 
     def _rebuild(self) -> None:
         if not self.is_mounted or not self.columns:
             return
-        self.table_rows = self.rows()
+        self.table_rows = self.row_texts()
         cursor = self.cursor_row
         self.clear()
         for row in self.table_rows:
