@@ -155,9 +155,9 @@ async def test_a_run_still_being_written_is_watched(tmp_path: Path):
     directory = write_search_dir(run_dir, events[:3])
     app = create_app(open_run_dir=run_dir)
     async with app.run_test(size=(120, 36)) as pilot:
-        await wait_for(pilot, lambda: app.state == "watching")
+        await wait_for(pilot, lambda: app.state == "watching" and "watching for more" in log_text(app.view))
         screen = app.view
-        assert screen.header.status == "watching" and "watching for more" in log_text(screen)
+        assert screen.header.status == "watching"
         plot = screen.query_one(ScorePlot)
         assert plot.series == {("naswot", 0, 16): HEADLINE[:1]}
         writer = directory.open_writer()  # the search goes on in "another process"
@@ -222,3 +222,43 @@ async def test_hall_of_fame_table_shows_whole_formulas_at_140_columns():
         assert FORTY in shown  # the ~40-character formula whole, on one line of the table
         wrapped = [line.plain.rstrip() for line in Text(long).wrap(Console(), table.formula_width)]
         assert len(wrapped) >= 2 and all(line in shown for line in wrapped)  # the long one on its row's lines
+
+
+class FinishingController:
+    """Stand-in for ``core.engine.RunController``: starts and completes at once."""
+
+    def __init__(self, profile, sink) -> None:
+        self.profile, self.sink = profile, sink
+
+    def run(self) -> str:
+        self.sink(RunStarted(run_dir="runs/new", profile_name=self.profile.name, space="tss", datasets=("cifar10",),
+                             sampling_mode="random", sample_sizes={"search": 6, "validation": 4, "test": 4}, seed=0,
+                             device="cpu"))
+        self.sink(RunFinished(status="completed", run_dir="runs/new"))
+        return "runs/new"
+
+    def request_stop(self) -> None:
+        pass
+
+    def pause(self) -> None:
+        pass
+
+    def resume(self) -> None:
+        pass
+
+
+async def test_a_run_started_from_the_search_screen_shows_on_the_run_screen(tmp_path: Path):
+    from gm_tui.screens import ProfilePickerScreen
+
+    run_dir = tmp_path / "run"
+    write_search_dir(run_dir, search_events(run_dir) + [RunFinished(status="completed", run_dir=str(run_dir))])
+    app = create_app(open_run_dir=run_dir, controller_factory=FinishingController)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, SearchScreen) and "replayed" in log_text(app.screen))
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfilePickerScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.state == "completed")
+        assert app.screen is app.run_screen and app.view is app.run_screen
+        assert app.run_screen.header.info["profile"] == app.profile_name
+        assert "run completed: runs/new" in log_text(app.run_screen)

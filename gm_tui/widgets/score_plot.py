@@ -107,6 +107,7 @@ class ScorePlot(Widget):
         width, height = self.size.width, self.size.height
         shown = self.shown()
         legend = self._legend(shown)
+        legend.truncate(max(width, 1), overflow="ellipsis")  # one line: the plot keeps its rows
         if width < _AXIS_WIDTH + 4 or height < 4 or not shown:
             return legend
         plot_w, plot_h = width - _AXIS_WIDTH, height - 2
