@@ -194,7 +194,8 @@ async def test_test_scatter_of_a_replayed_run_directory(tmp_path: Path):
         await wait_for(pilot, lambda: "replayed" in log_text(app.run_screen))
         assert isinstance(app.screen, RunScreen)
         assert "Test scatter" in app.export_screenshot().replace("&#160;", " ")  # the footer shows the key
-        assert len(app.run_screen.test_scores) == 20 and "press t" in log_text(app.run_screen)
+        await wait_for(pilot, lambda: "press t" in log_text(app.run_screen))  # prepared in a worker thread
+        assert len(app.run_screen.test_scores) == 20
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, TestScatterScreen))
         await pilot.pause(0.2)

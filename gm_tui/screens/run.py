@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, RichLog, Static
 
 from core.events import NewBest, RunFinished
 from gm_tui import messages
-from gm_tui.screens.monitor import MonitorScreen, read_run_file
+from gm_tui.screens.monitor import MonitorScreen
 from gm_tui.widgets import EnergyPanel, HallOfFameTable, ProbeProgress, ProxyView, RunHeader, TauPlot
 from gm_tui.widgets.tau_plot import format_tau
 
@@ -33,6 +33,8 @@ class RunScreen(MonitorScreen):
         super().__init__(name=name, id=id)
         self.best: NewBest | None = None
         self.test_scores: list[Any] = []
+        #: The held-out test scatter, prepared off the UI thread once the run has finished.
+        self.test_scatter: Any = None
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="run-header")
@@ -77,6 +79,7 @@ class RunScreen(MonitorScreen):
         self.query_one(HallOfFameTable).set_rows([])
         self.query_one("#hof-formula", Static).update("")
         self.test_scores = []
+        self.test_scatter = None
 
     # -- engine messages (messages up) ----------------------------------------------------
 
@@ -116,28 +119,41 @@ class RunScreen(MonitorScreen):
         self._show_formula(table.cursor_row)
 
     def finished(self, event: RunFinished) -> None:
-        self._load_test_scores()
-
-    def _load_test_scores(self) -> None:
         from core.rundir import RunDirectory
 
-        if not self.run_dir or not RunDirectory(self.run_dir).has_test_scores():
+        if self.run_dir and RunDirectory(self.run_dir).has_test_scores():
+            run_dir = self.run_dir
+            self.run_worker(lambda: self._load_test_scatter(run_dir), name="test-scatter", group="test-scatter",
+                            thread=True, exit_on_error=False)
+
+    def _load_test_scatter(self, run_dir: str) -> None:
+        """Worker thread: read ``test_scores.csv`` and prepare the scatter (slow imports)."""
+        from core.errors import GMError
+        from core.rundir import RunDirectory
+        from gm_tui.screens.test_scatter import scatter_data
+
+        try:
+            rows = RunDirectory(run_dir).read_test_scores()
+        except GMError as error:
+            self.app.call_from_thread(self.log_line, f"warning: {error}", "yellow")
             return
-        rows = read_run_file(self, lambda directory: directory.read_test_scores())
-        if rows:
-            self.test_scores = rows
-            self.log_line("press t for the held-out test scatter")
+        data = scatter_data(rows)
+        self.app.call_from_thread(self._test_scatter_ready, rows, data)
+
+    def _test_scatter_ready(self, rows: list[Any], data: Any) -> None:
+        self.test_scores, self.test_scatter = rows, data
+        self.log_line("press t for the held-out test scatter")
 
     def action_test_scatter(self) -> None:
         """Show the held-out test scatter (once the run has written its test scores)."""
         from gm_tui.screens.test_scatter import TestScatterScreen
 
-        if not self.test_scores:
+        if self.test_scatter is None:
             self.app.notify("no held-out test scores yet (they are written when a run completes)", timeout=4)
             return
         started = self.run_started
         context = "" if started is None else (f"{started.space.upper()} · {started.sampling_mode} · seed {started.seed}")
-        self.app.push_screen(TestScatterScreen(self.test_scores, context))
+        self.app.push_screen(TestScatterScreen(self.test_scatter, context))
 
     def on_data_table_row_highlighted(self, message: DataTable.RowHighlighted) -> None:
         if message.data_table is self.query_one(HallOfFameTable):
