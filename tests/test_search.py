@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from core.errors import GMError
-from core.search import SearchSettings, plan_search, run_search
+from core.search import SearchSettings, run_search
 from core.search.guides import ScoreBank, resolve_guide
 from core.search.hardware import HardwareError, load_hardware, parse_constraint, pareto_front
 from core.search.strategies import evolution_search, run_strategy, sample_search
