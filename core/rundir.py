@@ -4,7 +4,9 @@
 event, one JSON object per line), ``checkpoint.json`` (evolution state after the last
 finished generation, for ``gm run --resume``), ``hall_of_fame.csv``, ``energy.csv`` (one
 row per energy span), ``best_proxy.json``, ``test_scores.csv`` (every held-out test network's accuracy and scores),
-``report.json``, ``report.md`` and ``figures/`` (drawn by ``core.figures``).
+``report.json``, ``report.md`` and ``figures/`` (drawn by ``core.figures``). A zero-cost NAS
+(``gm search``, ``core.search``) writes the same contract plus ``search.json`` (its settings),
+which is how a search directory is told apart (:meth:`RunDirectory.is_search`).
 
 :class:`RunDirectory` is the one owner of these files: the engine (``core.engine``) writes
 through it; ``gm report`` (``core.report``), ``gm eval`` (``core.evaluation``), the TUI's
@@ -25,7 +27,8 @@ from typing import Any, Iterable, Mapping
 
 from core.errors import GMError
 from core.files import atomic_write_json, atomic_write_text, json_default  # noqa: F401  (re-exported)
-from core.events import EnergySample, Event, event_from_dict
+from core.events import EnergySample, Event
+from core.rundir_events import EventFollower, parse_event_line
 from core.rundir_rows import (
     ENERGY_FIELDS,
     HALL_OF_FAME_FIELDS,
@@ -47,6 +50,7 @@ REPORT_JSON_FILE = "report.json"
 REPORT_MD_FILE = "report.md"
 TEST_SCORES_FILE = "test_scores.csv"
 FIGURES_FOLDER = "figures"
+SEARCH_FILE = "search.json"
 
 
 def new_run_dir(root: Path, profile_name: str) -> Path:
@@ -155,6 +159,10 @@ class RunDirectory:
         """Whether an evolution checkpoint exists."""
         return self.file(CHECKPOINT_FILE).is_file()
 
+    def is_search(self) -> bool:
+        """Whether ``gm search`` wrote the folder (it holds ``search.json``), not ``gm run``."""
+        return self.file(SEARCH_FILE).is_file()
+
     def is_completed(self) -> bool:
         """Whether the run finished (its report was written)."""
         return self.file(REPORT_JSON_FILE).is_file()
@@ -216,10 +224,7 @@ class RunDirectory:
             if not line.strip():
                 continue
             try:
-                data = json.loads(line)
-                if not isinstance(data, dict):
-                    raise ValueError("not a JSON object")
-                events.append(event_from_dict(data))
+                events.append(parse_event_line(line))
             except (TypeError, ValueError, RecursionError) as error:
                 if number == len(lines):
                     if problems is not None:
@@ -230,6 +235,10 @@ class RunDirectory:
                     raise GMError(message) from None
                 problems.append(message)
         return events
+
+    def follow_events(self) -> "EventFollower":
+        """A reader of the events appended to ``events.jsonl`` since its last read (a run being written)."""
+        return EventFollower(self.file(EVENTS_FILE))
 
     def read_energy(self) -> list[EnergyRow]:
         """Read ``energy.csv`` (every span of every part of the run); absent file: no rows."""

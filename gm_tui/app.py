@@ -3,7 +3,9 @@
 ``create_app`` is the factory shared by ``gm tui`` and the tests. The engine
 (:class:`core.engine.RunController`) runs in a Textual *thread* worker; its sink wraps each
 event in a :mod:`gm_tui.messages` message and posts it to the run screen, which pushes the
-data down into its widgets. The UI thread never waits on the engine.
+data down into its widgets. The UI thread never waits on the engine. A finished (or still
+growing) run directory is replayed by :mod:`gm_tui.replay` into the run screen, or into the
+search screen when ``gm search`` wrote it (``core.rundir.RunDirectory.is_search``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from gm_tui import messages
 from gm_tui.export_action import EXPORT_FALLBACK_FILE, export_best  # noqa: F401  (the export action)
-from gm_tui.screens import HelpScreen, ProfilePickerScreen, RunScreen
+from gm_tui.screens import HelpScreen, ProfilePickerScreen, RunScreen, SearchScreen
 
 #: ``controller_factory(profile, sink) -> controller`` with run / request_stop / pause / resume
 #: (``resume`` continues after a pause; ``request_stop`` also ends a pause).
@@ -77,6 +79,10 @@ class GreenMachineApp(App[None]):
         #: Freeze the collector's long-lived objects at run start (see on_engine_run_started).
         self.freeze_gc = True
         self.run_screen = RunScreen(id="run")
+        #: The screen showing the run: the run screen, or a search screen for a replayed search.
+        self.view: RunScreen | SearchScreen = self.run_screen
+        self._stop_watching = threading.Event()
+        self._pending_replay: Path | None = None
         self.state = "idle"
         self.controller: Any = None
         self._lock = threading.Lock()
@@ -106,7 +112,7 @@ class GreenMachineApp(App[None]):
 
     def _set_state(self, state: str) -> None:
         self.state = state
-        self.run_screen.set_status(state)
+        self.view.set_status(state)
 
     def _show_profile(self, name: str) -> None:
         try:
@@ -124,6 +130,7 @@ class GreenMachineApp(App[None]):
             self.notify("a run is already in progress (x stops it)", severity="warning")
             return
         self.profile_name = profile_name
+        self._show_run_screen()
         self.run_screen.replay = False
         self.run_screen.reset()
         self._show_profile(profile_name)
@@ -169,14 +176,14 @@ class GreenMachineApp(App[None]):
                 self._set_state("paused" if self._pending_pause else "running")
         elif event.worker.group == "export" and event.state == WorkerState.ERROR:
             error = event.worker.error
-            self.run_screen.log_line(f"export failed: {error_text(error)}", "bold red")
+            self.view.log_line(f"export failed: {error_text(error)}", "bold red")
             detail = "".join(traceback.format_exception(error)) if error is not None else ""
             if detail:
-                self.run_screen.log_line(detail.rstrip(), "grey50")
+                self.view.log_line(detail.rstrip(), "grey50")
             self.notify(f"export failed: {error_text(error)}", severity="error")
         elif event.worker.group == "export" and event.state == WorkerState.SUCCESS:
             self.last_export = event.worker.result
-            self.run_screen.log_line(str(event.worker.result), "green")
+            self.view.log_line(str(event.worker.result), "green")
             self.notify(str(event.worker.result), title="export")
 
     def on_engine_exited(self, message: messages.EngineExited) -> None:
@@ -290,6 +297,7 @@ class GreenMachineApp(App[None]):
 
     def on_unmount(self) -> None:
         # The engine thread must not outlive the app blocked on a pause: ask it to stop.
+        self._stop_watching.set()  # ends a replay's watch too
         self._pending_stop = True
 
         def stop(controller: Any) -> None:
@@ -300,37 +308,43 @@ class GreenMachineApp(App[None]):
     # -- replay ------------------------------------------------------------------------------
 
     def replay(self, run_dir: Path) -> None:
-        """Show a finished run: feed ``run_dir/events.jsonl`` through the same messages."""
-        self.run_screen.replay = True
-        self.run_screen.run_dir = str(run_dir)
+        """Show a run directory (finished or still written): its events through the same messages."""
+        from core.rundir import RunDirectory
+
+        if RunDirectory(run_dir).is_search() and not isinstance(self.view, SearchScreen):
+            self.view = SearchScreen(id="search")
+            self._pending_replay = Path(run_dir)  # replayed once the screen is mounted (on_search_screen_ready)
+            self.push_screen(self.view)
+            return
+        self._start_replay(Path(run_dir))
+
+    def on_search_screen_ready(self, message: SearchScreen.Ready) -> None:
+        if self._pending_replay is not None:
+            run_dir, self._pending_replay = self._pending_replay, None
+            self._start_replay(run_dir)
+
+    def _start_replay(self, run_dir: Path) -> None:
+        from gm_tui.replay import replay_run_directory
+
+        view = self.view
+        if isinstance(view, SearchScreen):
+            view.reset()
+        view.replay = True
+        view.run_dir = str(run_dir)
         self._set_state("replay")
-        self.run_worker(lambda: self._replay_work(Path(run_dir)), name="replay", group="replay",
-                        thread=True, exit_on_error=False)
 
-    def _replay_work(self, run_dir: Path) -> int:
-        from core.errors import GMError
-        from core.rundir import EVENTS_FILE, RunDirectory
+        def watching() -> None:
+            self.call_from_thread(self._set_state, "watching")
 
-        screen = self.run_screen
-        problems: list[str] = []
-        try:
-            events = RunDirectory(run_dir).read_events(problems)
-        except GMError as error:
-            screen.post_message(messages.EngineFailed(f"cannot replay {run_dir}: {error}"))
-            return 0
-        for problem in problems:
-            screen.post_message(messages.EngineLogMessage(_log_event("warning", f"skipped: {problem}")))
-        for event in events:
-            screen.post_message(messages.message_for(event))
-        screen.post_message(messages.EngineLogMessage(
-            _log_event("info", f"replayed {len(events)} events from {run_dir / EVENTS_FILE}")))
-        return len(events)
+        self.run_worker(lambda: replay_run_directory(run_dir, view, self._stop_watching.is_set, watching),
+                        name="replay", group="replay", thread=True, exit_on_error=False)
 
-
-def _log_event(level: str, text: str) -> Any:
-    from core.events import LogMessage
-
-    return LogMessage(level=level, message=text)
+    def _show_run_screen(self) -> None:
+        """Make the run screen show the run again (a search screen sits on top of it)."""
+        if self.view is not self.run_screen:
+            if self.screen is self.view:
+                self.pop_screen()
+            self.view = self.run_screen
 
 
 def create_app(

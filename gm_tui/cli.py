@@ -97,9 +97,9 @@ def export_command(
 def tui_command(
     profile: Annotated[Optional[str], typer.Argument(help="Profile to run at once (omit for the picker).")] = None,
     overrides: SetOption = None,
-    open_run: Annotated[Optional[Path], typer.Option("--open", help="Replay a finished run directory.")] = None,
+    open_run: Annotated[Optional[Path], typer.Option("--open", help="Replay a run directory of gm run or gm search (one still being written is watched).")] = None,
 ) -> None:
-    """Open the Textual app: live tau per generation, energy, the best proxy tree, hall of fame."""
+    """Open the Textual app: live tau per generation, energy, the best proxy tree, hall of fame (or a search's scores)."""
     from core.settings import load_profile
     from gm_tui.app import create_app
 

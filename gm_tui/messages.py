@@ -1,10 +1,11 @@
-"""Textual messages that carry engine events up to the run screen.
+"""Textual messages that carry engine events up to the screen showing the run.
 
 The engine emits :mod:`core.events` dataclasses to a sink from its worker thread. The sink
 wraps each event in the matching message class below (``Engine`` + the event's name, so
 ``LogMessage`` arrives as :class:`EngineLogMessage`, handled by ``on_engine_log_message``)
-and posts it to the run screen (``post_message`` is thread-safe). Widgets never see threads: the screen handles the
-messages on the UI thread and pushes plain data down to its widgets.
+and posts it to the screen showing the run (the run screen, or the search screen for a
+``gm search`` run directory; ``post_message`` is thread-safe). Widgets never see threads:
+the screen handles the messages on the UI thread and pushes plain data down to its widgets.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from core.events import (
     GenerationDone,
     HallOfFameUpdated,
     LogMessage,
+    NetworkFound,
     NewBest,
     ProbeProgress,
     RunFinished,
     RunStarted,
+    SearchProgress,
 )
 
 
@@ -80,6 +83,18 @@ class EngineRunFinished(EngineEvent):
     event: RunFinished
 
 
+class EngineSearchProgress(EngineEvent):
+    """Wraps :class:`core.events.SearchProgress` (handler ``on_engine_search_progress``)."""
+
+    event: SearchProgress
+
+
+class EngineNetworkFound(EngineEvent):
+    """Wraps :class:`core.events.NetworkFound` (handler ``on_engine_network_found``)."""
+
+    event: NetworkFound
+
+
 class EngineFailed(Message):
     """The engine's ``run()`` raised: ``error`` is the one-line text shown in the UI."""
 
@@ -106,6 +121,8 @@ _MESSAGE_FOR: dict[type[Event], type[EngineEvent]] = {
     EnergySample: EngineEnergySample,
     LogMessage: EngineLogMessage,
     RunFinished: EngineRunFinished,
+    SearchProgress: EngineSearchProgress,
+    NetworkFound: EngineNetworkFound,
 }
 
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from core.errors import GMError
-from core.search import SearchSettings, plan_search, run_search
+from core.search import SearchSettings, run_search
 from core.search.guides import ScoreBank, resolve_guide
 from core.search.hardware import HardwareError, load_hardware, parse_constraint, pareto_front
 from core.search.strategies import evolution_search, run_strategy, sample_search
@@ -231,16 +231,20 @@ def test_cli_search_writes_json(tmp_path):
 
 
 async def test_tui_replays_a_search_run_directory(tmp_path):
-    """``gm tui --open`` on a search run: every event replays, nothing crashes."""
+    """``gm tui --open`` on a real search run: the search screen shows its searches and the report's network."""
     import time as clock
 
     from textual.widgets import RichLog
 
+    from core.rundir import RunDirectory
     from gm_tui.app import create_app
+    from gm_tui.screens import SearchScreen
+    from gm_tui.widgets import FoundNetwork, ScorePlot
 
     out = tmp_path / "run"
     run_search(SearchSettings(proxy="random", budget=6, strategy="evolution", compare_seeds=0, energy=False,
                               figures=False), lambda event: None, out=out)
+    report = RunDirectory(out).read_report()
     app = create_app(open_run_dir=out)
     async with app.run_test(size=(120, 36)) as pilot:
         deadline = clock.monotonic() + 60
@@ -248,8 +252,16 @@ async def test_tui_replays_a_search_run_directory(tmp_path):
         while "replayed" not in text:
             assert clock.monotonic() < deadline, text
             await pilot.pause(0.05)
-            text = "\n".join(strip.text for strip in app.run_screen.query_one("#log", RichLog).lines)
+            if isinstance(app.screen, SearchScreen):
+                text = "\n".join(strip.text for strip in app.screen.query_one("#log", RichLog).lines)
         assert "found" in text and "true accuracy" in text.replace("\n", " ") and app.is_running
+        screen = app.screen
+        assert screen.header.status == "completed (replay)"
+        found = screen.query_one(FoundNetwork).found
+        assert found["arch"] == report["found"]["arch"] and found["space_size"] == SIZE
+        progress = [event for event in RunDirectory(out).read_events() if type(event).__name__ == "SearchProgress"]
+        assert screen.query_one(ScorePlot).series[("random", 0, 6)] == [(e.evaluated, e.best_score) for e in progress]
+        assert progress[-1].evaluated == 6
 
 
 @pytest.mark.slow

@@ -19,6 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from core.errors import GMError
+from core.rundir import SEARCH_FILE
 from core.events import (
     PHASE_COMPARISON, PHASE_EVALUATION, PHASE_RUN, PHASE_SEARCH, EnergySample, Event, FanOutSink, LogMessage,
     NetworkFound, RunFinished, RunStarted, SearchProgress,
@@ -26,7 +27,6 @@ from core.events import (
 from core.search.guides import ScoreBank, comparison_guides, resolve_guide
 from core.search.strategies import STRATEGIES, check_budget, run_strategy
 
-SEARCH_FILE = "search.json"
 UNITS = {"latency": "ms per image", "energy": "mJ per image", "arithmetic_intensity": "ops per byte"}
 
 

@@ -14,7 +14,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("x", "stop after the current network / generation (resumable)"),
     ("e", "export the best formula of the run"),
     ("l", "profile picker"),
-    ("t", "held-out test scatter (after a run completes)"),
+    ("t", "held-out test scatter (after a run completes, or of a replayed run)"),
+    ("g", "search screen: plot the next guide's searches"),
     ("?", "this help"),
     ("q", "quit (stops a running engine first)"),
 )

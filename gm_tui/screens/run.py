@@ -1,4 +1,4 @@
-"""The run screen: everything a running (or replayed) search shows.
+"""The run screen: everything a running (or replayed) evolution run (``gm run``) shows.
 
 Engine events arrive as :mod:`gm_tui.messages` messages (posted from the engine's worker
 thread); the handlers here run on the UI thread and push the data down into the widgets.
@@ -6,25 +6,22 @@ thread); the handlers here run on the UI thread and push the data down into the 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, RichLog, Static
 
-from core.events import NewBest, RunStarted
+from core.events import NewBest, RunFinished
 from gm_tui import messages
+from gm_tui.screens.monitor import MonitorScreen
 from gm_tui.widgets import EnergyPanel, HallOfFameTable, ProbeProgress, ProxyView, RunHeader, TauPlot
 from gm_tui.widgets.tau_plot import format_tau
 
-LEVEL_STYLE = {"debug": "grey50", "info": "", "warning": "yellow", "warn": "yellow", "error": "bold red", "critical": "bold red"}
 
-
-class RunScreen(Screen):
+class RunScreen(MonitorScreen):
     """Live view of one run: header, probe progress, tau plot, hall of fame, energy, proxy, log."""
 
     BINDINGS = [("t", "test_scatter", "Test scatter")]
@@ -35,12 +32,9 @@ class RunScreen(Screen):
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
         self.best: NewBest | None = None
-        self.run_started: RunStarted | None = None
-        self.run_dir: str | None = None
-        self.final_status: str | None = None
-        self.last_error: str | None = None
-        self.replay = False
         self.test_scores: list[Any] = []
+        #: The held-out test scatter, prepared off the UI thread once the run has finished.
+        self.test_scatter: Any = None
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="run-header")
@@ -66,14 +60,6 @@ class RunScreen(Screen):
 
     # -- helpers called by the app (attributes down) --------------------------------------
 
-    @property
-    def header(self) -> RunHeader:
-        return self.query_one(RunHeader)
-
-    def set_status(self, status: str) -> None:
-        """Show the run state (idle / running / paused / stopping / … ) in the header."""
-        self.header.status = status
-
     def show_profile(self, profile: Any) -> None:
         """Fill the header from a loaded :class:`core.settings.Profile` before the run starts."""
         sampling = profile.sampling
@@ -87,43 +73,25 @@ class RunScreen(Screen):
 
     def reset(self) -> None:
         """Clear the widgets for a new run."""
+        self.clear_common()
         self.best = None
-        self.run_started = None
-        self.run_dir = None
-        self.final_status = None
-        self.last_error = None
         self.query_one(TauPlot).clear()
-        self.query_one(EnergyPanel).reset()
         self.query_one(HallOfFameTable).set_rows([])
         self.query_one("#hof-formula", Static).update("")
         self.test_scores = []
-
-    def log_line(self, message: str, style: str = "") -> None:
-        """Append a time-stamped line to the log panel."""
-        line = Text(time.strftime("%H:%M:%S "), style="grey50")
-        line.append(message, style=style)
-        self.query_one("#log", RichLog).write(line)
+        self.test_scatter = None
 
     # -- engine messages (messages up) ----------------------------------------------------
 
     def on_engine_run_started(self, message: messages.EngineRunStarted) -> None:
         event = message.event
-        self.run_started = event
-        self.run_dir = event.run_dir
+        self.started(event)
         self.header.set_run(
             profile=event.profile_name, space=event.space, datasets=event.datasets,
             sampling_mode=event.sampling_mode, sample_sizes=event.sample_sizes, seed=event.seed,
-            device=event.device, run_dir=event.run_dir,
+            device=event.device, run_dir=self.run_dir or event.run_dir,
         )
         self.log_line(f"run started: {event.profile_name} → {event.run_dir} (device {event.device})", "bold")
-
-    def on_engine_probe_progress(self, message: messages.EngineProbeProgress) -> None:
-        event = message.event
-        self.query_one(ProbeProgress).update_progress(
-            event.done, event.total, event.networks_per_second, event.eta_seconds, event.cache_hits
-        )
-        if event.total and event.done >= event.total:
-            self.log_line(f"probe finished: {event.total} networks ({event.cache_hits} from cache)")
 
     def on_engine_generation_done(self, message: messages.EngineGenerationDone) -> None:
         event = message.event
@@ -150,50 +118,42 @@ class RunScreen(Screen):
         table.set_rows(message.event.rows)
         self._show_formula(table.cursor_row)
 
-    def on_engine_energy_sample(self, message: messages.EngineEnergySample) -> None:
-        self.query_one(EnergyPanel).add_sample(message.event)
-
-    def on_engine_log_message(self, message: messages.EngineLogMessage) -> None:
-        event = message.event
-        self.log_line(f"{event.level}: {event.message}" if event.level.lower() != "info" else event.message,
-                      LEVEL_STYLE.get(event.level.lower(), ""))
-
-    def on_engine_run_finished(self, message: messages.EngineRunFinished) -> None:
-        event = message.event
-        self.final_status = event.status
-        self.run_dir = event.run_dir or self.run_dir
-        self.set_status(f"{event.status} (replay)" if self.replay else event.status)
-        self._load_test_scores()
-        style = {"completed": "bold green", "stopped": "yellow", "failed": "bold red"}.get(event.status, "bold")
-        text = f"run {event.status}: {event.run_dir}"
-        if event.message:
-            text += f" — {event.message}"
-        self.log_line(text, style)
-
-    def _load_test_scores(self) -> None:
-        from core.errors import GMError
+    def finished(self, event: RunFinished) -> None:
         from core.rundir import RunDirectory
 
-        directory = RunDirectory(self.run_dir) if self.run_dir else None
-        if directory is None or not directory.has_test_scores():
-            return
+        if self.run_dir and RunDirectory(self.run_dir).has_test_scores():
+            run_dir = self.run_dir
+            self.run_worker(lambda: self._load_test_scatter(run_dir), name="test-scatter", group="test-scatter",
+                            thread=True, exit_on_error=False)
+
+    def _load_test_scatter(self, run_dir: str) -> None:
+        """Worker thread: read ``test_scores.csv`` and prepare the scatter (slow imports)."""
+        from core.errors import GMError
+        from core.rundir import RunDirectory
+        from gm_tui.screens.test_scatter import scatter_data
+
         try:
-            self.test_scores = directory.read_test_scores()
+            rows = RunDirectory(run_dir).read_test_scores()
         except GMError as error:
-            self.log_line(f"warning: {error}", "yellow")
+            self.app.call_from_thread(self.log_line, f"warning: {error}", "yellow")
             return
+        data = scatter_data(rows)
+        self.app.call_from_thread(self._test_scatter_ready, rows, data)
+
+    def _test_scatter_ready(self, rows: list[Any], data: Any) -> None:
+        self.test_scores, self.test_scatter = rows, data
         self.log_line("press t for the held-out test scatter")
 
     def action_test_scatter(self) -> None:
         """Show the held-out test scatter (once the run has written its test scores)."""
         from gm_tui.screens.test_scatter import TestScatterScreen
 
-        if not self.test_scores:
+        if self.test_scatter is None:
             self.app.notify("no held-out test scores yet (they are written when a run completes)", timeout=4)
             return
         started = self.run_started
         context = "" if started is None else (f"{started.space.upper()} · {started.sampling_mode} · seed {started.seed}")
-        self.app.push_screen(TestScatterScreen(self.test_scores, context))
+        self.app.push_screen(TestScatterScreen(self.test_scatter, context))
 
     def on_data_table_row_highlighted(self, message: DataTable.RowHighlighted) -> None:
         if message.data_table is self.query_one(HallOfFameTable):
@@ -207,12 +167,3 @@ class RunScreen(Screen):
         size, search, validation, formula = table.hof_rows[row]
         self.query_one("#hof-formula", Static).update(
             Text.assemble((f"size {size}, τ search {search}, validation {validation}: ", "bold"), formula))
-
-    def on_engine_failed(self, message: messages.EngineFailed) -> None:
-        self.last_error = message.error
-        self.final_status = "failed"
-        self.set_status("failed")
-        self.log_line(f"engine error: {message.error}", "bold red")
-        if message.detail:
-            self.log_line(message.detail.rstrip(), "grey50")
-        self.app.notify(message.error, title="engine error", severity="error", timeout=10)

@@ -2,11 +2,15 @@
 plots (score rank against ground-truth accuracy, Kendall τ in each legend).
 
 Pushed by :class:`gm_tui.screens.run.RunScreen` (key ``t``) once the run has written
-``test_scores.csv``; escape (or ``t``) closes it.
+``test_scores.csv``; escape (or ``t``) closes it. :func:`scatter_data` does the heavy part
+(ranks and Kendall τ through ``core.figures.test_scatter``, which loads torch and SciPy) and
+runs in the run screen's worker thread, so that the UI never waits on those imports (tens
+of seconds on a busy CPU when a replay has not loaded torch yet).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from textual.app import ComposeResult
@@ -15,6 +19,32 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from gm_tui.widgets.test_scatter import ScatterPlot
+
+
+@dataclass(frozen=True)
+class ScatterData:
+    """What the screen draws: a title and, per plot id, ``(legend, ranks, accuracy)``."""
+
+    title: str
+    plots: dict[str, tuple[str, Sequence[float], Sequence[float]]]
+
+
+def scatter_data(rows: Sequence[Any]) -> ScatterData:
+    """Rank and correlate the first dataset's test rows (slow imports: call it off the UI thread)."""
+    from core.figures.test_scatter import scatter_series, score_ranks
+
+    dataset = rows[0].dataset if rows else "?"
+    rows = [row for row in rows if row.dataset == dataset]
+    plots: dict[str, tuple[str, Sequence[float], Sequence[float]]] = {}
+    if rows:
+        series = scatter_series(rows)
+        for key, widget_id in (("evolved", "scatter-evolved"), ("baseline", "scatter-baseline")):
+            if series[key] is None:
+                continue
+            name, scores, tau = series[key]
+            role = "evolved proxy" if key == "evolved" else f"best baseline {name}"
+            plots[widget_id] = (f"{role}: Kendall τ = {tau:.3f}", list(score_ranks(scores)), list(series["accuracy"]))
+    return ScatterData(f"Held-out test sample — {dataset}, n = {len(rows)}", plots)
 
 
 class TestScatterScreen(ModalScreen[None]):
@@ -31,9 +61,9 @@ class TestScatterScreen(ModalScreen[None]):
     #scatter-hint { height: 1; padding: 0 1; color: $text-muted; }
     """
 
-    def __init__(self, rows: Sequence[Any], context: str = "") -> None:
+    def __init__(self, data: ScatterData, context: str = "") -> None:
         super().__init__()
-        self.rows = list(rows)
+        self.data = data
         self.context = context
 
     def compose(self) -> ComposeResult:
@@ -48,22 +78,10 @@ class TestScatterScreen(ModalScreen[None]):
                          "escape closes", id="scatter-hint")
 
     def on_mount(self) -> None:
-        from core.figures.test_scatter import scatter_series, score_ranks
-
-        dataset = self.rows[0].dataset if self.rows else "?"
-        rows = [row for row in self.rows if row.dataset == dataset]
-        title = f"Held-out test sample — {dataset}, n = {len(rows)}"
-        self.query_one("#scatter-title", Static).update(title + (f"\n{self.context}" if self.context else ""))
-        if not rows:
-            return
-        series = scatter_series(rows)
-        for key, widget_id in (("evolved", "#scatter-evolved"), ("baseline", "#scatter-baseline")):
-            if series[key] is None:
-                continue
-            name, scores, tau = series[key]
-            role = "evolved proxy" if key == "evolved" else f"best baseline {name}"
-            self.query_one(widget_id, ScatterPlot).set_points(f"{role}: Kendall τ = {tau:.3f}", score_ranks(scores),
-                                                              series["accuracy"])
+        title = self.data.title + (f"\n{self.context}" if self.context else "")
+        self.query_one("#scatter-title", Static).update(title)
+        for widget_id, (legend, ranks, accuracy) in self.data.plots.items():
+            self.query_one(f"#{widget_id}", ScatterPlot).set_points(legend, ranks, accuracy)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
-from core.events import PHASE_EVALUATION, PHASE_GENERATION, PHASE_PROBE, PHASE_RUN, EnergySample
+from core.events import (
+    PHASE_COMPARISON, PHASE_EVALUATION, PHASE_GENERATION, PHASE_PROBE, PHASE_RUN, PHASE_SEARCH, EnergySample,
+)
 
 #: The panel's groups: the whole run is shown as the total, never added to the sum.
 PHASE_GROUPS = {PHASE_RUN: "total", PHASE_PROBE: "probe", PHASE_GENERATION: "generations",
-                PHASE_EVALUATION: "evaluation"}
+                PHASE_EVALUATION: "evaluation", PHASE_SEARCH: "search", PHASE_COMPARISON: "comparison"}
+#: Groups listed (even before their first span) by an evolution run's panel and a search's.
 PHASE_ORDER = ("probe", "generations", "evaluation")
+SEARCH_PHASE_ORDER = ("search", "comparison", "evaluation")
 
 
 def _short(method: str) -> str:
@@ -55,8 +61,10 @@ class EnergyPanel(Widget):
     EnergyPanel { height: auto; }
     """
 
-    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, *, phases: Sequence[str] = PHASE_ORDER, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        self.phases = tuple(phases)
         self.reset()
 
     def reset(self) -> None:
@@ -114,7 +122,7 @@ class EnergyPanel(Widget):
             energy.append(f" (run {total_joules / 3600:.4f})", style="grey62")
         table.add_row("energy", energy)
         table.add_row("CO₂-eq", f"{self.cumulative_co2_grams:.3f} g")
-        phases = list(PHASE_ORDER) + sorted(k for k in self.per_phase_joules if k not in PHASE_ORDER)
+        phases = list(self.phases) + sorted(k for k in self.per_phase_joules if k not in self.phases)
         for phase in phases:
             joules = self.per_phase_joules.get(phase, 0.0)
             share = joules / self.cumulative_joules * 100 if self.cumulative_joules > 0 else 0.0

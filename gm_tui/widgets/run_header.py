@@ -18,6 +18,7 @@ STATUS_STYLE = {
     "completed": "bold green",
     "failed": "bold red",
     "replay": "magenta",
+    "watching": "bold magenta",
 }
 
 
@@ -36,11 +37,12 @@ class RunHeader(Widget):
 
     def set_run(self, *, profile: str, space: str = "", datasets: tuple[str, ...] | list[str] = (),
                 sampling_mode: str = "", sample_sizes: Mapping[str, int] | None = None,
-                seed: int | None = None, device: str = "", run_dir: str = "") -> None:
-        """Describe the run being shown."""
+                seed: int | None = None, device: str = "", run_dir: str = "", sizes_label: str = "samples") -> None:
+        """Describe the run being shown (``sizes_label`` names what ``sample_sizes`` count)."""
         self.info = {
             "profile": profile, "space": space, "datasets": tuple(datasets), "sampling_mode": sampling_mode,
             "sample_sizes": dict(sample_sizes or {}), "seed": seed, "device": device, "run_dir": run_dir,
+            "sizes_label": sizes_label,
         }
         self.refresh()
 
@@ -64,7 +66,7 @@ class RunHeader(Widget):
         if info.get("sampling_mode"):
             second.append(f"{info['sampling_mode']} · ")
         if sizes:
-            second.append("samples " + "/".join(str(v) for v in sizes.values()) + f" ({'/'.join(sizes)})")
+            second.append(f"{info.get('sizes_label', 'samples')} " + "/".join(str(v) for v in sizes.values()) + f" ({'/'.join(sizes)})")
         if info.get("run_dir"):
             second.append(f" · {info['run_dir']}")
         if not second.plain:

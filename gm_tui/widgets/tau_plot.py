@@ -1,8 +1,8 @@
 """Live line plot of Kendall tau per generation, drawn with Unicode braille dots.
 
 Three series share one y axis: best and mean tau on the search sample and the best tau on
-the validation sample. Each character cell holds a 2x4 grid of braille dots, so a 60x8
-plot has 120x32 dots of resolution; it stays legible in a 100x30 terminal.
+the validation sample. Drawn with :mod:`gm_tui.widgets.braille` (2x4 dots per character
+cell, so a 60x8 plot has 120x32 dots); it stays legible in a 100x30 terminal.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import math
 from rich.text import Text
 from textual.widget import Widget
 
+from gm_tui.widgets.braille import BrailleCanvas, padded_range, with_y_axis
+
 # (series key, legend label, colour); later series are drawn on top.
 SERIES: tuple[tuple[str, str, str], ...] = (
     ("mean_search", "mean", "grey62"),
@@ -20,7 +22,6 @@ SERIES: tuple[tuple[str, str, str], ...] = (
 )
 
 LEGEND_ORDER = ("best_search", "mean_search", "best_validation")
-_DOT = {(0, 0): 0x01, (0, 1): 0x02, (0, 2): 0x04, (1, 0): 0x08, (1, 1): 0x10, (1, 2): 0x20, (0, 3): 0x40, (1, 3): 0x80}
 _AXIS_WIDTH = 7
 
 
@@ -29,25 +30,6 @@ def format_tau(value: float | None) -> str:
     if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
         return "—"
     return f"{value:+.3f}"
-
-
-def _line(x0: int, y0: int, x1: int, y1: int) -> list[tuple[int, int]]:
-    """Bresenham line between two dot coordinates (inclusive)."""
-    points = []
-    dx, dy = abs(x1 - x0), -abs(y1 - y0)
-    sx, sy = (1 if x0 < x1 else -1), (1 if y0 < y1 else -1)
-    error = dx + dy
-    while True:
-        points.append((x0, y0))
-        if x0 == x1 and y0 == y1:
-            return points
-        doubled = 2 * error
-        if doubled >= dy:
-            error += dy
-            x0 += sx
-        if doubled <= dx:
-            error += dx
-            y0 += sy
 
 
 class TauPlot(Widget):
@@ -88,16 +70,8 @@ class TauPlot(Widget):
     # -- drawing -------------------------------------------------------------------------
 
     def _y_range(self) -> tuple[float, float]:
-        finite = [v for values in self.series.values() for v in values if math.isfinite(v)]
-        if not finite:
-            return -0.1, 1.0
-        low, high = min(finite), max(finite)
-        span = max(high - low, 0.1)
-        low, high = low - 0.08 * span, high + 0.08 * span
-        if high - low < 0.1:
-            middle = (high + low) / 2
-            low, high = middle - 0.05, middle + 0.05
-        return max(low, -1.0), min(high, 1.0)
+        values = [value for series in self.series.values() for value in series]
+        return padded_range(values, 0.1, clamp=(-1.0, 1.0), empty=(-0.1, 1.0))
 
     def render(self) -> Text:
         width, height = self.size.width, self.size.height
@@ -109,47 +83,15 @@ class TauPlot(Widget):
         if width < _AXIS_WIDTH + 4 or height < 4:
             return legend
         plot_w, plot_h = width - _AXIS_WIDTH, height - 2
-        dots_w, dots_h = 2 * plot_w, 4 * plot_h
         low, high = self._y_range()
-        cells = [[0] * plot_w for _ in range(plot_h)]
-        owner: list[list[str | None]] = [[None] * plot_w for _ in range(plot_h)]
         count = len(self.generations)
-
-        def to_dot(index: int, value: float) -> tuple[int, int]:
-            x = 0 if count <= 1 else round(index * (dots_w - 1) / (count - 1))
-            fraction = (value - low) / (high - low)
-            y = round((1.0 - min(max(fraction, 0.0), 1.0)) * (dots_h - 1))
-            return x, y
-
+        canvas = BrailleCanvas(plot_w, plot_h, (0.0, float(max(count - 1, 0))), (low, high))
         for key, _, colour in SERIES:
-            previous = None
-            for index, value in enumerate(self.series[key]):
-                if not math.isfinite(value):
-                    previous = None
-                    continue
-                point = to_dot(index, value)
-                points = _line(*previous, *point) if previous else [point]
-                for x, y in points:
-                    cells[y // 4][x // 2] |= _DOT[(x % 2, y % 4)]
-                    owner[y // 4][x // 2] = colour
-                previous = point
-
+            canvas.polyline(enumerate(self.series[key]), colour)
         text = Text(no_wrap=True, overflow="crop")
         text.append_text(legend)
         text.append("\n")
-        labels = {0: high, plot_h - 1: low}
-        if plot_h >= 5:
-            labels[(plot_h - 1) // 2] = (high + low) / 2
-        for row in range(plot_h):
-            label = f"{labels[row]:+.2f} ┤" if row in labels else "      │"
-            text.append(label.rjust(_AXIS_WIDTH), style="grey50")
-            for column in range(plot_w):
-                bits = cells[row][column]
-                if bits:
-                    text.append(chr(0x2800 + bits), style=owner[row][column])
-                else:
-                    text.append(" ")
-            text.append("\n")
+        text.append_text(with_y_axis(canvas.rows(), high, low, _AXIS_WIDTH, "+.2f"))
         if count:
             first, last = f"gen {self.generations[0]}", f"gen {self.generations[-1]}"
             gap = max(plot_w - len(first) - len(last), 1)

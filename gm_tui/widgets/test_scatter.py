@@ -1,5 +1,5 @@
 """Terminal scatter of the held-out test sample: proxy score rank (x) against ground-truth
-accuracy (y), drawn with Unicode braille dots like :class:`gm_tui.widgets.TauPlot`.
+accuracy (y), drawn with Unicode braille dots (:mod:`gm_tui.widgets.braille`).
 
 Fed by :class:`gm_tui.screens.test_scatter.TestScatterScreen` (one plot for the evolved
 proxy, one for the best baseline) from ``test_scores.csv``.
@@ -13,7 +13,7 @@ from typing import Sequence
 from rich.text import Text
 from textual.widget import Widget
 
-from gm_tui.widgets.tau_plot import _DOT
+from gm_tui.widgets.braille import BrailleCanvas
 
 _AXIS_WIDTH = 6
 
@@ -45,24 +45,16 @@ class ScatterPlot(Widget):
         if width < _AXIS_WIDTH + 4 or height < 4 or not self.points:
             return text
         plot_w, plot_h = width - _AXIS_WIDTH, height - 3
-        dots_w, dots_h = 2 * plot_w, 4 * plot_h
         xs, ys = [p[0] for p in self.points], [p[1] for p in self.points]
         x_low, x_high = min(min(xs), 1.0), max(xs)  # ranks start at 1
         y_low, y_high = min(ys), max(ys)
-        x_span, y_span = max(x_high - x_low, 1e-9), max(y_high - y_low, 1e-9)
-        cells = [[0] * plot_w for _ in range(plot_h)]
-        for x_value, y_value in self.points:
-            x = round((x_value - x_low) / x_span * (dots_w - 1))
-            y = round((1.0 - (y_value - y_low) / y_span) * (dots_h - 1))
-            # each point is a 2x2 block of dots, so a lone network stays visible
-            for dot_x in (x, min(x + 1, dots_w - 1)):
-                for dot_y in (y, max(y - 1, 0)):
-                    cells[dot_y // 4][dot_x // 2] |= _DOT[(dot_x % 2, dot_y % 4)]
+        canvas = BrailleCanvas(plot_w, plot_h, (x_low, x_high), (y_low, y_high))
+        canvas.points(self.points, self.colour)
         text.append("\n")
-        for row in range(plot_h):
+        for row, cells in enumerate(canvas.rows()):
             label = f"{y_high:5.1f}" if row == 0 else f"{y_low:5.1f}" if row == plot_h - 1 else ""
             text.append(f"{label:>{_AXIS_WIDTH - 1}}│", style="grey62")
-            text.append("".join(chr(0x2800 + value) for value in cells[row]), style=self.colour)
+            text.append_text(cells)
             text.append("\n")
         text.append(" " * (_AXIS_WIDTH - 1) + "└" + "─" * plot_w + "\n", style="grey62")
         left, right = f"rank {x_low:g}", f"{x_high:g} (highest score)"
