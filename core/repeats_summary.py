@@ -47,7 +47,7 @@ def energy_label(methods: Mapping[str, str]) -> str:
     kinds: dict[str, list[str]] = {}
     for part, how in sorted(methods.items()):
         word = str(how).split(" ", 1)[0]
-        if word in ("measured", "estimated"):
+        if word not in ("absent", "not", ""):  # measured, estimated (or a test meter's fake)
             kinds.setdefault(word, []).append(part)
     if not kinds:
         return "not measured"
@@ -117,13 +117,13 @@ def _run_row(name: str, evolution_seed: int, probe_seed: int, directory: RunDire
     return row
 
 
-def _context(rows: list[dict[str, Any]], plan: Any) -> dict[str, Any]:
-    """What every figure depends on, from the reports (the plan where no run finished)."""
+def _context(folder: Path, rows: list[dict[str, Any]], plan: Any) -> dict[str, Any]:
+    """What every figure depends on, from the reports (the plan's profile, or a run's, where no run finished)."""
     reports = [row["report"] for row in rows if row["status"] == "complete"]
     evolution_seeds = sorted({row["evolution_seed"] for row in rows})
     probe_seeds = sorted({row["probe_seed"] for row in rows})
     if not reports:
-        profile = plan.profile
+        profile = plan.profile if plan is not None else RunDirectory(folder / rows[0]["run_dir"]).read_profile()
         return {"profile": profile.name, "space": profile.space_name, "datasets": list(profile.benchmark.datasets),
                 "evolution_seeds": evolution_seeds, "probe_seeds": probe_seeds, "probe_batch_size": profile.probe.batch_size}
     first = reports[0]
@@ -185,7 +185,7 @@ def summarize(folder: Path) -> dict[str, Any]:
     combinations, plan = _combinations(folder)
     rows = [_run_row(name, e, p, RunDirectory(folder / name)) for name, e, p in combinations]
     _check_same_settings(folder, rows)
-    context = _context(rows, plan)
+    context = _context(folder, rows, plan)
     done = [row for row in rows if row["status"] == "complete"]
     statistics: dict[str, Any] = {}
     for dataset in context["datasets"]:
