@@ -235,6 +235,13 @@ def _spread(stat: Mapping[str, Any]) -> str:
     return f"{stat['mean']:.4f} ± {sd} (n={stat['n']})"
 
 
+def _joules_spread(stat: Mapping[str, Any]) -> str:
+    if stat["mean"] is None:
+        return "not measured"
+    sd = "–" if stat["sd"] is None else f"{stat['sd']:.1f}"
+    return f"{stat['mean']:.1f} ± {sd} J (n={stat['n']} runs)"
+
+
 def _energy_text(joules: float | None) -> str:
     if joules is None:
         return "not measured"
@@ -297,7 +304,7 @@ def render_summary(summary: Mapping[str, Any]) -> str:
                         if row["energy"]["joules"] is not None else "not measured |"))
     energy = summary["energy"]
     lines += ["", "## Energy", "",
-              f"Per run: {_spread(energy['per_run'])} J; total over the finished runs: "
+              f"Per run: {_joules_spread(energy['per_run'])}; total over the finished runs: "
               f"{_energy_text(energy['total_joules'])}. Runs reuse one probe cache, so the first run of each probe "
               "seed pays for probing and later runs mostly hit the cache.",
               "How obtained: " + (" | ".join(energy["methods"]) or "–") + "."]
