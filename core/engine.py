@@ -285,6 +285,11 @@ class RunController:
         self.test_results = {
             d.dataset: evaluate_sample(d.tables["test"], d.targets["test"].numpy(), best.tree, self.device) for d in data
         }
+        # the proxy and every baseline on the validation sample too (for the seed summaries)
+        self.validation_results = {
+            d.dataset: evaluate_sample(d.tables["validation"], d.targets["validation"].numpy(), best.tree, self.device)
+            for d in data
+        }
         self._write_test_scores(best.tree)
         self._emit_energy(meter.stop(span), "evaluation")
         return "completed"
@@ -362,7 +367,7 @@ class RunController:
         report = build_report(
             run_dir=self.run_dir, profile=profile, samples=self.samples, device=self.device, probe_counts=probe_counts,
             generations=self.evolution.generation, best=HallOfFameRow.from_entry(best, texts[0]),
-            test_results=self.test_results, energy=energy,
+            test_results=self.test_results, energy=energy, validation_results=self.validation_results,
         )
         self.directory.write_report(report, render_markdown(report))
 

@@ -132,6 +132,7 @@ def build_report(
     best: Any,
     test_results: Mapping[str, Any],
     energy: Mapping[str, Any],
+    validation_results: Mapping[str, Any] | None = None,
 ) -> dict:
     """Collect the data part of ``report.json``.
 
@@ -155,6 +156,9 @@ def build_report(
         Per dataset, :func:`core.evaluation.evaluate_sample` on the test sample.
     energy : mapping
         :func:`energy_summary` of every energy span of the run.
+    validation_results : mapping, optional
+        Per dataset, :func:`core.evaluation.evaluate_sample` on the validation sample (the
+        report's ``validation`` part; runs made before it was added have none).
     """
     space = profile.space_name
     stratified = samples.mode == "stratified"
@@ -196,6 +200,7 @@ def build_report(
                       "seed": profile.evolution.seed},
         "best_proxy": best_proxy,
         "test": dict(test_results),
+        **({} if validation_results is None else {"validation": dict(validation_results)}),
         "energy": dict(energy),
     }
 

@@ -149,6 +149,9 @@ def run_command(
     workers: WorkersOption = None,
     executor: ExecutorOption = None,
     address: AddressOption = None,
+    seeds: Annotated[Optional[str], typer.Option("--seeds", help="Evolution seeds, e.g. 0,1,2: one run each, then one summary (needs a PROFILE).")] = None,
+    repeat: Annotated[Optional[str], typer.Option("--repeat", help="K: evolution seeds 0..K-1 (instead of --seeds).")] = None,
+    probe_seeds: Annotated[Optional[str], typer.Option("--probe-seeds", help="Probe seeds (minibatch and weights), e.g. 0,1 (default: the profile's).")] = None,
 ) -> None:
     """Probe, evolve and report headlessly: progress on stderr, energy report at the end."""
     import numpy  # noqa: F401 - imported here, before the meter's start-up thread imports it too
@@ -156,6 +159,12 @@ def run_command(
     from core.energy import MeterStartup
     from core.settings import load_profile
 
+    if seeds is not None or repeat is not None or probe_seeds is not None:
+        if resume is not None:
+            _fail("--resume is for one run; rerun the same --seeds/--repeat command to resume a folder of seed runs")
+        from gm_tui.repeat_command import run_repeats
+
+        return run_repeats(profile, overrides or [], out, seeds, repeat, probe_seeds, workers, executor, address)
     if resume is None and profile is None:
         _fail("give a PROFILE, or --resume RUN_DIR")
     if resume is not None and (profile is not None or overrides or workers is not None or executor or address):
@@ -400,6 +409,15 @@ def _register_search_command() -> None:
 
 
 _register_search_command()
+
+
+def _register_summary_command() -> None:
+    from gm_tui.repeat_command import summary_command
+
+    app.command("summary")(user_errors(summary_command))
+
+
+_register_summary_command()
 
 
 def main() -> None:  # pragma: no cover - console entry point helper
