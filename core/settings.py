@@ -106,7 +106,15 @@ class ProbeSettings:
 
 @dataclass(frozen=True)
 class EvolutionSettings:
-    """Genetic programming settings."""
+    """Genetic programming settings.
+
+    ``cost_weight`` (τ per joule, default 0 = no cost term): the fitness that selects,
+    fills the hall of fame and chooses the final proxy becomes
+    ``tau - cost_weight * J`` where ``J`` is the formula's probe energy per network (the
+    measured cost of the passes its statistics need, ``core.probe.costs``; estimated where
+    the table says so). E.g. ``0.002`` trades 0.002 τ for each joule per network. It needs
+    a measured pass-cost table for the space (``scripts/bench_passes.py --write``).
+    """
 
     population: int = 100
     generations: int = 50
@@ -124,6 +132,7 @@ class EvolutionSettings:
     parsimony: float = 0.001
     hall_of_fame: int = 20
     seed: int = 0
+    cost_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -288,6 +297,8 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>", bas
         raise ProfileError(f"{source}: evolution.init_max_depth must be <= evolution.max_depth")
     if evolution.elitism >= evolution.population:
         raise ProfileError(f"{source}: evolution.elitism must be smaller than evolution.population")
+    if evolution.cost_weight > 0:
+        _check_cost_table(source, profile)
     if profile.probe.address and profile.probe.executor != "ray":
         raise ProfileError(f"{source}: probe.address is only for probe.executor = \"ray\"")
     sampling = profile.sampling
@@ -297,6 +308,17 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>", bas
             f"{source}: sampling.strata ({sampling.strata}) must not exceed the smallest sample size ({smallest})"
         )
     return profile
+
+
+def _check_cost_table(source: str, profile: Profile) -> None:
+    """``evolution.cost_weight > 0`` needs measured pass costs for the profile's space."""
+    from core.errors import GMError
+    from core.probe.costs import space_costs
+
+    try:
+        space_costs(profile.space_name)
+    except GMError as exc:
+        raise ProfileError(f"{source}: evolution.cost_weight > 0: {exc}") from None
 
 
 def available_profiles() -> dict[str, Path]:
