@@ -22,14 +22,14 @@ def _table_note(space: str) -> str:
     from core.probe.costs import space_costs
 
     try:
-        return "pass costs: " + space_costs(space).describe()
+        return "pass costs measured on " + space_costs(space).describe()
     except GMError:
         return "pass costs: the run's hall_of_fame.csv"
 
 
 def draw(data: RunFigureData) -> list[Path] | str:
     """Draw the figure; return its files, or why it cannot be drawn."""
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     rows = [row for row, _ in data.cost_front if row.probe_joules is not None]
     if not rows:
@@ -62,12 +62,15 @@ def draw(data: RunFigureData) -> list[Path] | str:
                      edgecolors=EVOLVED_COLOUR, linewidths=1.5, zorder=5,
                      label=f"cheapest within {TAU_MARGIN} τ ({cheapest.probe_joules:.1f} J, τ {cheapest.validation_tau:.3f})")
     axes.set_xscale("log")
+    axes.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axes.xaxis.set_minor_formatter(NullFormatter())
     axes.margins(x=0.15, y=0.12)
     axes.set_xlabel(f"probe energy per network (J, {label}; log scale)")
     axes.set_ylabel("validation Kendall τ-b (min over datasets)")
     axes.grid(alpha=0.3, which="both")
     axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, borderaxespad=0)
     set_titles(figure, "Cost front: validation τ against probe energy", data.context(),
-               f"{len(rows)} candidates; J = sum of the passes each formula needs; {_table_note(data.profile.space_name)}")
+               f"{len(rows)} candidates; J = the sum of the passes each formula needs, per network\n"
+               f"{_table_note(data.profile.space_name)}")
     return save(figure, data.directory, STEM)
