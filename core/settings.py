@@ -316,9 +316,12 @@ def _check_cost_table(source: str, profile: Profile) -> None:
     from core.probe.costs import space_costs
 
     try:
-        space_costs(profile.space_name)
+        table = space_costs(profile.space_name)
     except GMError as exc:
         raise ProfileError(f"{source}: evolution.cost_weight > 0: {exc}") from None
+    if any(joules is None for _, joules in table.passes.values()):
+        raise ProfileError(f"{source}: evolution.cost_weight > 0: the pass costs of {profile.space_name} have no "
+                           "joules (measured with --no-energy)")
 
 
 def available_profiles() -> dict[str, Path]:

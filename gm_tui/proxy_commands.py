@@ -57,10 +57,10 @@ def _print_pass_costs(proxies) -> None:
     if not rows:
         return
     typer.echo("")
-    typer.echo(f"{'name':14s} {'passes':26s} {'s/net':>6s} {'J/net':>6s} {'bank s':>6s} {'bank J':>6s} "
+    typer.echo(f"{'name':14s} {'passes':29s} {'s/net':>6s} {'J/net':>6s} {'bank s':>6s} {'bank J':>6s} "
                f"{'s ratio':>7s} {'J ratio':>7s}")
     for row in rows:
-        typer.echo(f"{row['name']:14s} {','.join(row['passes']):26s} {_number(row['seconds'], 3):>6s} "
+        typer.echo(f"{row['name']:14s} {','.join(row['passes']):29s} {_number(row['seconds'], 3):>6s} "
                    f"{_number(row['joules'], 2):>6s} {_number(row['bank_seconds'], 3):>6s} "
                    f"{_number(row['bank_joules'], 2):>6s} {_number(row['seconds_ratio'], 2):>7s} "
                    f"{_number(row['joules_ratio'], 2):>7s}")

@@ -20,7 +20,7 @@ from core.proxy.generate import synthetic_table
 from core.proxy.tree import Apply, LayerStatistic, NetworkStatistic
 from core.rundir import RunDirectory
 from core.rundir_rows import HallOfFameRow
-from core.settings import EvolutionSettings, Profile, profile_from_mapping
+from core.settings import Profile, profile_from_mapping
 
 torch.set_num_threads(1)
 

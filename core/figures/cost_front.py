@@ -46,7 +46,9 @@ def draw(data: RunFigureData) -> list[Path] | str:
               color=VALIDATION_COLOUR, linewidth=1)
     for row in front:  # the passes decide the cost: name them
         passes = "+".join(p for p in row.probe_passes if p != "structure") or "structure only"
-        axes.annotate(f"{passes} (size {row.size})", (row.probe_joules, row.validation_tau), xytext=(6, -11),
+        formula = row.simplified or row.formula
+        formula = formula if len(formula) <= 24 else formula[:21] + "..."
+        axes.annotate(f"{passes}: {formula}", (row.probe_joules, row.validation_tau), xytext=(6, -11),
                       textcoords="offset points", fontsize=7, color="#333333")
     best = max(row.validation_tau for row in rows)
     axes.axhspan(best - TAU_MARGIN, best, color=VALIDATION_COLOUR, alpha=0.08, linewidth=0,
@@ -71,6 +73,7 @@ def draw(data: RunFigureData) -> list[Path] | str:
     axes.grid(alpha=0.3, which="both")
     axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, borderaxespad=0)
     set_titles(figure, "Cost front: validation τ against probe energy", data.context(),
-               f"{len(rows)} candidates; J = the sum of the passes each formula needs, per network\n"
+               f"{len(rows)} candidates; J = the sum of the passes each formula needs, per network "
+               f"(this run probes at batch {data.profile.probe.batch_size})\n"
                f"{_table_note(data.profile.space_name)}")
     return save(figure, data.directory, STEM)
