@@ -126,12 +126,16 @@ def choice_line(cost: Mapping[str, Any]) -> str:
     cheapest, best, label = cost.get("cheapest_within"), cost["best"], cost["energy_label"]
     if cheapest is None:
         return "No formula has a known probe cost."
-    return (f"Cheapest proxy within {cost['margin']} validation τ of the best: `{cheapest['formula']}` "
-            f"(size {cheapest['size']}, validation τ {cheapest['validation_tau']:.4f}, test τ "
-            f"{_taus(cheapest.get('test_tau') or {})}; {_number(cheapest['seconds_per_network'], 3)} s and "
-            f"{_number(cheapest['joules_per_network'], 2)} J per network, {label}; passes "
-            f"{', '.join(cheapest['passes'])}) against the final proxy's {_number(best['joules_per_network'], 2)} J "
-            f"(validation τ {best['validation_tau']:.4f}, test τ {_taus(best.get('test_tau') or {})}).")
+    head = f"Cheapest proxy within {cost['margin']} validation τ of the best"
+    facts = (f"(size {cheapest['size']}, validation τ {cheapest['validation_tau']:.4f}, test τ "
+             f"{_taus(cheapest.get('test_tau') or {})}; {_number(cheapest['seconds_per_network'], 3)} s and "
+             f"{_number(cheapest['joules_per_network'], 2)} J per network, {label}; passes "
+             f"{', '.join(cheapest['passes'])})")
+    if cheapest["formula"] == best["formula"]:
+        return f"{head}: the final proxy itself, `{cheapest['formula']}` {facts}."
+    return (f"{head}: `{cheapest['formula']}` {facts}, against the final proxy's "
+            f"{_number(best['joules_per_network'], 2)} J (validation τ {best['validation_tau']:.4f}, test τ "
+            f"{_taus(best.get('test_tau') or {})}).")
 
 
 def render_cost(cost: Mapping[str, Any] | None) -> list[str]:
