@@ -44,12 +44,13 @@ def draw(data: RunFigureData) -> list[Path] | str:
                  zorder=3, label="cost front (no cheaper tree has a higher τ)")
     axes.step([r.probe_joules for r in front], [r.validation_tau for r in front], where="post",
               color=VALIDATION_COLOUR, linewidth=1)
-    for row in front:  # the passes decide the cost: name them
+    for position, row in enumerate(front):  # the passes decide the cost: name them
         passes = "+".join(p for p in row.probe_passes if p != "structure") or "structure only"
         formula = row.simplified or row.formula
         formula = formula if len(formula) <= 24 else formula[:21] + "..."
-        axes.annotate(f"{passes}: {formula}", (row.probe_joules, row.validation_tau), xytext=(6, -11),
-                      textcoords="offset points", fontsize=7, color="#333333")
+        last = position == len(front) - 1  # the dearest point's name goes to its left, inside the axes
+        axes.annotate(f"{passes}: {formula}", (row.probe_joules, row.validation_tau), xytext=(-8 if last else 6, -11),
+                      textcoords="offset points", fontsize=7, color="#333333", ha="right" if last else "left")
     best = max(row.validation_tau for row in rows)
     axes.axhspan(best - TAU_MARGIN, best, color=VALIDATION_COLOUR, alpha=0.08, linewidth=0,
                  label=f"within {TAU_MARGIN} τ of the best")
@@ -74,6 +75,7 @@ def draw(data: RunFigureData) -> list[Path] | str:
     axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, borderaxespad=0)
     set_titles(figure, "Cost front: validation τ against probe energy", data.context(),
                f"{len(rows)} candidates; J = the sum of the passes each formula needs, per network "
-               f"(this run probes at batch {data.profile.probe.batch_size})\n"
+               f"(this run probes at batch {data.profile.probe.batch_size}; fitness cost weight "
+               f"{data.profile.evolution.cost_weight:g} τ/J)\n"
                f"{_table_note(data.profile.space_name)}")
     return save(figure, data.directory, STEM)
