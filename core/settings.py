@@ -25,6 +25,7 @@ from core.settings_checks import (  # noqa: F401  (the limits are re-exported fo
     _NAME_PATTERN,
     _check_text,
     _check_value,
+    check_cost_table,
 )
 
 #: Package the top-level ``profiles/`` folder is installed as (see setup.py).
@@ -298,7 +299,7 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>", bas
     if evolution.elitism >= evolution.population:
         raise ProfileError(f"{source}: evolution.elitism must be smaller than evolution.population")
     if evolution.cost_weight > 0:
-        _check_cost_table(source, profile)
+        check_cost_table(source, profile.space_name)
     if profile.probe.address and profile.probe.executor != "ray":
         raise ProfileError(f"{source}: probe.address is only for probe.executor = \"ray\"")
     sampling = profile.sampling
@@ -308,20 +309,6 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>", bas
             f"{source}: sampling.strata ({sampling.strata}) must not exceed the smallest sample size ({smallest})"
         )
     return profile
-
-
-def _check_cost_table(source: str, profile: Profile) -> None:
-    """``evolution.cost_weight > 0`` needs measured pass costs for the profile's space."""
-    from core.errors import GMError
-    from core.probe.costs import space_costs
-
-    try:
-        table = space_costs(profile.space_name)
-    except GMError as exc:
-        raise ProfileError(f"{source}: evolution.cost_weight > 0: {exc}") from None
-    if any(joules is None for _, joules in table.passes.values()):
-        raise ProfileError(f"{source}: evolution.cost_weight > 0: the pass costs of {profile.space_name} have no "
-                           "joules (measured with --no-energy)")
 
 
 def available_profiles() -> dict[str, Path]:

@@ -147,3 +147,17 @@ def _check_value(source: str, section: str, key: str, expected: Any, value: Any)
     if (section, key) == ("probe", "cache_dir") and any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         raise ProfileError(f"{where} must be a folder path without control characters, got {value!r}")
     return value
+
+
+def check_cost_table(source: str, space: str) -> None:
+    """``evolution.cost_weight > 0`` needs measured pass costs, with joules, for ``space``."""
+    from core.errors import GMError
+    from core.probe.costs import space_costs
+
+    try:
+        table = space_costs(space)
+    except GMError as exc:
+        raise ProfileError(f"{source}: evolution.cost_weight > 0: {exc}") from None
+    if any(joules is None for _, joules in table.passes.values()):
+        raise ProfileError(f"{source}: evolution.cost_weight > 0: the pass costs of {space} have no joules "
+                           "(measured with --no-energy)")
