@@ -249,14 +249,15 @@ class RunController:
                   for name in ("search", "validation") for kind in ("tables", "targets")]
         if self.continues_run and self.directory.has_checkpoint():
             try:
-                evolution = Evolution.from_state_dict(self.directory.read_checkpoint(), profile.evolution, *inputs)
+                evolution = Evolution.from_state_dict(self.directory.read_checkpoint(), profile.evolution, *inputs,
+                                                      probe_cost=self._probe_cost())
             except GMError as error:
                 raise GMError(f"{self.directory.file(CHECKPOINT_FILE)}: {error}") from None
             self.sink(LogMessage(level="info", message=f"resumed after generation {evolution.generation}"))
         else:
             if self.continues_run:
                 self.sink(LogMessage(level="info", message="no checkpoint: resumed from the sampling and probe phase"))
-            evolution = Evolution(profile.evolution, *inputs)
+            evolution = Evolution(profile.evolution, *inputs, probe_cost=self._probe_cost())
         self.evolution = evolution
         while evolution.generation < profile.evolution.generations:
             if self._checkpoint_wait():
@@ -293,6 +294,13 @@ class RunController:
         self._write_test_scores(best.tree)
         self._emit_energy(meter.stop(span), "evaluation")
         return "completed"
+
+    def _probe_cost(self) -> Callable[[Any], Any] | None:
+        """Each formula's probe cost on the run's space (None: the space has no cost table)."""
+        from core.probe.costs import has_costs, tree_cost
+
+        space = self.profile.space_name
+        return (lambda tree: tree_cost(tree, space)) if has_costs(space) else None
 
     def _write_test_scores(self, tree: Any) -> None:
         from core.evaluation import network_scores
@@ -360,7 +368,14 @@ class RunController:
             "probe": {"batch_size": profile.probe.batch_size, "seed": profile.probe.seed},
             "statistics": {"layer": list(search.layer_statistic_names), "network": list(search.network_statistic_names)},
         })
-        self.directory.write_hall_of_fame([HallOfFameRow.from_entry(e, text) for e, text in zip(hall, texts[1:])])
+        space = profile.space_name
+        rows = [HallOfFameRow.from_entry(e, text, space) for e, text in zip(hall, texts[1:])]
+        self.directory.write_hall_of_fame(rows)
+        best_row = HallOfFameRow.from_entry(best, texts[0], space)
+        from core.cost_front import write_cost_front
+
+        cost = write_cost_front(self.directory, self.evolution.cost_candidates(), rows, best_row, profile,
+                                self._test_tau, {name: r["evolved"]["kendall_tau"] for name, r in self.test_results.items()})
         # Every part of the run (before and after a resume) is in energy.csv and events.jsonl.
         probe_counts = self.directory.probe_counts()
         energy = energy_summary(self.directory.read_energy(), probe_counts, self.meter.describe())
@@ -369,7 +384,17 @@ class RunController:
             generations=self.evolution.generation, best=HallOfFameRow.from_entry(best, texts[0]),
             test_results=self.test_results, energy=energy, validation_results=self.validation_results,
         )
+        if cost is not None:
+            report["probe_cost"] = cost
         self.directory.write_report(report, render_markdown(report))
+
+
+    def _test_tau(self, tree: Any) -> dict[str, float]:
+        """Kendall τ of one proxy tree on each dataset's test sample."""
+        from core.evaluation import score_proxy
+
+        return {d.dataset: score_proxy(tree, d.tables["test"], d.targets["test"].numpy(), self.device)["kendall_tau"]
+                for d in self.data}
 
 
 def _sampling_label(samples: Samples) -> str:

@@ -4,6 +4,7 @@
 event, one JSON object per line), ``checkpoint.json`` (evolution state after the last
 finished generation, for ``gm run --resume``), ``hall_of_fame.csv``, ``energy.csv`` (one
 row per energy span), ``best_proxy.json``, ``test_scores.csv`` (every held-out test network's accuracy and scores),
+``cost_front.csv`` (the cost-front candidates with their probe cost, ``core.cost_front``),
 ``report.json``, ``report.md`` and ``figures/`` (drawn by ``core.figures``). A zero-cost NAS
 (``gm search``, ``core.search``) writes the same contract plus ``search.json`` (its settings),
 which is how a search directory is told apart (:meth:`RunDirectory.is_search`).
@@ -49,6 +50,7 @@ BEST_PROXY_FILE = "best_proxy.json"
 REPORT_JSON_FILE = "report.json"
 REPORT_MD_FILE = "report.md"
 TEST_SCORES_FILE = "test_scores.csv"
+COST_FRONT_FILE = "cost_front.csv"
 FIGURES_FOLDER = "figures"
 SEARCH_FILE = "search.json"
 
@@ -310,6 +312,22 @@ class RunDirectory:
             raise GMError(f"{path} is corrupt: unexpected header")
         return [HallOfFameRow.from_csv_row(row, f"{path}:{number}") for number, row in enumerate(rows, start=2)]
 
+    # -- cost_front.csv: the hall-of-fame row form plus on_front ---------------------------------
+
+    def write_cost_front(self, rows: Iterable[HallOfFameRow], front: Iterable[HallOfFameRow]) -> None:
+        """Write ``cost_front.csv``: every candidate with its probe cost, ``on_front`` 1 or 0."""
+        on_front = {id(row) for row in front}
+        write_hall_of_fame(self.file(COST_FRONT_FILE), [{**row.to_csv_row(), "on_front": str(int(id(row) in on_front))}
+                                                        for row in rows], HALL_OF_FAME_FIELDS + ("on_front",))
+
+    def read_cost_front(self) -> list[tuple[HallOfFameRow, bool]]:
+        """Read ``cost_front.csv`` as (row, on the front) pairs."""
+        path = self.file(COST_FRONT_FILE)
+        header, rows = _read_csv(path, " (the run was made before the cost front was written)")
+        if header is None or not {*HALL_OF_FAME_FIELDS[:4], "on_front"} <= set(header):
+            raise GMError(f"{path} is corrupt: unexpected header")
+        return [(HallOfFameRow.from_csv_row(row, f"{path}:{n}"), row["on_front"] == "1") for n, row in enumerate(rows, 2)]
+
     # -- test_scores.csv -------------------------------------------------------------------------
 
     def write_test_scores(self, rows: Iterable[TestScoreRow]) -> None:
@@ -397,14 +415,15 @@ def read_proxy_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def write_hall_of_fame(path: Path, rows: Iterable[HallOfFameRow | Mapping[str, Any]]) -> None:
-    """Write ``hall_of_fame.csv`` (one row per size, PySR-style)."""
+def write_hall_of_fame(path: Path, rows: Iterable[HallOfFameRow | Mapping[str, Any]],
+                       fields: tuple[str, ...] = HALL_OF_FAME_FIELDS) -> None:
+    """Write ``hall_of_fame.csv`` (one row per size, PySR-style), or rows of that form with ``fields``."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=HALL_OF_FAME_FIELDS, extrasaction="ignore")
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         if isinstance(row, HallOfFameRow):
             writer.writerow(row.to_csv_row())
         else:
-            writer.writerow({key: row.get(key, "") for key in HALL_OF_FAME_FIELDS})
+            writer.writerow({key: row.get(key, "") for key in fields})
     atomic_write_text(path, buffer.getvalue())

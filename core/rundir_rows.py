@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from core.errors import GMError
 
-HALL_OF_FAME_FIELDS = ("size", "tau_search", "tau_validation", "formula", "simplified", "tree_json")
+HALL_OF_FAME_FIELDS = ("size", "tau_search", "tau_validation", "formula", "simplified", "tree_json",
+                       "probe_passes", "probe_seconds_per_network", "probe_joules_per_network", "probe_energy")
 ENERGY_FIELDS = (
     "span", "phase", "duration_s", "energy_joules", "energy_wh", "co2_grams",
     "cpu_joules", "ram_joules", "gpu_joules", "gpu_mean_watts", "methods",
@@ -45,6 +46,12 @@ class HallOfFameRow:
         Generation in which the tree entered the hall of fame (None when not recorded).
     simplified : str
         The simplified formula ('' until the report simplifies it).
+    probe_passes : tuple of str
+        The probe passes the formula needs (empty when its cost is not known).
+    probe_seconds, probe_joules : float or None
+        Its probe cost per network (:func:`core.probe.costs.probe_cost`; None when unknown).
+    probe_energy : str
+        ``"estimated"`` or ``"measured"``: how the pass-cost table got its joules.
     """
 
     size: int
@@ -54,12 +61,26 @@ class HallOfFameRow:
     tree: Mapping[str, Any] = field(default_factory=dict, compare=False)
     generation: int | None = None
     simplified: str = ""
+    probe_passes: tuple[str, ...] = ()
+    probe_seconds: float | None = None
+    probe_joules: float | None = None
+    probe_energy: str = ""
 
     @classmethod
-    def from_entry(cls, entry: Any, simplified: str = "") -> "HallOfFameRow":
-        """The row of a :class:`core.evolution.HallOfFameEntry`."""
-        return cls(int(entry.tree.size), float(entry.search_tau), float(entry.validation_tau),
-                   str(entry.tree), entry.tree.to_dict(), int(entry.generation), simplified)
+    def from_entry(cls, entry: Any, simplified: str = "", space: str | None = None) -> "HallOfFameRow":
+        """The row of a :class:`core.evolution.HallOfFameEntry`; with ``space`` (one that has
+        measured pass costs) it carries the formula's probe cost."""
+        row = cls(int(entry.tree.size), float(entry.search_tau), float(entry.validation_tau),
+                  str(entry.tree), entry.tree.to_dict(), int(entry.generation), simplified)
+        if space is None:
+            return row
+        from core.probe.costs import has_costs, space_costs, tree_cost
+
+        if not has_costs(space):
+            return row
+        cost = tree_cost(entry.tree, space)
+        return replace(row, probe_passes=cost.passes, probe_seconds=cost.seconds, probe_joules=cost.joules,
+                       probe_energy=space_costs(space).energy_label)
 
     def to_event_row(self) -> dict[str, Any]:
         """The light form carried by ``HallOfFameUpdated`` events (no tree)."""
@@ -75,6 +96,10 @@ class HallOfFameRow:
             "formula": self.formula,
             "simplified": self.simplified,
             "tree_json": json.dumps(dict(self.tree)) if self.tree else "",
+            "probe_passes": " ".join(self.probe_passes),
+            "probe_seconds_per_network": "" if self.probe_seconds is None else f"{self.probe_seconds:.4f}",
+            "probe_joules_per_network": "" if self.probe_joules is None else f"{self.probe_joules:.4f}",
+            "probe_energy": self.probe_energy,
         }
 
     @classmethod
@@ -92,9 +117,23 @@ class HallOfFameRow:
             formula = row["formula"]
             if not isinstance(formula, str):
                 raise ValueError("no formula")
-            return cls(size, search, validation, formula, tree, None, str(row.get("simplified") or ""))
+            # the probe-cost columns are absent from runs made before they were written
+            seconds, joules = (_optional_cost(row.get(key)) for key in
+                               ("probe_seconds_per_network", "probe_joules_per_network"))
+            return cls(size, search, validation, formula, tree, None, str(row.get("simplified") or ""),
+                       tuple(str(row.get("probe_passes") or "").split()), seconds, joules,
+                       str(row.get("probe_energy") or ""))
         except (KeyError, TypeError, ValueError, RecursionError) as error:
             raise GMError(f"{where} is not a hall-of-fame row: {one_line(error)}") from None
+
+
+def _optional_cost(text: Any) -> float | None:
+    if text in ("", None):
+        return None
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"probe cost {text!r} out of range")
+    return value
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from core.settings_checks import (  # noqa: F401  (the limits are re-exported fo
     _NAME_PATTERN,
     _check_text,
     _check_value,
+    check_cost_table,
 )
 
 #: Package the top-level ``profiles/`` folder is installed as (see setup.py).
@@ -106,7 +107,15 @@ class ProbeSettings:
 
 @dataclass(frozen=True)
 class EvolutionSettings:
-    """Genetic programming settings."""
+    """Genetic programming settings.
+
+    ``cost_weight`` (τ per joule, default 0 = no cost term): the fitness that selects,
+    fills the hall of fame and chooses the final proxy becomes
+    ``tau - cost_weight * J`` where ``J`` is the formula's probe energy per network (the
+    measured cost of the passes its statistics need, ``core.probe.costs``; estimated where
+    the table says so). E.g. ``0.002`` trades 0.002 τ for each joule per network. It needs
+    a measured pass-cost table for the space (``scripts/bench_passes.py --write``).
+    """
 
     population: int = 100
     generations: int = 50
@@ -124,6 +133,7 @@ class EvolutionSettings:
     parsimony: float = 0.001
     hall_of_fame: int = 20
     seed: int = 0
+    cost_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -288,6 +298,8 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>", bas
         raise ProfileError(f"{source}: evolution.init_max_depth must be <= evolution.max_depth")
     if evolution.elitism >= evolution.population:
         raise ProfileError(f"{source}: evolution.elitism must be smaller than evolution.population")
+    if evolution.cost_weight > 0:
+        check_cost_table(source, profile.space_name)
     if profile.probe.address and profile.probe.executor != "ray":
         raise ProfileError(f"{source}: probe.address is only for probe.executor = \"ray\"")
     sampling = profile.sampling

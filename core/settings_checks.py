@@ -34,6 +34,7 @@ _MINIMUM: dict[tuple[str, str], float] = {
     ("evolution", "max_depth"): 1,
     ("evolution", "max_size"): 1,
     ("evolution", "parsimony"): 0,
+    ("evolution", "cost_weight"): 0,
     ("evolution", "hall_of_fame"): 1,
     ("export", "simplify_timeout"): 0.1,
     ("sampling", "seed"): 0,
@@ -69,6 +70,7 @@ _MAXIMUM: dict[tuple[str, str], float] = {
     ("evolution", "max_depth"): MAX_TREE_DEPTH_SETTING,
     ("evolution", "max_size"): MAX_TREE_SIZE_SETTING,
     ("evolution", "parsimony"): 1.0,
+    ("evolution", "cost_weight"): 1.0,
     ("evolution", "hall_of_fame"): 100_000,
     ("evolution", "seed"): SEED_LIMIT,
     ("export", "simplify_timeout"): 3600.0,
@@ -145,3 +147,17 @@ def _check_value(source: str, section: str, key: str, expected: Any, value: Any)
     if (section, key) == ("probe", "cache_dir") and any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         raise ProfileError(f"{where} must be a folder path without control characters, got {value!r}")
     return value
+
+
+def check_cost_table(source: str, space: str) -> None:
+    """``evolution.cost_weight > 0`` needs measured pass costs, with joules, for ``space``."""
+    from core.errors import GMError
+    from core.probe.costs import space_costs
+
+    try:
+        table = space_costs(space)
+    except GMError as exc:
+        raise ProfileError(f"{source}: evolution.cost_weight > 0: {exc}") from None
+    if any(joules is None for _, joules in table.passes.values()):
+        raise ProfileError(f"{source}: evolution.cost_weight > 0: the pass costs of {space} have no joules "
+                           "(measured with --no-energy)")

@@ -137,6 +137,10 @@ def _print_run_summary(run_dir: Path) -> None:
         name, best = rank_rows(result["baselines"])[0]
         typer.echo(f"test {dataset} (n={result['n']}, {data['sampling']['mode']}): evolved tau "
                    f"{result['evolved']['kendall_tau']:.4f}; best baseline {name} {_tau(best['kendall_tau'])}", err=True)
+    from core.cost_front import summary_lines
+
+    for line in summary_lines(data):  # the hall of fame's probe costs (none without a cost table)
+        typer.echo(line, err=True)
 
 
 @app.command("run")

@@ -46,6 +46,29 @@ def proxies_command() -> None:
     typer.echo("τ: Kendall tau-b on the profile's samples (each proxy's provenance has the sampling, n, "
                "seeds and bank); s/net, J/net: probe cost per network as measured (energy estimated "
                "without RAPL; the provenance says how).")
+    _print_pass_costs(proxies)
+
+
+def _print_pass_costs(proxies) -> None:
+    """Each proxy's probe cost from the measured pass-cost table, against the whole bank."""
+    from core.probe.costs import COSTS_FILE, cost_tables, proxy_cost_rows
+
+    rows = proxy_cost_rows(proxies)
+    if not rows:
+        return
+    typer.echo("")
+    typer.echo(f"{'name':14s} {'passes':29s} {'s/net':>6s} {'J/net':>6s} {'bank s':>6s} {'bank J':>6s} "
+               f"{'s ratio':>7s} {'J ratio':>7s}")
+    for row in rows:
+        typer.echo(f"{row['name']:14s} {','.join(row['passes']):29s} {_number(row['seconds'], 3):>6s} "
+                   f"{_number(row['joules'], 2):>6s} {_number(row['bank_seconds'], 3):>6s} "
+                   f"{_number(row['bank_joules'], 2):>6s} {_number(row['seconds_ratio'], 2):>7s} "
+                   f"{_number(row['joules_ratio'], 2):>7s}")
+    tables = cost_tables()
+    typer.echo(f"Probe cost per network from {COSTS_FILE.name} (the passes each formula needs against the whole "
+               f"default bank):")
+    for space in sorted({row["space"] for row in rows}):
+        typer.echo(f"  {tables[space].describe()}; {tables[space].context.get('command')}")
 
 
 def score_command(

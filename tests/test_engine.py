@@ -188,3 +188,19 @@ def test_meter_that_cannot_start_writes_nothing(cache_dir, tmp_path):
     with pytest.raises(EnergyMeterError, match="country"):
         controller.run()
     assert not run_dir.exists()
+
+
+def test_hall_of_fame_report_and_figure_carry_the_probe_cost(first_run):
+    _, run_dir, _ = first_run
+    directory = rundir.RunDirectory(run_dir)
+    for row in directory.read_hall_of_fame():
+        assert row.probe_joules is not None and row.probe_joules > 0 and "structure" in row.probe_passes
+        assert row.probe_energy in ("estimated", "measured")
+    candidates = [row for row, _ in directory.read_cost_front()]
+    best = max(row.validation_tau for row in candidates)
+    near = [row for row in candidates if row.validation_tau >= best - 0.01]
+    cheapest = directory.read_report()["probe_cost"]["cheapest_within"]
+    assert cheapest["joules_per_network"] == pytest.approx(min(row.probe_joules for row in near), abs=1e-3)
+    assert set(cheapest["test_tau"]) == {"cifar10"}
+    assert "## Probe cost of the formulas" in (run_dir / rundir.REPORT_MD_FILE).read_text()
+    assert (run_dir / "figures" / "cost_front.png").is_file()

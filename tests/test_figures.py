@@ -23,7 +23,7 @@ from gm_tui.cli import app
 
 TINY = ["sampling.search=12", "sampling.validation=10", "sampling.test=10", "probe.batch_size=8",
         "evolution.population=12", "evolution.generations=3", "evolution.seed=0"]
-FIGURES = ("tau", "energy", "test_scatter", "hall_of_fame")
+FIGURES = ("tau", "energy", "test_scatter", "hall_of_fame", "cost_front")
 runner = CliRunner()
 
 

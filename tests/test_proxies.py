@@ -87,6 +87,8 @@ def test_shipped_proxies_load_and_list():
     assert result.exit_code == 0, result.output
     for name in shipped_proxy_names():
         assert name in result.output
+    # the probe cost of each proxy against the whole bank, with where the pass costs come from
+    assert "J ratio" in result.output and "bench_passes.py --space tss" in result.output
 
 
 def test_gm_score_on_the_example_models(tmp_path):

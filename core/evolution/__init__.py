@@ -15,6 +15,13 @@ Algorithm
   sample, the minimum over datasets when several are given
   (:func:`core.fitness.kendall_tau_b`; NaN/inf/constant scores get ``-1``). Selection uses
   the penalised fitness ``tau - parsimony * size``.
+* Optional cost term (``cost_weight > 0``, with a ``probe_cost`` per tree): the fitness
+  that selects, keeps the best tree of each size and chooses the final proxy is
+  ``tau - cost_weight * J`` (``J``: the tree's probe energy per network, the measured
+  cost of the passes its statistics need, :mod:`core.probe.costs`); the taus reported
+  stay plain taus. With ``cost_weight = 0`` nothing changes. Given ``probe_cost``, the
+  search also keeps the best tree of each pass set: with the hall of fame, the
+  candidates of the cost front (:meth:`Evolution.cost_candidates`).
 * Later generations: the ``elitism`` best (penalised) trees are copied; every other child
   comes from tournament selection (``tournament_size``, drawn with replacement) followed by
   one variation chosen with the profile's rates -- typed subtree crossover (a subtree of

@@ -45,6 +45,7 @@ def evolution_state(evolution: "Evolution") -> dict[str, Any]:
         "search_tau": list(evolution.search_tau),
         "best_per_size": [evolution._best_per_size[size].to_state() for size in sorted(evolution._best_per_size)],
         "best": None if evolution._best is None else evolution._best.to_state(),
+        "best_per_passes": [entry.to_state() for _, entry in sorted(evolution._best_per_passes.items())],
     }
 
 
@@ -56,9 +57,10 @@ def restore_evolution(
     search_targets: Sequence[torch.Tensor],
     validation_tables: Sequence[StatisticTable],
     validation_targets: Sequence[torch.Tensor],
+    probe_cost: Any = None,
 ) -> "Evolution":
     """Rebuild an evolution of class ``cls`` from :func:`evolution_state` output and the
-    same inputs.
+    same inputs (``probe_cost``: see :class:`core.evolution.Evolution`).
 
     Raises
     ------
@@ -70,7 +72,8 @@ def restore_evolution(
     if state.get("seed", settings.seed) != settings.seed:
         raise GMError(f"checkpoint was made with seed {state.get('seed')!r}, the profile says {settings.seed}")
     try:
-        return _restore(cls, state, settings, search_tables, search_targets, validation_tables, validation_targets)
+        return _restore(cls, state, settings, search_tables, search_targets, validation_tables, validation_targets,
+                        probe_cost)
     except GMError as error:
         raise GMError(f"not a valid evolution checkpoint ({error})") from None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as error:
@@ -79,13 +82,15 @@ def restore_evolution(
         raise GMError(f"not a valid evolution checkpoint ({detail})") from None
 
 
-def _restore(cls, state, settings, search_tables, search_targets, validation_tables, validation_targets) -> "Evolution":
+def _restore(cls, state, settings, search_tables, search_targets, validation_tables, validation_targets,
+             probe_cost) -> "Evolution":
     """Build the evolution and load ``state`` into it (any malformed field raises)."""
     names = {key: state[key] for key in ("layer_statistic_names", "network_statistic_names", "operator_names")}
     for key, value in names.items():
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise TypeError(f"{key} is not a list of names")
-    evolution = cls(settings, search_tables, search_targets, validation_tables, validation_targets, **names)
+    evolution = cls(settings, search_tables, search_targets, validation_tables, validation_targets, **names,
+                    probe_cost=probe_cost)
     version, internal, gauss = state["rng"]
     internal = tuple(int(v) for v in internal)
     if gauss is not None:
@@ -103,6 +108,10 @@ def _restore(cls, state, settings, search_tables, search_targets, validation_tab
         entry = HallOfFameEntry.from_state(data)
         evolution._best_per_size[entry.size] = entry
     evolution._best = None if state.get("best") is None else HallOfFameEntry.from_state(state["best"])
+    if probe_cost is not None:  # a checkpoint written before the cost front has none
+        for data in state.get("best_per_passes") or []:
+            entry = HallOfFameEntry.from_state(data)
+            evolution._best_per_passes[probe_cost(entry.tree).passes] = entry
     if evolution.generation > 0 and (evolution._best is None or not evolution.population):
         raise ValueError("a checkpoint after a generation must hold a population and a best proxy")
     for tree, tau in zip(evolution.population, evolution.search_tau):

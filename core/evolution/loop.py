@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
@@ -53,11 +53,18 @@ class Evolution:
         Statistics the formulas may use (default: those present in every table).
     operator_names : sequence of str, optional
         Operators the formulas may use (default: all registered).
+    probe_cost : callable, optional
+        ``probe_cost(tree) -> core.probe.costs.ProbeCost`` (seconds, joules, passes per
+        network). When given, the search also keeps the best tree of each pass set (the
+        candidates of the cost front, :meth:`cost_candidates`), and
+        ``settings.cost_weight > 0`` subtracts ``cost_weight * joules`` from the fitness
+        that selects, fills the hall of fame and chooses the final proxy.
 
     Raises
     ------
     GMError
-        Inconsistent inputs (no dataset, mismatched lengths, unknown statistic).
+        Inconsistent inputs (no dataset, mismatched lengths, unknown statistic), or a
+        cost weight without ``probe_cost``.
     """
 
     def __init__(
@@ -70,8 +77,13 @@ class Evolution:
         layer_statistic_names: Sequence[str] | None = None,
         network_statistic_names: Sequence[str] | None = None,
         operator_names: Sequence[str] | None = None,
+        probe_cost: Callable[[Node], Any] | None = None,
     ) -> None:
         self.settings = settings
+        self.probe_cost = probe_cost
+        self.cost_weight = float(getattr(settings, "cost_weight", 0.0))
+        if self.cost_weight > 0 and probe_cost is None:
+            raise GMError("evolution.cost_weight > 0 needs the probe cost of each formula (no pass-cost table)")
         self.search_tables = list(search_tables)
         self.validation_tables = list(validation_tables)
         self.search_targets = [torch.as_tensor(t, dtype=torch.float64) for t in search_targets]
@@ -101,6 +113,8 @@ class Evolution:
         self.population: list[Node] = []
         self.search_tau: list[float] = []
         self._best_per_size: dict[int, HallOfFameEntry] = {}
+        self._best_per_passes: dict[tuple[str, ...], HallOfFameEntry] = {}
+        self._costs: dict[Node, Any] = {}
         self._best: HallOfFameEntry | None = None
         self._fitness_cache: dict[Node, float] = {}
         self._search_evaluators = [PopulationEvaluator(t, _EVALUATION_CACHE_BYTES) for t in self.search_tables]
@@ -168,13 +182,23 @@ class Evolution:
         best_so_far = -math.inf
         for size in sorted(self._best_per_size):
             entry = self._best_per_size[size]
-            if entry.search_tau > best_so_far:
+            fitness = self._fitness(entry.tree, entry.search_tau)
+            if fitness > best_so_far:
                 front.append(entry)
-                best_so_far = entry.search_tau
+                best_so_far = fitness
         if len(front) > self.settings.hall_of_fame:
-            keep = sorted(front, key=lambda e: (-e.search_tau, e.size))[: self.settings.hall_of_fame]
+            keep = sorted(front, key=lambda e: (-self._fitness(e.tree, e.search_tau), e.size))[: self.settings.hall_of_fame]
             front = sorted(keep, key=lambda e: e.size)
         return tuple(front)
+
+    def cost_candidates(self) -> tuple[HallOfFameEntry, ...]:
+        """The candidates of the cost front: the hall of fame plus, for every pass set the
+        search met, its tree with the best search tau (empty pass sets: none without
+        ``probe_cost``), each once, by size."""
+        entries = {entry.tree: entry for entry in self.hall_of_fame()}
+        for entry in self._best_per_passes.values():
+            entries.setdefault(entry.tree, entry)
+        return tuple(sorted(entries.values(), key=lambda e: (e.size, str(e.tree))))
 
     def state_dict(self) -> dict[str, Any]:
         """Return the complete state as JSON-able data (population as tree JSON, RNG state,
@@ -190,8 +214,10 @@ class Evolution:
         search_targets: Sequence[torch.Tensor],
         validation_tables: Sequence[StatisticTable],
         validation_targets: Sequence[torch.Tensor],
+        probe_cost: Callable[[Node], Any] | None = None,
     ) -> "Evolution":
-        """Rebuild an :class:`Evolution` from :meth:`state_dict` output and the same inputs.
+        """Rebuild an :class:`Evolution` from :meth:`state_dict` output and the same inputs
+        (and the same ``probe_cost``).
 
         Raises
         ------
@@ -199,7 +225,7 @@ class Evolution:
             If the state is not an evolution checkpoint or was made with another seed.
         """
         return restore_evolution(cls, state, settings, search_tables, search_targets, validation_tables,
-                                 validation_targets)
+                                 validation_targets, probe_cost=probe_cost)
 
     # ------------------------------------------------------------------ fitness
 
@@ -228,30 +254,57 @@ class Evolution:
                 taus = tau if taus is None else torch.minimum(taus, tau)
         return [float(v) for v in taus.tolist()]  # type: ignore[union-attr]
 
+    def _cost(self, tree: Node) -> Any:
+        cost = self._costs.get(tree)
+        if cost is None:
+            if len(self._costs) > _FITNESS_CACHE_LIMIT:
+                self._costs.clear()
+            cost = self._costs[tree] = self.probe_cost(tree)  # type: ignore[misc]
+        return cost
+
+    def _fitness(self, tree: Node, tau: float) -> float:
+        """``tau`` less the cost term (``tau`` itself, untouched, when the weight is 0)."""
+        if self.cost_weight == 0:
+            return tau
+        return tau - self.cost_weight * self._cost(tree).joules
+
     def _penalised(self) -> list[float]:
         parsimony = self.settings.parsimony
-        return [tau - parsimony * tree.size for tree, tau in zip(self.population, self.search_tau)]
+        return [self._fitness(tree, tau) - parsimony * tree.size for tree, tau in zip(self.population, self.search_tau)]
 
     def _update_hall_of_fame(self) -> None:
         candidates: dict[int, tuple[Node, float]] = {}
+        by_passes: dict[tuple[str, ...], tuple[Node, float]] = {}
         for tree, tau in zip(self.population, self.search_tau):
             if tau <= WORST_FITNESS:
                 continue
+            if self.probe_cost is not None:
+                passes = self._cost(tree).passes
+                current = self._best_per_passes.get(passes)
+                held = by_passes.get(passes)
+                if (current is None or (tau > current.search_tau and tree != current.tree)) and (
+                        held is None or tau > held[1]):
+                    by_passes[passes] = (tree, tau)
+            fitness = self._fitness(tree, tau)
             current = self._best_per_size.get(tree.size)
-            if current is not None and (tau <= current.search_tau or tree == current.tree):
+            if current is not None and (fitness <= self._fitness(current.tree, current.search_tau) or tree == current.tree):
                 continue
             held = candidates.get(tree.size)
-            if held is None or tau > held[1]:
+            if held is None or fitness > self._fitness(*held):
                 candidates[tree.size] = (tree, tau)
-        if candidates:
-            sizes = sorted(candidates)
-            trees = [candidates[size][0] for size in sizes]
-            validation = self._validation_fitness(trees)
-            for size, tree, tau_validation in zip(sizes, trees, validation):
-                self._best_per_size[size] = HallOfFameEntry(tree, candidates[size][1], tau_validation, self.generation)
+        if candidates or by_passes:
+            pending = list(dict.fromkeys([candidates[size][0] for size in sorted(candidates)]
+                                         + [by_passes[key][0] for key in sorted(by_passes)]))
+            validation = dict(zip(pending, self._validation_fitness(pending)))
+            for size in sorted(candidates):
+                tree, tau = candidates[size]
+                self._best_per_size[size] = HallOfFameEntry(tree, tau, validation[tree], self.generation)
+            for key in sorted(by_passes):
+                tree, tau = by_passes[key]
+                self._best_per_passes[key] = HallOfFameEntry(tree, tau, validation[tree], self.generation)
         front = self.hall_of_fame()
         if front:
-            self._best = max(front, key=lambda e: (e.validation_tau, -e.size, e.search_tau))
+            self._best = max(front, key=lambda e: (self._fitness(e.tree, e.validation_tau), -e.size, e.search_tau))
         elif self._best is None:
             # every tree so far is invalid: report the first one so the caller has something
             tree = self.population[0]

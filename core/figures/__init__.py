@@ -1,6 +1,7 @@
 """The figures of a run (matplotlib, Agg backend), written as PNG and SVG into its
 ``figures/`` folder: τ per generation, energy per phase and generation, the held-out test
-scatter, and the hall of fame's size against τ.
+scatter, the hall of fame's size against τ, and the cost front (validation τ against probe
+energy per network).
 
 Called by the engine at the end of a run (``core.engine``; a failure there is a warning
 event, never a failed run) and by ``gm plot RUN_DIR``. Everything is read through
@@ -12,11 +13,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.figures import energy, hall_of_fame, tau, test_scatter
+from core.figures import cost_front, energy, hall_of_fame, tau, test_scatter
 from core.rundir import FIGURES_FOLDER, RunDirectory
 
 #: Every figure family, in report order: (module with STEM, CAPTION and draw).
-FAMILIES = (tau, energy, test_scatter, hall_of_fame)
+FAMILIES = (tau, energy, test_scatter, hall_of_fame, cost_front)
 
 
 def draw_run_figures(run_dir: Path, skipped: list[str] | None = None) -> list[Path]:

@@ -44,6 +44,9 @@ class RunFigureData:
         Empty for a run made before test scores were saved.
     problems : list of str
         Corrupt lines of ``events.jsonl`` that were skipped (one message each).
+    cost_front : list of (HallOfFameRow, bool)
+        The cost-front candidates and whether each is on the front (``cost_front.csv``);
+        empty when the run wrote none.
     """
 
     directory: RunDirectory
@@ -55,6 +58,7 @@ class RunFigureData:
     best_formula: str = ""
     test_scores: list = field(default_factory=list)
     problems: list = field(default_factory=list)
+    cost_front: list = field(default_factory=list)
 
     @classmethod
     def load(cls, run_dir: Path) -> "RunFigureData":
@@ -78,6 +82,8 @@ class RunFigureData:
             data.best_formula = formula if len(formula) <= 60 else formula[:57] + "..."
         if directory.has_test_scores():
             data.test_scores = directory.read_test_scores()
+        if directory.file("cost_front.csv").is_file():
+            data.cost_front = directory.read_cost_front()
         return data
 
     def sampling_label(self) -> str:
