@@ -307,6 +307,9 @@ def render_markdown(report: Mapping[str, Any], figures: Sequence[tuple[str, str]
         )
         for name, values in ranked:
             lines.append(f"| {name} | {_fmt(values['kendall_tau'], 4)} | {_fmt(values['spearman_rho'], 4)} |")
+    from core.multitask_report import render_cells
+
+    lines += render_cells(report)
     lines += [""] + render_energy(report["energy"]) + [""]
     if figures:
         lines += ["## Figures", ""]

@@ -56,9 +56,10 @@ def restore_evolution(
     search_targets: Sequence[torch.Tensor],
     validation_tables: Sequence[StatisticTable],
     validation_targets: Sequence[torch.Tensor],
+    aggregate: str = "min",
 ) -> "Evolution":
     """Rebuild an evolution of class ``cls`` from :func:`evolution_state` output and the
-    same inputs.
+    same inputs (``aggregate``: the fitness aggregate, as the evolution was made with).
 
     Raises
     ------
@@ -70,7 +71,8 @@ def restore_evolution(
     if state.get("seed", settings.seed) != settings.seed:
         raise GMError(f"checkpoint was made with seed {state.get('seed')!r}, the profile says {settings.seed}")
     try:
-        return _restore(cls, state, settings, search_tables, search_targets, validation_tables, validation_targets)
+        return _restore(cls, state, settings, search_tables, search_targets, validation_tables, validation_targets,
+                        aggregate)
     except GMError as error:
         raise GMError(f"not a valid evolution checkpoint ({error})") from None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as error:
@@ -79,13 +81,15 @@ def restore_evolution(
         raise GMError(f"not a valid evolution checkpoint ({detail})") from None
 
 
-def _restore(cls, state, settings, search_tables, search_targets, validation_tables, validation_targets) -> "Evolution":
+def _restore(cls, state, settings, search_tables, search_targets, validation_tables, validation_targets,
+             aggregate="min") -> "Evolution":
     """Build the evolution and load ``state`` into it (any malformed field raises)."""
     names = {key: state[key] for key in ("layer_statistic_names", "network_statistic_names", "operator_names")}
     for key, value in names.items():
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise TypeError(f"{key} is not a list of names")
-    evolution = cls(settings, search_tables, search_targets, validation_tables, validation_targets, **names)
+    evolution = cls(settings, search_tables, search_targets, validation_tables, validation_targets, **names,
+                    aggregate=aggregate)
     version, internal, gauss = state["rng"]
     internal = tuple(int(v) for v in internal)
     if gauss is not None:

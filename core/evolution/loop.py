@@ -25,6 +25,7 @@ from core.proxy.generate import Primitives
 from core.proxy.tree import Node
 from core.settings import EvolutionSettings
 from core.table import StatisticTable
+from core.tasks import aggregate_taus
 
 _FITNESS_CACHE_LIMIT = 200_000
 _EVALUATION_CACHE_BYTES = 256 * 1024 * 1024
@@ -53,6 +54,8 @@ class Evolution:
         Statistics the formulas may use (default: those present in every table).
     operator_names : sequence of str, optional
         Operators the formulas may use (default: all registered).
+    aggregate : {"min", "mean"}
+        How the per-table (per-task) taus become one fitness (default ``min``).
 
     Raises
     ------
@@ -70,8 +73,11 @@ class Evolution:
         layer_statistic_names: Sequence[str] | None = None,
         network_statistic_names: Sequence[str] | None = None,
         operator_names: Sequence[str] | None = None,
+        aggregate: str = "min",
     ) -> None:
         self.settings = settings
+        #: How the per-table taus become one fitness (``min`` or ``mean``; :func:`core.tasks.aggregate_taus`).
+        self.aggregate = aggregate
         self.search_tables = list(search_tables)
         self.validation_tables = list(validation_tables)
         self.search_targets = [torch.as_tensor(t, dtype=torch.float64) for t in search_targets]
@@ -190,6 +196,7 @@ class Evolution:
         search_targets: Sequence[torch.Tensor],
         validation_tables: Sequence[StatisticTable],
         validation_targets: Sequence[torch.Tensor],
+        aggregate: str = "min",
     ) -> "Evolution":
         """Rebuild an :class:`Evolution` from :meth:`state_dict` output and the same inputs.
 
@@ -199,7 +206,7 @@ class Evolution:
             If the state is not an evolution checkpoint or was made with another seed.
         """
         return restore_evolution(cls, state, settings, search_tables, search_targets, validation_tables,
-                                 validation_targets)
+                                 validation_targets, aggregate=aggregate)
 
     # ------------------------------------------------------------------ fitness
 
@@ -207,12 +214,12 @@ class Evolution:
         cache = self._fitness_cache
         pending = list(dict.fromkeys(tree for tree in population if tree not in cache))
         if pending:
-            taus = None
+            per_table = []
             with torch.no_grad():
                 for evaluator, target in zip(self._search_evaluators, self.search_targets):
                     scores = evaluator.evaluate(pending)
-                    tau = kendall_tau_b(scores, target.to(scores.device)).cpu()
-                    taus = tau if taus is None else torch.minimum(taus, tau)
+                    per_table.append(kendall_tau_b(scores, target.to(scores.device)).cpu())
+            taus = aggregate_taus(per_table, self.aggregate)
             if len(cache) + len(pending) > _FITNESS_CACHE_LIMIT:
                 cache.clear()
             for tree, tau in zip(pending, taus.tolist()):  # type: ignore[union-attr]
@@ -220,13 +227,12 @@ class Evolution:
         return [cache[tree] for tree in population], len(pending)
 
     def _validation_fitness(self, trees: list[Node]) -> list[float]:
-        taus = None
+        per_table = []
         with torch.no_grad():
             for table, target in zip(self.validation_tables, self.validation_targets):
                 scores = PopulationEvaluator(table).evaluate(trees)
-                tau = kendall_tau_b(scores, target.to(scores.device)).cpu()
-                taus = tau if taus is None else torch.minimum(taus, tau)
-        return [float(v) for v in taus.tolist()]  # type: ignore[union-attr]
+                per_table.append(kendall_tau_b(scores, target.to(scores.device)).cpu())
+        return [float(v) for v in aggregate_taus(per_table, self.aggregate).tolist()]
 
     def _penalised(self) -> list[float]:
         parsimony = self.settings.parsimony
