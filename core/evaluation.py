@@ -107,7 +107,11 @@ def profile_samples(profile: Any) -> tuple[Any, Any]:
 
 
 def probe_profile(profile: Any, sink: Callable[[Event], None]) -> ProbePhase:
-    """Probe every network of a profile's samples into the cache (``gm probe``)."""
+    """Probe every network of a profile's samples into the cache (``gm probe``; every task's)."""
+    if profile.benchmark.tasks:
+        from core.tasks import probe_tasks
+
+        return probe_tasks(profile, sink)
     benchmark, samples = profile_samples(profile)
     indices = samples.all_indices()
     phase = ProbePhase(profile.space_name, profile.probe, resolve_device(profile.probe.device), sink,
@@ -148,7 +152,11 @@ def probe_whole_space(space: str, dataset: str, probe: Any, sink: Callable[[Even
 
 
 def profile_baselines(profile: Any, sink: Callable[[Event], None]) -> list[dict[str, Any]]:
-    """Every baseline on the profile's test sample, one result per dataset (``gm baselines``)."""
+    """Every baseline on the profile's test sample, one result per dataset or task (``gm baselines``)."""
+    if profile.benchmark.tasks:
+        from core.tasks import task_baselines
+
+        return task_baselines(profile, sink)
     space = profile.space_name
     benchmark, samples = profile_samples(profile)
     device = resolve_device(profile.probe.device)

@@ -277,3 +277,47 @@ def own_networks_from_provenance(provenance: Mapping[str, Any], drawn: Mapping[s
         return np.zeros(0, dtype=np.int64), f"none: the proxy's run searched no task of space {space}"
     own = [np.union1d(samples.search, samples.validation) for _, samples in task_samples(chosen, settings)]
     return np.unique(np.concatenate(own)), "the proxy's provenance (tasks, sampling), drawn again"
+
+
+def probe_tasks(profile: Any, sink: Any) -> Any:
+    """Probe every task's samples into the cache (``gm probe`` of a multi-task profile)."""
+    from core.evaluation import ProbePhase, resolve_device
+
+    tasks = profile_tasks(profile)
+    draws = task_samples(tasks, profile.sampling)
+    phase = ProbePhase(tasks[0].space, profile.probe, resolve_device(profile.probe.device), sink,
+                       total=sum(len(samples.all_indices()) for _, samples in draws),
+                       energy_country=profile.energy.country)
+    try:
+        for task, (_, samples) in zip(tasks, draws):
+            phase.space = task.space
+            phase.table(samples.all_indices(), task.dataset)
+    finally:
+        phase.close()
+    return phase
+
+
+def task_baselines(profile: Any, sink: Any) -> list[dict[str, Any]]:
+    """Every baseline on each task's test sample (``gm baselines`` of a multi-task profile)."""
+    from core.evaluation import ProbePhase, evaluate_sample, resolve_device, sampling_info
+
+    device = resolve_device(profile.probe.device)
+    output = []
+    for task, (benchmark, samples) in zip(profile_tasks(profile), task_samples(profile_tasks(profile), profile.sampling)):
+        phase = ProbePhase(task.space, profile.probe, device, sink, total=len(samples.test),
+                           energy_country=profile.energy.country)
+        try:
+            table = phase.table(samples.test, task.dataset)
+        finally:
+            phase.close()
+        result = evaluate_sample(table, benchmark.accuracy(task.dataset)[samples.test])
+        output.append({
+            "n": result["n"], "space": task.space, "dataset": task.dataset, "task": task.label,
+            "ground_truth": benchmark.metric_columns[task.dataset], "sample": "test",
+            "sampling": {**sampling_info(samples.mode, samples.stratification, samples.strata, samples.seed),
+                         "stratified_on": task.stratify_on},
+            "sampling_description": samples.describe().split(":")[0],
+            "probe": {"batch_size": profile.probe.batch_size, "seed": profile.probe.seed},
+            "proxies": result["baselines"],
+        })
+    return output

@@ -43,6 +43,14 @@ def _profile(cache: Path, benchmark: dict, fitness: dict | None = None):
     return profile_from_mapping(data, source="toy-tasks")
 
 
+@pytest.fixture(autouse=True)
+def no_figures(monkeypatch):
+    """Figures are drawn by every run and tested elsewhere; here they would only cost time."""
+    from core.engine import RunController
+
+    monkeypatch.setattr(RunController, "_draw_figures", lambda self: None)
+
+
 @pytest.fixture(scope="module")
 def spaces(tmp_path_factory):
     folder = tmp_path_factory.mktemp("toys")
@@ -153,3 +161,13 @@ def test_gm_eval_scores_a_multi_task_proxy_per_task(spaces, tmp_path, monkeypatc
         assert result["space"] == space and result["proxy"]["normalise"] == "zscore"
         assert result["sampling"]["excluded"] == 20  # the task's own search and validation networks
     assert results["toy"]["proxy"]["kendall_tau"] is not None
+
+
+def test_gm_probe_and_baselines_cover_every_task(spaces):
+    from core.evaluation import probe_profile, profile_baselines
+
+    profile = _profile(spaces, {"tasks": ["toy/cifar10", "toyb/cifar10"]})
+    phase = probe_profile(profile, ListSink())
+    assert phase.counts["done"] == 60  # 30 networks per task, both tasks
+    rows = profile_baselines(profile, ListSink())
+    assert [row["task"] for row in rows] == ["toy/cifar10", "toyb/cifar10"] and all(row["n"] == 10 for row in rows)
