@@ -154,3 +154,15 @@ def test_bad_multi_task_settings_are_one_clear_line(section, message):
 def test_shipped_universal_profile_is_valid():
     profile = load_profile("universal")
     assert len(profile_tasks(profile)) == 4 and profile.fitness.normalise == "rank"
+
+
+def test_shipped_universal_proxy_is_normalised_and_refuses_one_network():
+    from core.proxies import ProxyError, load_proxy
+
+    proxy = load_proxy("universal")
+    assert proxy.normalise == "rank" and len(proxy.tasks) >= 2
+    cells = proxy.provenance["cells"]
+    assert [cell["task"] for cell in cells] == list(proxy.tasks)
+    assert all(cell["best_baseline"]["chosen_by"] == "validation tau" for cell in cells)
+    with pytest.raises(ProxyError, match="ranks a set of two or more networks"):
+        proxy.score(torch.nn.Linear(2, 2), torch.zeros(1, 2), torch.zeros(1, dtype=torch.long))
