@@ -171,3 +171,29 @@ def test_gm_probe_and_baselines_cover_every_task(spaces):
     assert phase.counts["done"] == 60  # 30 networks per task, both tasks
     rows = profile_baselines(profile, ListSink())
     assert [row["task"] for row in rows] == ["toy/cifar10", "toyb/cifar10"] and all(row["n"] == 10 for row in rows)
+
+
+def test_stopped_multi_task_run_resumes_to_the_same_proxy(spaces, tmp_path):
+    from core.engine import RunController
+    from core.events import GenerationDone
+
+    profile = _profile(spaces, {"tasks": ["toy/cifar10", "toyb/cifar10"]}, {"aggregate": "mean", "normalise": "rank"})
+    _, whole = _run(profile, tmp_path / "whole")
+    holder = {}
+
+    def stop_after_one(event):
+        if isinstance(event, GenerationDone) and event.generation == 1:
+            holder["controller"].request_stop()
+
+    stopped = tmp_path / "stopped"
+    holder["controller"] = RunController(profile, stop_after_one, run_dir=stopped)
+    holder["controller"].run()
+    assert not (stopped / "report.json").exists()
+    sink = ListSink()
+    resumed = RunController.resume_directory(stopped, sink)
+    assert type(resumed).__name__ == "MultiTaskRunController"
+    resumed.run()
+    assert [event.generation for event in sink.of_type(GenerationDone)] == [2, 3]
+    assert (json.loads((stopped / "best_proxy.json").read_text())["tree"]
+            == json.loads((whole / "best_proxy.json").read_text())["tree"])
+    assert _hall(stopped) == _hall(whole)
