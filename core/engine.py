@@ -84,6 +84,17 @@ class RunController:
         Parent folder of new run directories.
     """
 
+    def __new__(cls, profile: Profile, *args: Any, **kwargs: Any) -> "RunController":
+        # Profiles with several tasks or a non-default [fitness] run the multi-task controller.
+        if cls is RunController and profile is not None:
+            from core.tasks import is_multi_task
+
+            if is_multi_task(profile):
+                from core.multitask import MultiTaskRunController
+
+                cls = MultiTaskRunController
+        return super().__new__(cls)
+
     def __init__(
         self,
         profile: Profile,
@@ -184,7 +195,7 @@ class RunController:
         try:
             run_span = meter.start("run")
             # The data next: if it cannot be loaded, no run directory is made.
-            self.benchmark, self.samples = profile_samples(profile)
+            self._load_samples()
             if self._run_dir is None:
                 self.directory = RunDirectory.create(self._runs_root, profile.name)
             else:
@@ -236,9 +247,7 @@ class RunController:
         profile = self.profile
         samples = self.samples
         sizes = {"search": len(samples.search), "validation": len(samples.validation), "test": len(samples.test)}
-        self.sink(RunStarted(run_dir=str(self.run_dir), profile_name=profile.name, space=profile.space_name,
-                             datasets=tuple(profile.benchmark.datasets), sampling_mode=_sampling_label(samples),
-                             sample_sizes=sizes, seed=profile.evolution.seed, device=self.device))
+        self.sink(self._run_started(sizes))
         probe_span = meter.start("probe")
         data = self._probe_all()
         self._emit_energy(meter.stop(probe_span), "probe")
@@ -250,14 +259,14 @@ class RunController:
         if self.continues_run and self.directory.has_checkpoint():
             try:
                 evolution = Evolution.from_state_dict(self.directory.read_checkpoint(), profile.evolution, *inputs,
-                                                      probe_cost=self._probe_cost())
+                                                      probe_cost=self._probe_cost(), **self._evolution_options())
             except GMError as error:
                 raise GMError(f"{self.directory.file(CHECKPOINT_FILE)}: {error}") from None
             self.sink(LogMessage(level="info", message=f"resumed after generation {evolution.generation}"))
         else:
             if self.continues_run:
                 self.sink(LogMessage(level="info", message="no checkpoint: resumed from the sampling and probe phase"))
-            evolution = Evolution(profile.evolution, *inputs, probe_cost=self._probe_cost())
+            evolution = Evolution(profile.evolution, *inputs, probe_cost=self._probe_cost(), **self._evolution_options())
         self.evolution = evolution
         while evolution.generation < profile.evolution.generations:
             if self._checkpoint_wait():
@@ -282,18 +291,21 @@ class RunController:
         if self._stop.is_set():
             return "stopped"
         span = meter.start("evaluation")
-        best = evolution.best()
-        self.test_results = {
-            d.dataset: evaluate_sample(d.tables["test"], d.targets["test"].numpy(), best.tree, self.device) for d in data
-        }
-        # the proxy and every baseline on the validation sample too (for the seed summaries)
-        self.validation_results = {
-            d.dataset: evaluate_sample(d.tables["validation"], d.targets["validation"].numpy(), best.tree, self.device)
-            for d in data
-        }
-        self._write_test_scores(best.tree)
+        self._evaluate_best(evolution.best().tree)
         self._emit_energy(meter.stop(span), "evaluation")
         return "completed"
+
+    # -- hooks (overridden by core.multitask.MultiTaskRunController) ----------------------------
+
+    def _load_samples(self) -> None:
+        """Load the benchmark and draw the samples (before the run directory exists)."""
+        self.benchmark, self.samples = profile_samples(self.profile)
+
+    def _run_started(self, sizes: dict[str, int]) -> RunStarted:
+        profile = self.profile
+        return RunStarted(run_dir=str(self.run_dir), profile_name=profile.name, space=profile.space_name,
+                          datasets=tuple(profile.benchmark.datasets), sampling_mode=_sampling_label(self.samples),
+                          sample_sizes=sizes, seed=profile.evolution.seed, device=self.device)
 
     def _probe_cost(self) -> Callable[[Any], Any] | None:
         """Each formula's probe cost on the run's space (None: the space has no cost table)."""
@@ -301,6 +313,22 @@ class RunController:
 
         space = self.profile.space_name
         return (lambda tree: tree_cost(tree, space)) if has_costs(space) else None
+
+    def _evolution_options(self) -> dict[str, Any]:
+        """Extra keyword arguments of :class:`core.evolution.Evolution` (none for one space)."""
+        return {}
+
+    def _evaluate_best(self, tree: Any) -> None:
+        """Score the final proxy and the baselines on the test sample; write the test scores."""
+        self.test_results = {
+            d.dataset: evaluate_sample(d.tables["test"], d.targets["test"].numpy(), tree, self.device) for d in self.data
+        }
+        # the proxy and every baseline on the validation sample too (for the seed summaries)
+        self.validation_results = {
+            d.dataset: evaluate_sample(d.tables["validation"], d.targets["validation"].numpy(), tree, self.device)
+            for d in self.data
+        }
+        self._write_test_scores(tree)
 
     def _write_test_scores(self, tree: Any) -> None:
         from core.evaluation import network_scores

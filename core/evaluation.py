@@ -38,10 +38,17 @@ def baseline_rows(table: StatisticTable, accuracy: np.ndarray) -> dict[str, dict
             for name, v in correlations.items()}
 
 
-def score_proxy(tree: Any, table: StatisticTable, accuracy: Any, device: str = "cpu") -> dict[str, float]:
-    """Kendall tau and Spearman rho of one proxy tree on ``table``'s networks."""
+def score_proxy(tree: Any, table: StatisticTable, accuracy: Any, device: str = "cpu",
+                normalise: str = "none") -> dict[str, float]:
+    """Kendall tau and Spearman rho of one proxy tree on ``table``'s networks.
+
+    ``normalise``: each statistic normalised within ``table`` first (:func:`core.tasks.normalise_table`).
+    """
     from core.fitness import kendall_tau_b, spearman_rho
     from core.proxy.evaluate import evaluate_population
+    from core.tasks import normalise_table
+
+    table = normalise_table(table, normalise)
 
     target = torch.as_tensor(np.asarray(accuracy), dtype=torch.float64)
     scores = evaluate_population([tree], table.to(device))[0].cpu()
@@ -49,11 +56,16 @@ def score_proxy(tree: Any, table: StatisticTable, accuracy: Any, device: str = "
             "spearman_rho": float(spearman_rho(scores[None, :], target)[0])}
 
 
-def evaluate_sample(table: StatisticTable, accuracy: Any, tree: Any = None, device: str = "cpu") -> dict[str, Any]:
-    """The proxy (when given) and every baseline on one sample: ``{n, evolved?, baselines}``."""
+def evaluate_sample(table: StatisticTable, accuracy: Any, tree: Any = None, device: str = "cpu",
+                    normalise: str = "none") -> dict[str, Any]:
+    """The proxy (when given) and every baseline on one sample: ``{n, evolved?, baselines}``.
+
+    ``normalise`` applies to the proxy only (a normalised proxy's statistics are normalised
+    within the sample); the baselines always read the raw statistics.
+    """
     result: dict[str, Any] = {"n": int(table.num_networks)}
     if tree is not None:
-        result["evolved"] = score_proxy(tree, table, accuracy, device)
+        result["evolved"] = score_proxy(tree, table, accuracy, device, normalise)
     result["baselines"] = baseline_rows(table, np.asarray(accuracy, dtype=np.float64))
     return result
 
@@ -95,7 +107,11 @@ def profile_samples(profile: Any) -> tuple[Any, Any]:
 
 
 def probe_profile(profile: Any, sink: Callable[[Event], None]) -> ProbePhase:
-    """Probe every network of a profile's samples into the cache (``gm probe``)."""
+    """Probe every network of a profile's samples into the cache (``gm probe``; every task's)."""
+    if profile.benchmark.tasks:
+        from core.tasks import probe_tasks
+
+        return probe_tasks(profile, sink)
     benchmark, samples = profile_samples(profile)
     indices = samples.all_indices()
     phase = ProbePhase(profile.space_name, profile.probe, resolve_device(profile.probe.device), sink,
@@ -136,7 +152,11 @@ def probe_whole_space(space: str, dataset: str, probe: Any, sink: Callable[[Even
 
 
 def profile_baselines(profile: Any, sink: Callable[[Event], None]) -> list[dict[str, Any]]:
-    """Every baseline on the profile's test sample, one result per dataset (``gm baselines``)."""
+    """Every baseline on the profile's test sample, one result per dataset or task (``gm baselines``)."""
+    if profile.benchmark.tasks:
+        from core.tasks import task_baselines
+
+        return task_baselines(profile, sink)
     space = profile.space_name
     benchmark, samples = profile_samples(profile)
     device = resolve_device(profile.probe.device)
@@ -252,7 +272,8 @@ def evaluate_saved_proxy(
     finally:
         phase.close()
     tree = tree_from_dict(saved["tree"], table.layer_statistic_names, table.network_statistic_names)
-    result = evaluate_sample(table, accuracy_all[indices], tree)
+    normalise = saved.get("normalise", "none")
+    result = evaluate_sample(table, accuracy_all[indices], tree, normalise=normalise)
     sampling = sampling_info(sample, stratification, strata, seed)
     if sample == "all":
         sampling.update(seed=None, stratification=None, strata=None)
@@ -262,6 +283,8 @@ def evaluate_saved_proxy(
         "sampling": sampling,
         "probe": {"batch_size": probe.batch_size, "seed": probe.seed},
         "proxy": {"formula": saved.get("formula"), "simplified": saved.get("simplified"), "source": str(path),
+                  **({"normalise": normalise, "tasks": list(saved.get("tasks") or [])} if normalise != "none"
+                     or saved.get("tasks") else {}),
                   **result["evolved"]},
         "proxies": result["baselines"],
     }
@@ -289,6 +312,11 @@ def proxy_own_networks(source: Path, saved: Mapping[str, Any], space: str) -> tu
     folder = source if source.is_dir() else source.parent
     if (folder / PROFILE_FILE).is_file():
         profile = RunDirectory(folder).read_profile()
+        if profile.benchmark.tasks:
+            from core.tasks import own_networks
+
+            return own_networks(profile, space), f"the run's tasks' search and validation samples on {space} " \
+                f"({folder / PROFILE_FILE})"
         if profile.space_name != space:
             return np.zeros(0, dtype=np.int64), f"none: the proxy's run searched space {profile.space_name}"
         _, samples = profile_samples(profile)
@@ -298,6 +326,10 @@ def proxy_own_networks(source: Path, saved: Mapping[str, Any], space: str) -> tu
     drawn = provenance.get("sampling") if isinstance(provenance.get("sampling"), Mapping) else None
     if drawn is None or not isinstance(drawn.get("sizes"), Mapping):
         return np.zeros(0, dtype=np.int64), "none: no run directory or sampling provenance to trace the proxy's run"
+    if isinstance(provenance.get("tasks"), list):
+        from core.tasks import own_networks_from_provenance
+
+        return own_networks_from_provenance(provenance, drawn, space)
     if (provenance.get("space") or saved.get("space")) != space:
         return np.zeros(0, dtype=np.int64), "none: the proxy's run searched another space"
     try:

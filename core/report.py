@@ -313,7 +313,9 @@ def render_markdown(report: Mapping[str, Any], figures: Sequence[tuple[str, str]
         for name, values in ranked:
             lines.append(f"| {name} | {_fmt(values['kendall_tau'], 4)} | {_fmt(values['spearman_rho'], 4)} |")
     from core.cost_front import render_cost
+    from core.multitask_report import render_cells
 
+    lines += render_cells(report)
     cost = render_cost(report.get("probe_cost"))
     lines += [""] + render_energy(report["energy"]) + [""] + (cost + [""] if cost else [])
     if figures:

@@ -67,6 +67,9 @@ class BenchmarkSettings:
     datasets: tuple[str, ...] = ("cifar10",)
     table: str = ""
     builder: str = ""
+    #: Several (space, dataset) tasks, ``"space/dataset"`` each (see :mod:`core.tasks`);
+    #: replaces ``space`` and ``datasets``, which then hold the first task.
+    tasks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,19 @@ class EvolutionSettings:
 
 
 @dataclass(frozen=True)
+class FitnessSettings:
+    """How per-task taus become one fitness, and how statistics are normalised per task.
+
+    ``aggregate``: ``min`` (worst task) or ``mean`` tau over the tasks (or datasets);
+    ``normalise``: ``none``, ``rank`` or ``zscore`` of every statistic within each task's
+    sample before the formula reads it (see :mod:`core.tasks`).
+    """
+
+    aggregate: str = "min"
+    normalise: str = "none"
+
+
+@dataclass(frozen=True)
 class EnergySettings:
     """Energy metering: on/off and the country (ISO 3166 alpha-3) for CO2 intensity."""
 
@@ -161,6 +177,7 @@ class Profile:
     sampling: SamplingSettings = field(default_factory=SamplingSettings)
     probe: ProbeSettings = field(default_factory=ProbeSettings)
     evolution: EvolutionSettings = field(default_factory=EvolutionSettings)
+    fitness: FitnessSettings = field(default_factory=FitnessSettings)
     energy: EnergySettings = field(default_factory=EnergySettings)
     export: ExportSettings = field(default_factory=ExportSettings)
     source: str = field(default="<defaults>", compare=False)
@@ -184,6 +201,8 @@ class Profile:
             lines.append("")
             lines.append(f"[{section}]")
             for item in dataclasses.fields(_SECTIONS[section]):
+                if _omitted_in_toml(self, section, item.name):
+                    continue
                 lines.append(f"{item.name} = {_toml_value(getattr(getattr(self, section), item.name))}")
         return "\n".join(lines) + "\n"
 
@@ -199,9 +218,20 @@ _SECTIONS: dict[str, type] = {
     "sampling": SamplingSettings,
     "probe": ProbeSettings,
     "evolution": EvolutionSettings,
+    "fitness": FitnessSettings,
     "energy": EnergySettings,
     "export": ExportSettings,
 }
+
+
+def _omitted_in_toml(profile: Profile, section: str, key: str) -> bool:
+    """``benchmark.tasks`` is written only when set, and then replaces space and datasets."""
+    if section != "benchmark":
+        return False
+    if key == "tasks":
+        return not profile.benchmark.tasks
+    return bool(profile.benchmark.tasks) and key in ("space", "datasets", "table", "builder")
+
 
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
@@ -288,7 +318,11 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>", bas
             raise ProfileError(
                 f"{source}: unknown key {key!r} (known: name, description, {', '.join(_SECTIONS)})"
             )
-    if "benchmark" in sections:
+    if "benchmark" in sections and sections["benchmark"].tasks:
+        from core.tasks import check_tasks
+
+        sections["benchmark"] = check_tasks(source, data["benchmark"], sections["benchmark"])
+    elif "benchmark" in sections:
         sections["benchmark"] = _check_space(source, sections["benchmark"], base)
     profile = Profile(**top, **sections, source=source)
     evolution = profile.evolution

@@ -18,6 +18,8 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("sampling", "mode"): ("random", "stratified"),
     ("sampling", "stratification"): ("equal_width", "quantile"),
     ("probe", "executor"): ("local", "ray"),
+    ("fitness", "aggregate"): ("min", "mean"),
+    ("fitness", "normalise"): ("none", "rank", "zscore"),
 }
 _MINIMUM: dict[tuple[str, str], float] = {
     ("sampling", "strata"): 1,
@@ -125,9 +127,9 @@ def _check_value(source: str, section: str, key: str, expected: Any, value: Any)
 
         if value not in (*space_names(), CUSTOM):
             raise ProfileError(f"{where} must be one of {', '.join((*space_names(), CUSTOM))}; got {value!r}")
-    if (section, key) == ("benchmark", "datasets"):
+    if (section, key) in (("benchmark", "datasets"), ("benchmark", "tasks")):
         if len(set(value)) != len(value):
-            raise ProfileError(f"{where}: datasets are listed twice")
+            raise ProfileError(f"{where}: {key} are listed twice")
     minimum = _MINIMUM.get((section, key))
     if minimum is not None and value < minimum:
         raise ProfileError(f"{where} must be >= {minimum}, got {value!r}")

@@ -63,7 +63,10 @@ def profiles_command() -> None:
 
     for name, path in available_profiles().items():
         profile = load_profile(str(path))
-        typer.echo(f"{name:16s} {profile.benchmark.space} {','.join(profile.benchmark.datasets):24s} {profile.description}")
+        if profile.benchmark.tasks:
+            typer.echo(f"{name:16s} {'tasks'} {','.join(profile.benchmark.tasks):24s} {profile.description}")
+        else:
+            typer.echo(f"{name:16s} {profile.benchmark.space} {','.join(profile.benchmark.datasets):24s} {profile.description}")
 
 
 @app.command("export")

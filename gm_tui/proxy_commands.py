@@ -38,8 +38,10 @@ def proxies_command() -> None:
         seconds = cost.get("seconds_per_network", cost.get("whole_bank_seconds_per_network"))
         joules = cost.get("joules_per_network", cost.get("whole_bank_joules_per_network"))
         passes = ",".join(sorted(proxy.passes - {"structure"})) or "structure"
+        space, datasets = (("multi", f"{len(proxy.tasks)} tasks") if proxy.tasks
+                           else (str(proxy.space), ",".join(proxy.datasets)))
         typer.echo(
-            f"{proxy.name:14s} {str(proxy.space):6s} {','.join(proxy.datasets):9s} "
+            f"{proxy.name:14s} {space:6s} {datasets:9s} "
             f"{_tau(facts.get('validation_tau')):>6s} {_tau(facts.get('test_tau')):>6s} "
             f"{(str(baseline.get('name', '–')) + ' ' + _tau(baseline.get('test_tau'))):>20s} "
             f"{passes:18s} {_number(seconds, 2):>6s} {_number(joules, 1):>6s}  {proxy.formula}")

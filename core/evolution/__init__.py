@@ -12,8 +12,8 @@ Algorithm
   ``init_min_depth..init_max_depth`` (network-typed roots; trees over ``max_size`` or
   without any statistic are redrawn; duplicates avoided).
 * Fitness of a tree: Kendall tau-b of its scores against the ground truth on the *search*
-  sample, the minimum over datasets when several are given
-  (:func:`core.fitness.kendall_tau_b`; NaN/inf/constant scores get ``-1``). Selection uses
+  sample, the minimum (or, with ``aggregate="mean"``, the mean) over datasets or tasks when
+  several are given (:func:`core.fitness.kendall_tau_b`, :func:`core.tasks.aggregate_taus`; NaN/inf/constant scores get ``-1``). Selection uses
   the penalised fitness ``tau - parsimony * size``.
 * Optional cost term (``cost_weight > 0``, with a ``probe_cost`` per tree): the fitness
   that selects, keeps the best tree of each size and chooses the final proxy is

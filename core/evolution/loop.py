@@ -25,6 +25,7 @@ from core.proxy.generate import Primitives
 from core.proxy.tree import Node
 from core.settings import EvolutionSettings
 from core.table import StatisticTable
+from core.tasks import aggregate_taus
 
 _FITNESS_CACHE_LIMIT = 200_000
 _EVALUATION_CACHE_BYTES = 256 * 1024 * 1024
@@ -59,6 +60,8 @@ class Evolution:
         candidates of the cost front, :meth:`cost_candidates`), and
         ``settings.cost_weight > 0`` subtracts ``cost_weight * joules`` from the fitness
         that selects, fills the hall of fame and chooses the final proxy.
+    aggregate : {"min", "mean"}
+        How the per-table (per-task) taus become one fitness (default ``min``).
 
     Raises
     ------
@@ -78,12 +81,15 @@ class Evolution:
         network_statistic_names: Sequence[str] | None = None,
         operator_names: Sequence[str] | None = None,
         probe_cost: Callable[[Node], Any] | None = None,
+        aggregate: str = "min",
     ) -> None:
         self.settings = settings
         self.probe_cost = probe_cost
         self.cost_weight = float(getattr(settings, "cost_weight", 0.0))
         if self.cost_weight > 0 and probe_cost is None:
             raise GMError("evolution.cost_weight > 0 needs the probe cost of each formula (no pass-cost table)")
+        #: How the per-table taus become one fitness (``min`` or ``mean``; :func:`core.tasks.aggregate_taus`).
+        self.aggregate = aggregate
         self.search_tables = list(search_tables)
         self.validation_tables = list(validation_tables)
         self.search_targets = [torch.as_tensor(t, dtype=torch.float64) for t in search_targets]
@@ -215,6 +221,7 @@ class Evolution:
         validation_tables: Sequence[StatisticTable],
         validation_targets: Sequence[torch.Tensor],
         probe_cost: Callable[[Node], Any] | None = None,
+        aggregate: str = "min",
     ) -> "Evolution":
         """Rebuild an :class:`Evolution` from :meth:`state_dict` output and the same inputs
         (and the same ``probe_cost``).
@@ -225,7 +232,7 @@ class Evolution:
             If the state is not an evolution checkpoint or was made with another seed.
         """
         return restore_evolution(cls, state, settings, search_tables, search_targets, validation_tables,
-                                 validation_targets, probe_cost=probe_cost)
+                                 validation_targets, probe_cost=probe_cost, aggregate=aggregate)
 
     # ------------------------------------------------------------------ fitness
 
@@ -233,12 +240,12 @@ class Evolution:
         cache = self._fitness_cache
         pending = list(dict.fromkeys(tree for tree in population if tree not in cache))
         if pending:
-            taus = None
+            per_table = []
             with torch.no_grad():
                 for evaluator, target in zip(self._search_evaluators, self.search_targets):
                     scores = evaluator.evaluate(pending)
-                    tau = kendall_tau_b(scores, target.to(scores.device)).cpu()
-                    taus = tau if taus is None else torch.minimum(taus, tau)
+                    per_table.append(kendall_tau_b(scores, target.to(scores.device)).cpu())
+            taus = aggregate_taus(per_table, self.aggregate)
             if len(cache) + len(pending) > _FITNESS_CACHE_LIMIT:
                 cache.clear()
             for tree, tau in zip(pending, taus.tolist()):  # type: ignore[union-attr]
@@ -246,13 +253,12 @@ class Evolution:
         return [cache[tree] for tree in population], len(pending)
 
     def _validation_fitness(self, trees: list[Node]) -> list[float]:
-        taus = None
+        per_table = []
         with torch.no_grad():
             for table, target in zip(self.validation_tables, self.validation_targets):
                 scores = PopulationEvaluator(table).evaluate(trees)
-                tau = kendall_tau_b(scores, target.to(scores.device)).cpu()
-                taus = tau if taus is None else torch.minimum(taus, tau)
-        return [float(v) for v in taus.tolist()]  # type: ignore[union-attr]
+                per_table.append(kendall_tau_b(scores, target.to(scores.device)).cpu())
+        return [float(v) for v in aggregate_taus(per_table, self.aggregate).tolist()]
 
     def _cost(self, tree: Node) -> Any:
         cost = self._costs.get(tree)

@@ -75,6 +75,6 @@ def draw(data: RunFigureData) -> list[Path] | str:
         axes[0][0].set_ylabel(f"ground-truth test accuracy on {dataset} (%)")
         set_titles(figure, "Held-out test sample: proxy rank against true accuracy",
                    data.context(dataset, "test"), "never seen by evolution; τ is Kendall τ-b on these networks; tied scores share their mean rank")
-        stem = STEM if len(datasets) == 1 else f"{STEM}_{dataset}"
+        stem = STEM if len(datasets) == 1 else f"{STEM}_{dataset.replace('/', '-')}"  # a task is space/dataset
         files += save(figure, data.directory, stem)
     return files

@@ -64,6 +64,13 @@ class Proxy:
         The probe's minibatch size and seed at design time (defaults for scoring).
     provenance : Mapping
         For shipped proxies: profile, seeds, bank version, sample sizes, measured taus.
+    tasks : tuple of str
+        The ``space/dataset`` tasks of a multi-task proxy (empty for a single-space one).
+    normalise : str
+        ``none``, ``rank`` or ``zscore``: how each statistic is normalised within the
+        networks scored before the formula reads it (see :mod:`core.tasks`). A normalised
+        proxy ranks a *set* of networks (:meth:`rank`, :meth:`scores_of` with two or more);
+        it cannot score one network alone.
     """
 
     name: str
@@ -73,6 +80,8 @@ class Proxy:
     batch_size: int = 16
     seed: int = 0
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    tasks: tuple[str, ...] = ()
+    normalise: str = "none"
 
     @property
     def formula(self) -> str:
@@ -95,16 +104,25 @@ class Proxy:
     def scores_of(self, statistics: Sequence["NetworkStatistics"]) -> list[float]:
         """Evaluate the formula on probed networks (one score each).
 
+        With a normalised proxy (``normalise`` not ``none``) every statistic is normalised
+        within ``statistics`` first, so a score depends on the other networks scored with it.
+
         Raises
         ------
         ProxyError
-            If a network lacks a statistic the formula reads.
+            If a network lacks a statistic the formula reads, or a normalised proxy is
+            given fewer than two networks.
         """
         from core.proxy.evaluate import evaluate_population
         from core.table import NetworkStatistics, StatisticTable
+        from core.tasks import normalise_table
 
         if not statistics:
             return []
+        if self.normalise != "none" and len(statistics) < 2:
+            raise ProxyError(f"proxy {self.name} normalises statistics within the networks it scores "
+                             f"({self.normalise}): it ranks a set of two or more networks (use rank()), "
+                             "not one network alone")
         layer, network = self.tree.statistics()
         trimmed = []
         for stats in statistics:
@@ -115,7 +133,8 @@ class Proxy:
                 stats.layer_names,
                 {name: stats.layer_statistics[name] for name in sorted(layer)},
                 {name: stats.network_statistics[name] for name in sorted(network)}))
-        values = evaluate_population([self.tree], StatisticTable.from_networks(trimmed))
+        table = normalise_table(StatisticTable.from_networks(trimmed), self.normalise)
+        values = evaluate_population([self.tree], table)
         return [float(value) for value in values.reshape(-1).tolist()]
 
     def probe(self, model: "nn.Module", images: "torch.Tensor", labels: "torch.Tensor", *,
@@ -156,13 +175,22 @@ class Proxy:
         Raises
         ------
         GMError
-            A model the probe cannot read (no Conv2d/Linear layer, a failing forward pass).
+            A model the probe cannot read (no Conv2d/Linear layer, a failing forward pass);
+            a normalised proxy (it ranks a set of networks: use :meth:`rank`).
         """
+        if self.normalise != "none":
+            raise ProxyError(f"proxy {self.name} normalises statistics within the networks it scores "
+                             f"({self.normalise}): it ranks a set of two or more networks (use rank()), "
+                             "not one network alone")
         return self.scores_of([self.probe(model, images, labels, seed=seed, initialise=initialise)])[0]
 
     def rank(self, models: Sequence["nn.Module"], images: "torch.Tensor", labels: "torch.Tensor", *,
              seed: int | None = None, initialise: bool = True) -> list[float]:
-        """Score many candidate models on the same minibatch (one score per model, in order)."""
+        """Score many candidate models on the same minibatch (one score per model, in order).
+
+        A normalised proxy normalises every statistic within these models: the scores
+        compare them with one another, and change with the set scored.
+        """
         return self.scores_of([self.probe(model, images, labels, seed=seed, initialise=initialise)
                                for model in models])
 
@@ -215,9 +243,16 @@ def proxy_from_data(data: Mapping[str, Any], name: str) -> Proxy:
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ProxyError(f"{name}: probe.seed must be a non-negative integer")
     space = data.get("space")
+    normalise = data.get("normalise", "none")
+    from core.tasks import NORMALISATIONS
+
+    if normalise not in NORMALISATIONS:
+        raise ProxyError(f"{name}: normalise must be one of {', '.join(NORMALISATIONS)}, got {normalise!r}")
+    tasks = data.get("tasks") if isinstance(data.get("tasks"), list) else []
     return Proxy(name=name, tree=tree, space=space if isinstance(space, str) else None,
                  datasets=tuple(str(d) for d in datasets), batch_size=batch_size, seed=seed,
-                 provenance=data.get("provenance") if isinstance(data.get("provenance"), dict) else {})
+                 provenance=data.get("provenance") if isinstance(data.get("provenance"), dict) else {},
+                 tasks=tuple(str(t) for t in tasks), normalise=normalise)
 
 
 def load_proxy(name_or_path: str | Path) -> Proxy:
