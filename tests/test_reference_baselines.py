@@ -377,3 +377,75 @@ def test_reference_cache_round_trip_and_separate_key(tmp_path):
     assert cache.load_values("toy", 3, "cifar10", 16, 0, **{**key, "arch": "b"}) == ({}, {})
     assert len(cache.problems) == 1  # the arch is part of the key
     assert ProbeCache(tmp_path).load("toy", 3, "cifar10", 16, 0, **key) is None  # never a bank entry
+
+
+# ---------------------------------------------------------------- networks of a space, cache, command
+
+def test_derived_regularised_swap_equals_its_own_computation():
+    from core.reference_baselines.compute import score_network
+
+    images, labels = batch()
+    model = build("residual")
+    values, seconds, failures = score_network(model, images, labels, 2, ["swap_regularised", "swap"])
+    alone = score("swap_regularised", model, images, labels, seed=2)
+    assert not failures and values["swap_regularised"] == pytest.approx(alone, rel=1e-12)
+    assert seconds["swap_regularised"] >= seconds["swap"]  # what it would cost alone
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    from core.spaces import register_space, unregister_space
+    from toy_space import ToySpace, write_table
+
+    folder = tmp_path_factory.mktemp("toy")
+    space = register_space(ToySpace(write_table(folder / "toy_space.csv.gz")))
+    yield space, folder
+    unregister_space("toy")
+
+
+def test_reference_scores_go_through_their_cache(toy, tmp_path):
+    from core.errors import GMError
+    from core.reference_baselines.cache import ReferenceCache
+    from core.reference_baselines.compute import reference_scores
+
+    cache = ReferenceCache(tmp_path)
+    first = reference_scores("toy", [0, 5, 9], "cifar10", 4, 0, ["fisher", "zico"], "cpu", cache)
+    assert first.misses == 3 and first.hits == 0 and not first.failures
+    assert np.isfinite(first.values["fisher"]).all() and (first.seconds["zico"] > 0).all()
+    again = reference_scores("toy", [0, 5, 9], "cifar10", 4, 0, ["zico", "fisher", "meco"], "cpu", cache)
+    assert again.misses == 3  # meco was missing: computed and merged into each entry
+    np.testing.assert_array_equal(again.values["fisher"], first.values["fisher"])
+    third = reference_scores("toy", [0, 5, 9], "cifar10", 4, 0, ["meco", "fisher"], "cpu", cache)
+    assert third.hits == 3 and third.misses == 0
+    np.testing.assert_array_equal(third.values["meco"], again.values["meco"])
+    other_seed = reference_scores("toy", [0], "cifar10", 4, 1, ["fisher"], "cpu", cache)
+    assert other_seed.misses == 1
+    with pytest.raises(GMError, match="unknown reference baseline"):
+        reference_scores("toy", [0], "cifar10", 4, 0, ["nonexistent"], "cpu", cache)
+
+
+@pytest.mark.slow
+def test_gm_baselines_reference_adds_rows(toy, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from gm_tui.cli import app
+
+    profile = tmp_path / "toy.toml"
+    profile.write_text(
+        'name = "toy"\n[benchmark]\nspace = "toy"\ndatasets = ["cifar10"]\n'
+        '[sampling]\nmode = "random"\nsearch = 10\nvalidation = 10\ntest = 10\nseed = 0\n'
+        f'[probe]\nbatch_size = 4\nseed = 0\ncache_dir = "{tmp_path / "cache"}"\n'
+        '[evolution]\npopulation = 4\ngenerations = 1\nseed = 0\n[energy]\nenabled = false\n')
+    runner = CliRunner()
+    result = runner.invoke(app, ["baselines", str(profile), "--reference", "--reference-only", "fisher,zico",
+                                 "--reference-cache", str(tmp_path / "reference"), "--json", str(tmp_path / "out.json")])
+    assert result.exit_code == 0, result.output
+    assert "fisher (authors' code)" in result.output and "zico (authors' code)" in result.output
+    rows = json.loads((tmp_path / "out.json").read_text())["proxies"]
+    assert "fisher" in rows and "fisher (authors' code)" in rows and "meco (authors' code)" not in rows
+    result = runner.invoke(app, ["baselines", str(profile), "--reference", "--reference-only", "nonexistent"])
+    assert result.exit_code == 2 and "unknown reference baseline" in result.output
+    result = runner.invoke(app, ["baselines", str(profile), "--reference-only", "fisher"])
+    assert result.exit_code == 2 and "needs --reference" in result.output

@@ -63,26 +63,41 @@ def resolve_names(names: Sequence[str] | None) -> list[str]:
     return [get_reference_baseline(name).name for name in names]
 
 
-def score_network(model, images: torch.Tensor, labels: torch.Tensor, seed: int,
-                  names: Sequence[str]) -> tuple[dict[str, float], dict[str, float], list[str]]:
+def score_network(model, images: torch.Tensor, labels: torch.Tensor, seed: int, names: Sequence[str],
+                  known: dict[str, float] | None = None,
+                  known_seconds: dict[str, float] | None = None) -> tuple[dict[str, float], dict[str, float], list[str]]:
     """Compute reference baselines on one initialised model: ``(values, seconds, failures)``.
 
-    A baseline that raises gives NaN and one failure line; the others still run.
+    A baseline registered with ``derived_from`` is derived from that baseline's value when it
+    is in ``known`` or computed in this call (its seconds are then the base's plus the
+    derivation's, what it would cost alone). A baseline that raises gives NaN and one failure
+    line; the others still run.
     """
     from core.probe.engine import one_thread
     from core.reference_baselines.registry import get_reference_baseline
 
+    entries = [get_reference_baseline(name) for name in names]
+    # bases first, so their values can serve the derived baselines
+    entries.sort(key=lambda entry: entry.derived_from is not None)
+    available = dict(known or {})
+    available_seconds = dict(known_seconds or {})
     values, seconds, failures = {}, {}, []
     with one_thread():
-        for name in names:
+        for entry in entries:
             start = time.perf_counter()
+            base = entry.derived_from
             try:
-                values[name] = float(get_reference_baseline(name).function(model, images, labels, seed))
+                if base is not None and math.isfinite(available.get(base, math.nan)):
+                    value = float(entry.derive(model, available[base]))
+                    extra = available_seconds.get(base, 0.0)
+                else:
+                    value, extra = float(entry.function(model, images, labels, seed)), 0.0
             except (RuntimeError, ValueError) as error:
-                values[name] = math.nan
-                failures.append(f"{name}: {type(error).__name__}: {' '.join(str(error).split())[:200]}")
-            seconds[name] = time.perf_counter() - start
-    return values, seconds, failures
+                value, extra = math.nan, 0.0
+                failures.append(f"{entry.name}: {type(error).__name__}: {' '.join(str(error).split())[:200]}")
+            values[entry.name] = available[entry.name] = value
+            seconds[entry.name] = available_seconds[entry.name] = time.perf_counter() - start + extra
+    return {name: values[name] for name in names}, {name: seconds[name] for name in names}, failures
 
 
 def reference_scores(space, arch_indices: Sequence[int | str], dataset: str, batch_size: int, seed: int,
@@ -148,7 +163,7 @@ def reference_scores(space, arch_indices: Sequence[int | str], dataset: str, bat
             model = build_initialised(search_space, arch, dataset, seed, resolved)
             if not search_space.layers_in_registration_order:
                 model = readable_model(model, batch[0][:1])
-            new_values, new_seconds, failures = score_network(model, batch[0], batch[1], seed, missing)
+            new_values, new_seconds, failures = score_network(model, batch[0], batch[1], seed, missing, values, seconds)
             result.failures.extend(f"network {int(index)}: {line}" for line in failures)
             values.update(new_values)
             seconds.update(new_seconds)

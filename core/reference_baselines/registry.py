@@ -53,6 +53,11 @@ class ReferenceBaseline:
         How the bank variant differs, and why the bank keeps its own.
     function : Callable
         ``function(model, images, labels, seed) -> float``.
+    derived_from : str or None
+        Another reference baseline this one is a function of (computed on the same network).
+    derive : Callable or None
+        ``derive(model, value_of_derived_from) -> float``, equal to ``function``'s value; lets
+        :mod:`core.reference_baselines.compute` skip a second expensive pass.
     """
 
     name: str
@@ -63,6 +68,8 @@ class ReferenceBaseline:
     summary: str
     bank_difference: str
     function: Callable
+    derived_from: str | None = None
+    derive: Callable | None = None
 
     @property
     def label(self) -> str:
@@ -74,7 +81,8 @@ _REGISTRY: dict[str, ReferenceBaseline] = {}
 
 
 def register(name: str, *, bank_baseline: str | None, paper: str, code_url: str, followed: str,
-             summary: str, bank_difference: str) -> Callable[[Callable], Callable]:
+             summary: str, bank_difference: str, derived_from: str | None = None,
+             derive: Callable | None = None) -> Callable[[Callable], Callable]:
     """Decorator registering a reference baseline's score function under ``name``.
 
     Parameters
@@ -85,12 +93,15 @@ def register(name: str, *, bank_baseline: str | None, paper: str, code_url: str,
         The corresponding bank baseline (must exist in :data:`core.baselines.BASELINES`).
     paper, code_url, followed, summary, bank_difference : str
         Metadata (see :class:`ReferenceBaseline`); all non-empty, ``code_url`` an https URL.
+    derived_from, derive : optional
+        Both or neither: the registered baseline this one is a function of, and that function.
 
     Raises
     ------
     ValueError
         Bad or duplicate name, unknown bank baseline, empty metadata, a non-https code URL,
-        a function that is not callable or has no docstring.
+        a function that is not callable or has no docstring, ``derived_from`` without
+        ``derive`` (or the reverse) or naming an unregistered baseline.
     """
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"reference baseline name {name!r} must be lowercase snake_case")
@@ -101,6 +112,11 @@ def register(name: str, *, bank_baseline: str | None, paper: str, code_url: str,
         raise ValueError(f"reference baseline {name!r}: empty {', '.join(empty)}")
     if not code_url.startswith("https://"):
         raise ValueError(f"reference baseline {name!r}: code_url must be an https URL, got {code_url!r}")
+    if (derived_from is None) != (derive is None):
+        raise ValueError(f"reference baseline {name!r}: give both derived_from and derive, or neither")
+    if derived_from is not None and (derived_from not in _REGISTRY or not callable(derive)):
+        raise ValueError(f"reference baseline {name!r}: derived_from {derived_from!r} must be registered "
+                         "first and derive callable")
     if bank_baseline is not None:
         from core.baselines import BASELINES
 
@@ -115,7 +131,7 @@ def register(name: str, *, bank_baseline: str | None, paper: str, code_url: str,
         if not (getattr(function, "__doc__", None) or "").strip():
             raise ValueError(f"reference baseline {name!r}: the score function needs a docstring")
         _REGISTRY[name] = ReferenceBaseline(name, bank_baseline, paper, code_url, followed, summary,
-                                            bank_difference, function)
+                                            bank_difference, function, derived_from, derive)
         return function
 
     return decorate

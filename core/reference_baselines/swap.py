@@ -164,6 +164,8 @@ def regularised_swap(model: nn.Module, images: torch.Tensor, seed: int,
     bank_difference="The bank has only the unregularised count (see swap); a regularised variant would "
                     "multiply it by a function of parameter_count, which an evolved formula can build "
                     "from bank leaves. No bank statistic is added (the bank is frozen).",
+    derived_from="swap",
+    derive=lambda model, value: value * regular_factor(model, TSS_MU_THOUSANDS, TSS_SIGMA),
 )
 def swap_regularised(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, seed: int) -> float:
     """Regularised SWAP-Score with the NATS-Bench TSS defaults (:data:`TSS_MU_THOUSANDS`, :data:`TSS_SIGMA`).
