@@ -71,6 +71,39 @@ def bank_values(space: str, indices: np.ndarray, dataset: str, batch: int, seed:
     return values, computed
 
 
+def bank_cached(space: str, dataset: str, batch: int, seed: int, root: str | None, count: int) -> np.ndarray:
+    """Mask of the networks whose bank entry exists in the probe cache (file present; read later)."""
+    from core.images import image_identity
+    from core.probe.cache import ProbeCache, default_cache_root
+    from core.spaces import get_space
+
+    cache = ProbeCache(default_cache_root(root))
+    folder = cache.path(get_space(space).cache_name, 0, dataset, batch, seed, "cpu", image_identity(dataset)).parent
+    mask = np.zeros(count, dtype=bool)
+    for path in folder.glob("*.npz"):
+        if path.stem.isdigit() and int(path.stem) < count:
+            mask[int(path.stem)] = True
+    return mask
+
+
+def reference_cached(cache, space: str, indices: np.ndarray, dataset: str, batch: int, seed: int, names,
+                     device: str) -> np.ndarray:
+    """The networks of ``indices`` whose reference values of ``names`` are all in ``cache``."""
+    import torch
+
+    from core.images import image_identity
+    from core.probe.engine import resolve_device
+    from core.spaces import get_space
+
+    search_space = get_space(space)
+    benchmark = load_benchmark(search_space)
+    key = dict(device=torch.device(resolve_device(device)).type, images=image_identity(dataset))
+    kept = [index for index in indices
+            if set(names) <= set(cache.load_values(search_space.cache_name, int(index), dataset, batch, seed,
+                                                   arch=benchmark.arch(int(index)), **key)[0])]
+    return np.asarray(kept, dtype=np.int64)
+
+
 def published(space: str, dataset: str, bank_name: str, reference_name: str) -> str:
     figures = PUBLISHED.get(space, {}).get(dataset, {})
     key = reference_name if reference_name in figures else bank_name
@@ -97,6 +130,10 @@ def main() -> int:
     parser.add_argument("--bank-cache-dir", default=os.environ.get("GM_CACHE_DIR"))
     parser.add_argument("--reference-cache-dir", default=None)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--bank-cached-only", action="store_true",
+                        help="draw only among networks whose bank statistics are in the probe cache (no probing)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="use only the drawn networks whose reference values are all cached (no computation)")
     args = parser.parse_args()
 
     try:
@@ -104,8 +141,13 @@ def main() -> int:
         entries = reference_baselines()
         benchmark = load_benchmark(args.space)
         accuracy = benchmark.accuracy(args.dataset)
-        indices = draw_sample(accuracy, args.n, args.sampling, np.random.default_rng(args.sample_seed),
-                              np.ones(len(accuracy), dtype=bool))
+        available = (bank_cached(args.space, args.dataset, args.batch, args.seed, args.bank_cache_dir, len(accuracy))
+                     if args.bank_cached_only else np.ones(len(accuracy), dtype=bool))
+        indices = draw_sample(accuracy, args.n, args.sampling, np.random.default_rng(args.sample_seed), available)
+        cache = ReferenceCache(args.reference_cache_dir,
+                               on_problem=lambda message: print("warning:", message, file=sys.stderr))
+        if args.report_only:
+            indices = reference_cached(cache, args.space, indices, args.dataset, args.batch, args.seed, names, args.device)
         statistics = sorted({BASELINES[entries[n].bank_baseline].statistic for n in names if entries[n].bank_baseline})
         start = time.perf_counter()
         bank, probed = bank_values(args.space, indices, args.dataset, args.batch, args.seed, args.bank_cache_dir,
@@ -116,8 +158,6 @@ def main() -> int:
             print(f"  [{position + 1}/{len(indices)}] network {index}: {'cached' if hit else f'{seconds:.1f} s'}",
                   file=sys.stderr, flush=True)
 
-        cache = ReferenceCache(args.reference_cache_dir,
-                               on_problem=lambda message: print("warning:", message, file=sys.stderr))
         reference = reference_scores(args.space, indices, args.dataset, args.batch, args.seed, names,
                                      args.device, cache, progress)
     except GMError as error:
@@ -127,7 +167,9 @@ def main() -> int:
         print("failed:", line, file=sys.stderr)
 
     truth = accuracy[indices]
-    print(f"{args.space} {args.dataset}: n={len(indices)} networks, {args.sampling} sampling (seed {args.sample_seed}), "
+    subset = (" among the bank-cached networks" if args.bank_cached_only else "") + (
+        f" ({len(indices)} of {args.n} drawn: those with every reference value cached)" if args.report_only else "")
+    print(f"{args.space} {args.dataset}: n={len(indices)} networks, {args.sampling} sampling (seed {args.sample_seed}){subset}, "
           f"probe batch {args.batch}, seed {args.seed}, device {args.device}; ground truth "
           f"{benchmark.metric_columns[args.dataset]}")
     print(f"bank statistics: {len(indices) - probed} from the probe cache, {probed} probed in-process "
