@@ -449,3 +449,14 @@ def test_gm_baselines_reference_adds_rows(toy, tmp_path):
     assert result.exit_code == 2 and "unknown reference baseline" in result.output
     result = runner.invoke(app, ["baselines", str(profile), "--reference-only", "fisher"])
     assert result.exit_code == 2 and "needs --reference" in result.output
+
+
+def test_reference_cache_keeps_the_other_baselines_of_an_entry(tmp_path):
+    from core.reference_baselines.cache import ReferenceCache
+
+    key = dict(arch="a", device="cpu", images="x")
+    first, second = ReferenceCache(tmp_path), ReferenceCache(tmp_path)  # two processes
+    first.store_values("toy", 1, "cifar10", 16, 0, {"fisher": 1.0}, {"fisher": 0.5}, **key)
+    second.store_values("toy", 1, "cifar10", 16, 0, {"zen": 2.0}, {"zen": 3.0}, **key)
+    assert first.load_values("toy", 1, "cifar10", 16, 0, **key) == ({"fisher": 1.0, "zen": 2.0},
+                                                                     {"fisher": 0.5, "zen": 3.0})

@@ -78,7 +78,15 @@ class ReferenceCache(ProbeCache):
     def store_values(self, space: str, index: int, dataset: str, batch_size: int, seed: int,
                      values: dict[str, float], seconds: dict[str, float], *, arch: str = "", device: str = "cpu",
                      images: str = "") -> Path:
-        """Write one network's values and timings atomically (replacing its entry) and return the path."""
+        """Write one network's values and timings atomically and return the path.
+
+        The entry is read again just before writing and its other baselines are kept (the
+        given values win), so two processes computing different baselines of one network
+        lose nothing but in the moment between that read and the atomic replace.
+        """
+        stored_values, stored_seconds = self.load_values(space, index, dataset, batch_size, seed, arch=arch,
+                                                         device=device, images=images)
+        values, seconds = {**stored_values, **values}, {**stored_seconds, **seconds}
         numbers = {**{name: float(value) for name, value in values.items()},
                    **{name + SECONDS_SUFFIX: float(value) for name, value in seconds.items()}}
         return self.store(space, index, dataset, batch_size, seed, NetworkStatistics((), {}, numbers),
