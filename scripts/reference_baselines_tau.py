@@ -132,6 +132,9 @@ def main() -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--bank-cached-only", action="store_true",
                         help="draw only among networks whose bank statistics are in the probe cache (no probing)")
+    parser.add_argument("--indices", default=None,
+                        help="file of network indices (one a line, '#' comments) used instead of drawing a sample")
+    parser.add_argument("--save-indices", default=None, help="write the networks used to this file")
     parser.add_argument("--report-only", action="store_true",
                         help="use only the drawn networks whose reference values are all cached (no computation)")
     args = parser.parse_args()
@@ -143,7 +146,13 @@ def main() -> int:
         accuracy = benchmark.accuracy(args.dataset)
         available = (bank_cached(args.space, args.dataset, args.batch, args.seed, args.bank_cache_dir, len(accuracy))
                      if args.bank_cached_only else np.ones(len(accuracy), dtype=bool))
-        indices = draw_sample(accuracy, args.n, args.sampling, np.random.default_rng(args.sample_seed), available)
+        if args.indices:
+            lines = Path(args.indices).read_text().splitlines()
+            indices = np.array([int(line.split("#")[0]) for line in lines if line.split("#")[0].strip()], dtype=np.int64)
+        else:
+            indices = draw_sample(accuracy, args.n, args.sampling, np.random.default_rng(args.sample_seed), available)
+        if args.save_indices:
+            Path(args.save_indices).write_text("".join(f"{int(index)}\n" for index in indices))
         cache = ReferenceCache(args.reference_cache_dir,
                                on_problem=lambda message: print("warning:", message, file=sys.stderr))
         if args.report_only:
@@ -167,8 +176,9 @@ def main() -> int:
         print("failed:", line, file=sys.stderr)
 
     truth = accuracy[indices]
-    subset = (" among the bank-cached networks" if args.bank_cached_only else "") + (
-        f" ({len(indices)} of {args.n} drawn: those with every reference value cached)" if args.report_only else "")
+    subset = (f" (networks of {args.indices})" if args.indices else "") + (
+        " among the bank-cached networks" if args.bank_cached_only and not args.indices else "") + (
+        " (only those with every reference value cached)" if args.report_only else "")
     print(f"{args.space} {args.dataset}: n={len(indices)} networks, {args.sampling} sampling (seed {args.sample_seed}){subset}, "
           f"probe batch {args.batch}, seed {args.seed}, device {args.device}; ground truth "
           f"{benchmark.metric_columns[args.dataset]}")
