@@ -176,16 +176,18 @@ def main() -> int:
         print("failed:", line, file=sys.stderr)
 
     truth = accuracy[indices]
-    subset = (f" (networks of {args.indices})" if args.indices else "") + (
+    drawn = (f"the networks of {args.indices}" if args.indices
+             else f"{args.sampling} sampling (seed {args.sample_seed})")
+    subset = (
         " among the bank-cached networks" if args.bank_cached_only and not args.indices else "") + (
         " (only those with every reference value cached)" if args.report_only else "")
-    print(f"{args.space} {args.dataset}: n={len(indices)} networks, {args.sampling} sampling (seed {args.sample_seed}){subset}, "
+    print(f"{args.space} {args.dataset}: n={len(indices)} networks, {drawn}{subset}, "
           f"probe batch {args.batch}, seed {args.seed}, device {args.device}; ground truth "
           f"{benchmark.metric_columns[args.dataset]}")
     print(f"bank statistics: {len(indices) - probed} from the probe cache, {probed} probed in-process "
           f"({bank_seconds:.1f} s); reference cache {cache.root} (version {cache.bank_version}): "
           f"{reference.hits} networks cached, {reference.misses} computed")
-    header = (f"{'reference baseline':26s} {'bank variant':12s} {'tau(bank,ref)':>13s} {'rho(bank,ref)':>13s} "
+    header = (f"{'reference baseline':34s} {'bank variant':12s} {'tau(bank,ref)':>13s} {'rho(bank,ref)':>13s} "
               f"{'tau bank/acc':>12s} {'tau ref/acc':>11s} {'rho ref/acc':>11s} {'s/network':>9s}  published tau / rho")
     print(header)
     print("-" * len(header))
@@ -199,7 +201,7 @@ def main() -> int:
         bank_truth = rank_correlations(bank_scores, truth) if bank_name else (float("nan"),) * 2
         ref_truth = rank_correlations(values[finite], truth[finite])
         seconds = np.nanmean(reference.seconds[name]) if np.isfinite(reference.seconds[name]).any() else float("nan")
-        print(f"{entry.label:26s} {bank_name or '-':12s} {pair[0]:13.3f} {pair[1]:13.3f} {bank_truth[0]:12.3f} "
+        print(f"{entry.label:34s} {bank_name or '-':12s} {pair[0]:13.3f} {pair[1]:13.3f} {bank_truth[0]:12.3f} "
               f"{ref_truth[0]:11.3f} {ref_truth[1]:11.3f} {seconds:9.2f}  "
               f"{published(args.space, args.dataset, bank_name or '', name)}"
               + ("" if finite.all() else f"  ({int((~finite).sum())} failed)"))
