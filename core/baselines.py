@@ -29,6 +29,26 @@ zico       sum over layers of log sum_w mean|g| / std(g) across batch chunks    
 swap       distinct sample-wise sign patterns over all ReLU units               Peng et al., ICLR 2024
 ========== ===================================================================== =========================================
 
+Reference versions (authors' released code): the bank definitions above are frozen with the
+bank version (part of every cache key and of the shipped proxies' leaves), and some differ
+from the authors' released code. :mod:`core.reference_baselines` computes these as released,
+each with its metadata (paper, code URL, file and commit followed, how the bank differs and
+why the bank keeps its variant); ``gm baselines --reference`` shows them as rows
+``"<name> (authors' code)"`` and ``scripts/reference_baselines_tau.py`` compares the two:
+
+================ ==================== ===================================================================
+reference        bank baseline        main difference from the bank variant
+================ ==================== ===================================================================
+fisher           fisher               x prod(weight.shape[1:]) per channel; Linear per unit; whole batch
+meco             meco                 every module's output (BN, ReLU, containers), not only Conv/Linear
+meco_gaussian    meco                 as meco on one N(0, 1) 64 x 64 image (the released measure)
+zico             zico                 none in substance (agree to rounding for an even batch)
+zico_accumulated zico                 first release: gradients not zeroed between the two batches
+zen              zen                  mean of 32 repeats (bank: 1), BN running statistics not reset
+swap             swap                 mean of 32 N(0, 1) re-initialisations, ReLUs of 4-D inputs only
+swap_regularised swap                 x exp(-(params/1e3 - mu)^2 / sigma) (not in the bank)
+================ ==================== ===================================================================
+
 Known behaviour, kept as published: ``meco`` correlates *negatively* with accuracy on NATS-Bench
 SSS (MeCo's paper reports Spearman rho -0.79 / -0.87 / -0.86 on SSS CIFAR-10 / CIFAR-100 /
 ImageNet16-120, which motivated its MeCo_opt variant); reports show it with that sign.

@@ -151,11 +151,48 @@ def probe_whole_space(space: str, dataset: str, probe: Any, sink: Callable[[Even
     return phase
 
 
-def profile_baselines(profile: Any, sink: Callable[[Event], None]) -> list[dict[str, Any]]:
-    """Every baseline on the profile's test sample, one result per dataset or task (``gm baselines``)."""
+def reference_rows(space: str, indices: np.ndarray, dataset: str, probe: Any, accuracy: np.ndarray,
+                   names: Sequence[str] | None = None,
+                   cache_dir: str | None = None) -> tuple[dict[str, dict[str, float | None]], list[str]]:
+    """Kendall tau and Spearman rho of the reference baselines (authors' code) on ``indices``.
+
+    Rows are labelled ``"<name> (authors' code)"`` (:attr:`ReferenceBaseline.label`), to sit
+    beside the bank rows of :func:`baseline_rows`. Values go through the reference cache
+    (``cache_dir``, default :func:`core.reference_baselines.cache.default_reference_root`);
+    ``probe`` gives the batch, seed and device. Returns ``(rows, failure lines)``.
+    """
+    from core.baselines import rank_correlations
+    from core.reference_baselines import reference_baselines
+    from core.reference_baselines.cache import ReferenceCache
+    from core.reference_baselines.compute import reference_scores
+
+    scores = reference_scores(space, indices, dataset, probe.batch_size, probe.seed, names,
+                              resolve_device(probe.device), ReferenceCache(cache_dir))
+    accuracy = np.asarray(accuracy, dtype=np.float64)
+    entries = reference_baselines()
+    rows = {}
+    for name, values in scores.values.items():
+        finite = np.isfinite(values)
+        tau, rho = rank_correlations(values[finite], accuracy[finite])
+        rows[entries[name].label] = {"kendall_tau": finite_or_none(tau), "spearman_rho": finite_or_none(rho)}
+    return rows, scores.failures
+
+
+def profile_baselines(profile: Any, sink: Callable[[Event], None], reference: Sequence[str] | None = None,
+                      reference_cache_dir: str | None = None) -> list[dict[str, Any]]:
+    """Every baseline on the profile's test sample, one result per dataset or task (``gm baselines``).
+
+    ``reference`` adds the reference baselines (authors' code, :mod:`core.reference_baselines`)
+    of those names (an empty sequence: all of them) as rows beside the bank baselines,
+    computed through their own cache (``reference_cache_dir``); None (default) adds none
+    (not available for a multi-task profile).
+    """
     if profile.benchmark.tasks:
         from core.tasks import task_baselines
 
+        if reference is not None:
+            raise GMError("--reference is not available for a multi-task profile (benchmark.tasks); "
+                          "run gm baselines on one of its tasks")
         return task_baselines(profile, sink)
     space = profile.space_name
     benchmark, samples = profile_samples(profile)
@@ -177,6 +214,12 @@ def profile_baselines(profile: Any, sink: Callable[[Event], None]) -> list[dict[
             "probe": {"batch_size": profile.probe.batch_size, "seed": profile.probe.seed},
             "proxies": result["baselines"],
         })
+        if reference is not None:
+            rows, failures = reference_rows(space, samples.test, dataset, profile.probe,
+                                            benchmark.accuracy(dataset)[samples.test], list(reference) or None,
+                                            reference_cache_dir)
+            output[-1]["proxies"] = {**output[-1]["proxies"], **rows}
+            output[-1]["reference_failures"] = failures
     return output
 
 
@@ -354,5 +397,5 @@ def rank_rows(rows: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, Mapping[
 
 __all__: Sequence[str] = (
     "ProbePhase", "baseline_rows", "evaluate_sample", "evaluate_saved_proxy", "finite_or_none", "probe_profile",
-    "probe_whole_space", "profile_baselines", "proxy_own_networks", "rank_rows", "resolve_device", "sampling_info", "score_proxy",
+    "probe_whole_space", "profile_baselines", "proxy_own_networks", "rank_rows", "reference_rows", "resolve_device", "sampling_info", "score_proxy",
 )

@@ -333,14 +333,32 @@ def baselines_command(
     workers: WorkersOption = None,
     executor: ExecutorOption = None,
     address: AddressOption = None,
+    reference: Annotated[bool, typer.Option(
+        "--reference", help="Also the published proxies as their authors' code computes them "
+                            "(rows '<name> (authors' code)'; slower: they run the networks again).")] = False,
+    reference_names: Annotated[Optional[str], typer.Option(
+        "--reference-only", help="With --reference: only these reference baselines (comma-separated).")] = None,
+    reference_cache: Annotated[Optional[Path], typer.Option(
+        "--reference-cache", help="Folder of the reference-baseline cache (default $GM_REFERENCE_CACHE_DIR "
+                                  "or the per-user cache).")] = None,
 ) -> None:
     """Kendall tau and Spearman rho of every baseline proxy on the profile's test networks."""
     from core.evaluation import profile_baselines
     from core.settings import load_profile
 
     settings = load_profile(profile, _probe_overrides(overrides, workers, executor, address))
-    output = profile_baselines(settings, _probe_sink())
+    names = None
+    if reference:
+        from core.reference_baselines.compute import resolve_names
+
+        names = resolve_names([n.strip() for n in (reference_names or "").split(",") if n.strip()] or None)
+    elif reference_names:
+        _fail("--reference-only needs --reference")
+    output = profile_baselines(settings, _probe_sink(), names,
+                               str(reference_cache) if reference_cache is not None else None)
     for data in output:
+        for line in data.get("reference_failures", []):
+            typer.echo(f"gm: warning: reference baseline failed on {line}", err=True)
         _print_correlations(
             f"{data['space']} {data['dataset']}: test sample n={data['n']}, {data.pop('sampling_description')}, "
             f"probe batch {settings.probe.batch_size} seed {settings.probe.seed}, ground truth {data['ground_truth']}",

@@ -78,6 +78,11 @@ class ProbeCache:
         Counters since creation.
     """
 
+    #: Word before the version in an entry's folder name, and the kind named in problem
+    #: messages (a subclass caching other values, e.g. the reference baselines, sets its own).
+    version_label = "bank"
+    kind = "probe"
+
     def __init__(self, root: str | os.PathLike | None = None,
                  on_problem: Callable[[str], None] | None = None, grasp: bool = False) -> None:
         from core.probe.registry import bank_version
@@ -111,7 +116,7 @@ class ProbeCache:
         identity of the image file (:func:`core.images.image_identity`).
         """
         folder = self.root / space / dataset / (
-            f"batch{int(batch_size)}-seed{int(seed)}-bank{self.bank_version}-{device}-img{images or 'none'}")
+            f"batch{int(batch_size)}-seed{int(seed)}-{self.version_label}{self.bank_version}-{device}-img{images or 'none'}")
         return folder / f"{int(index)}.npz"
 
     def _report(self, path: Path, reason: str) -> None:
@@ -121,7 +126,7 @@ class ProbeCache:
         reason = " ".join(reason.split())  # one line, whatever the reader said
         if len(reason) > 200:
             reason = reason[:197] + "..."
-        message = f"probe cache entry {path} is corrupt ({reason}); recomputing it"
+        message = f"{self.kind} cache entry {path} is corrupt ({reason}); recomputing it"
         self.problems.append(message)
         if self.on_problem is not None:
             self.on_problem(message)
