@@ -193,7 +193,8 @@ async def test_test_scatter_of_a_replayed_run_directory(tmp_path: Path):
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_for(pilot, lambda: "replayed" in log_text(app.run_screen))
         assert isinstance(app.screen, RunScreen)
-        assert "Test scatter" in app.export_screenshot().replace("&#160;", " ")  # the footer shows the key
+        # the footer shows the key (it is drawn a refresh after the replay's last log line)
+        await wait_for(pilot, lambda: "Test scatter" in app.export_screenshot().replace("&#160;", " "), timeout=10.0)
         await wait_for(pilot, lambda: "press t" in log_text(app.run_screen))  # prepared in a worker thread
         assert len(app.run_screen.test_scores) == 20
         await pilot.press("t")
