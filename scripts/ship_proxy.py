@@ -42,7 +42,14 @@ def main() -> None:
     dataset = report["datasets"][0]
     test = report["test"][dataset]
     baselines = {name: value for name, value in test["baselines"].items() if value["kendall_tau"] is not None}
-    best_name = max(baselines, key=lambda name: baselines[name]["kendall_tau"])
+    # the best baseline is chosen on the validation sample (never by test tau) when the run
+    # recorded the baselines' validation taus; older runs did not, and say so
+    validation = (report.get("validation") or {}).get(dataset, {}).get("baselines") or {}
+    chosen = {name: value["kendall_tau"] for name, value in validation.items()
+              if name in baselines and value["kendall_tau"] is not None}
+    chosen_by = "validation tau" if chosen else "test tau (the run has no validation taus of the baselines)"
+    chosen = chosen or {name: value["kendall_tau"] for name, value in baselines.items()}
+    best_name = max(chosen, key=lambda name: chosen[name])
     probe_energy = report.get("energy", {})
     probe_phase = (probe_energy.get("phases") or {}).get("probe") or {}
     networks = max(int(report["probe"]["networks"]) - int(report["probe"]["cache_hits"]), 1)
@@ -61,7 +68,7 @@ def main() -> None:
         "test_rho": test["evolved"]["spearman_rho"],
         "test_n": test["n"],
         "best_baseline": {"name": best_name, "test_tau": baselines[best_name]["kendall_tau"],
-                          "test_rho": baselines[best_name]["spearman_rho"]},
+                          "test_rho": baselines[best_name]["spearman_rho"], "chosen_by": chosen_by},
         "probe_cost": {
             "whole_bank_joules_per_network": (probe_phase.get("energy_joules") or 0) / networks or None,
             "whole_bank_seconds_per_network": (probe_phase.get("duration_s") or 0) / networks or None,
