@@ -36,17 +36,22 @@ _FIELDS = ("format", "key", "layer_names", "layer_statistic_names", "layer_value
            "network_statistic_names", "network_values")
 
 
-def default_cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+def default_cache_root(cache_dir: str | os.PathLike | None = None, variable: str = "GM_CACHE_DIR",
+                       folder: str = "probe") -> Path:
     """Return the cache folder: ``cache_dir`` if given (e.g. ``ProbeSettings.cache_dir``),
     else ``$GM_CACHE_DIR``, else ``$XDG_CACHE_HOME/greenmachine/probe`` or
-    ``~/.cache/greenmachine/probe``."""
+    ``~/.cache/greenmachine/probe``.
+
+    ``variable`` and ``folder`` name another cache's environment variable and folder (the
+    reference baselines' cache, :mod:`core.reference_baselines.cache`).
+    """
     if cache_dir:
         return Path(cache_dir).expanduser()
-    env = os.environ.get("GM_CACHE_DIR")
+    env = os.environ.get(variable)
     if env:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "greenmachine" / "probe"
+    return Path(base) / "greenmachine" / folder
 
 
 def _checksum(arrays: dict[str, np.ndarray]) -> str:

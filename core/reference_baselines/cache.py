@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from core.probe.cache import ProbeCache
+from core.probe.cache import ProbeCache, default_cache_root
 from core.table import NetworkStatistics
 
 #: Suffix of the stored timing of a baseline's value.
@@ -34,13 +34,7 @@ def default_reference_root(cache_dir: str | os.PathLike | None = None) -> Path:
     Never the probe cache's folder: pointing ``GM_CACHE_DIR`` at a shared, read-mostly probe
     cache does not make reference values be written there.
     """
-    if cache_dir:
-        return Path(cache_dir).expanduser()
-    env = os.environ.get("GM_REFERENCE_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "greenmachine" / "reference-baselines"
+    return default_cache_root(cache_dir, "GM_REFERENCE_CACHE_DIR", "reference-baselines")
 
 
 class ReferenceCache(ProbeCache):
