@@ -382,20 +382,9 @@ class RunController:
         best = self.evolution.best()
         hall = list(self.evolution.hall_of_fame())
         texts = simplified_texts([best.tree] + [e.tree for e in hall], profile.export.simplify_timeout)
-        search = self.data[0].tables["search"]
-        self.directory.write_best_proxy({
-            "tree": best.tree.to_dict(),
-            "formula": str(best.tree),
-            "simplified": texts[0],
-            "size": int(best.tree.size),
-            "search_tau": float(best.search_tau),
-            "validation_tau": float(best.validation_tau),
-            "space": profile.space_name,
-            "benchmark": profile.to_dict()["benchmark"],
-            "datasets": list(profile.benchmark.datasets),
-            "probe": {"batch_size": profile.probe.batch_size, "seed": profile.probe.seed},
-            "statistics": {"layer": list(search.layer_statistic_names), "network": list(search.network_statistic_names)},
-        })
+        self.directory.write_best_proxy(self._best_proxy_record(best, texts[0], profile.space_name,
+                                                                list(profile.benchmark.datasets),
+                                                                self.data[0].tables["search"]))
         space = profile.space_name
         rows = [HallOfFameRow.from_entry(e, text, space) for e, text in zip(hall, texts[1:])]
         self.directory.write_hall_of_fame(rows)
@@ -416,6 +405,23 @@ class RunController:
             report["probe_cost"] = cost
         self.directory.write_report(report, render_markdown(report))
 
+    def _best_proxy_record(self, best: Any, simplified: str, space: str, datasets: list[str],
+                           search: Any) -> dict[str, Any]:
+        """The fields of ``best_proxy.json`` every run writes (the multi-task run adds its own)."""
+        profile = self.profile
+        return {
+            "tree": best.tree.to_dict(),
+            "formula": str(best.tree),
+            "simplified": simplified,
+            "size": int(best.tree.size),
+            "search_tau": float(best.search_tau),
+            "validation_tau": float(best.validation_tau),
+            "space": space,
+            "benchmark": profile.to_dict()["benchmark"],
+            "datasets": datasets,
+            "probe": {"batch_size": profile.probe.batch_size, "seed": profile.probe.seed},
+            "statistics": {"layer": list(search.layer_statistic_names), "network": list(search.network_statistic_names)},
+        }
 
     def _test_tau(self, tree: Any) -> dict[str, float]:
         """Kendall τ of one proxy tree on each dataset's test sample."""

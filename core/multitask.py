@@ -123,19 +123,9 @@ class MultiTaskRunController(RunController):
         best = self.evolution.best()
         hall = list(self.evolution.hall_of_fame())
         texts = simplified_texts([best.tree] + [e.tree for e in hall], profile.export.simplify_timeout)
-        search = self.task_data[0].raw["search"]
         self.directory.write_best_proxy({
-            "tree": best.tree.to_dict(),
-            "formula": str(best.tree),
-            "simplified": texts[0],
-            "size": int(best.tree.size),
-            "search_tau": float(best.search_tau),
-            "validation_tau": float(best.validation_tau),
-            "space": self.tasks[0].space,
-            "benchmark": profile.to_dict()["benchmark"],
-            "datasets": [self.tasks[0].dataset],
-            "probe": {"batch_size": profile.probe.batch_size, "seed": profile.probe.seed},
-            "statistics": {"layer": list(search.layer_statistic_names), "network": list(search.network_statistic_names)},
+            **self._best_proxy_record(best, texts[0], self.tasks[0].space, [self.tasks[0].dataset],
+                                      self.task_data[0].raw["search"]),
             **multi_task_proxy_fields(profile, self.tasks, self.cells),
         })
         self.directory.write_hall_of_fame([HallOfFameRow.from_entry(e, text) for e, text in zip(hall, texts[1:])])
