@@ -75,6 +75,23 @@ def test_pool_through_probe_phase_is_bit_identical_and_reports_workers(reference
     assert again.counts == {"done": len(INDICES), "hits": len(INDICES)} and again.executor._pool is None
 
 
+def test_finish_closes_an_overestimated_progress(reference, tmp_path):
+    """A phase whose total was an upper bound ends at done == total after finish()."""
+    sink = ListSink()
+    probe = ProbeSettings(batch_size=BATCH, seed=0, device="cpu", cache_dir=str(tmp_path), workers=1)
+    phase = ProbePhase("tss", probe, "cpu", sink, total=10)
+    phase.finish()
+    assert sink.events == []  # nothing handled yet: nothing to close
+    phase.table(INDICES[:2], "cifar10")
+    phase.finish()
+    phase.close()
+    progress = [e for e in sink.events if isinstance(e, ProbeProgress)]
+    assert [(e.done, e.total) for e in progress] == [(1, 10), (2, 10), (2, 2)]
+    assert progress[-1].eta_seconds == 0 and progress[-1].workers == 1
+    phase.finish()  # already exact: no further event
+    assert len([e for e in sink.events if isinstance(e, ProbeProgress)]) == 3
+
+
 def test_killed_worker_loses_only_its_chunk(reference, tmp_path):
     executor = LocalPoolExecutor(2)
     job = ProbeJob("tss", "cifar10", BATCH, 0, "cpu", str(tmp_path))

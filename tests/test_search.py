@@ -275,6 +275,9 @@ def test_probed_guides_share_the_cache(tmp_path):
     report = RunDirectory(out).read_report()
     # sampling: seed 0's comparison networks are a prefix of the headline's, so 3 + 2 networks in all
     assert report["probe"]["networks_probed"] == 5
+    # the expected total counted each guide's probes; the progress still ends at 5 of 5
+    progress = [e for e in RunDirectory(out).read_events() if type(e).__name__ == "ProbeProgress"]
+    assert progress[0].total > 5 and (progress[-1].done, progress[-1].total) == (5, 5)
     assert set(report["comparison"]["guides"]) == {"params", "naswot", "synflow", "random"}
     from core.benchmarks import load_benchmark
 

@@ -117,6 +117,23 @@ class ProbePhase:
             return None
         return StatisticTable.from_networks(statistics)
 
+    def finish(self) -> None:
+        """Close the progress: one last event whose total is the networks actually handled.
+
+        For callers whose ``total`` was an upper bound (``gm search`` counts every guide's
+        probes, but guides share networks), so progress ends at 100 % rather than, say, 60/70.
+        Nothing is emitted when no network was handled or the total was already exact.
+        """
+        done = self.counts["done"]
+        if done == 0 or done == self.total:
+            return
+        self.total = done
+        elapsed = time.perf_counter() - self._start
+        described = self._executor.describe() if self._executor is not None else {"workers": 1, "machines": 1}
+        self.sink(ProbeProgress(done=done, total=done, cache_hits=self.counts["hits"],
+                                networks_per_second=done / elapsed if elapsed > 0 else 0.0, eta_seconds=0.0,
+                                workers=int(described["workers"]), machines=int(described["machines"])))
+
     def close(self) -> None:
         """Release the executor's workers (when the phase built it)."""
         if self._owns_executor and self._executor is not None:

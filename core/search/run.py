@@ -231,6 +231,7 @@ def run_search(settings: SearchSettings, sink: Callable[[Event], None], out: Pat
                         traces[guide.name].append((seed, _search(plan, bank, guide, seed, plan.compare_budget,
                                                                  run_sink, progress=False)))
                 _emit_energy(run_sink, meter.stop(span), PHASE_COMPARISON)
+            phase.finish()  # the expected total counted shared networks once per guide
             span = meter.start("evaluation")
             report = _evaluate(plan, headline, traces, seeds, phase, directory, run_sink)
             _emit_energy(run_sink, meter.stop(span), PHASE_EVALUATION)
