@@ -179,17 +179,11 @@ class RunController:
         Path
             The run directory.
         """
-        from core.energy import MeterStartup, make_meter
+        from core.energy.startup import resolve_meter
 
         profile = self.profile
         # The meter first: if it cannot start, nothing is written.
-        owns_meter = self._meter is None or isinstance(self._meter, MeterStartup)
-        if self._meter is None:
-            meter = make_meter(profile.energy.enabled, profile.energy.country)
-        elif isinstance(self._meter, MeterStartup):
-            meter = self._meter.result()
-        else:
-            meter = self._meter
+        meter, owns_meter = resolve_meter(self._meter, profile.energy.enabled, profile.energy.country)
         self.meter = meter
         writer = None
         try:

@@ -273,17 +273,11 @@ class RepeatRunner:
         The summary is written however the loop ends: finished, stopped, failed or
         interrupted (then it is partial and names the missing combinations).
         """
-        from core.energy import MeterStartup, make_meter
+        from core.energy.startup import resolve_meter
         from core.events import LogMessage
 
         profile = self.plan.profile
-        owns_meter = self._meter is None or isinstance(self._meter, MeterStartup)
-        if self._meter is None:
-            meter = make_meter(profile.energy.enabled, profile.energy.country)
-        elif isinstance(self._meter, MeterStartup):
-            meter = self._meter.result()
-        else:
-            meter = self._meter
+        meter, owns_meter = resolve_meter(self._meter, profile.energy.enabled, profile.energy.country)
         self.folder.mkdir(parents=True, exist_ok=True)
         if not (self.folder / PLAN_FILE).is_file():
             atomic_write_json(self.folder / PLAN_FILE, self.plan.to_dict())

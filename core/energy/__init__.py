@@ -30,7 +30,7 @@ Modules
 :mod:`~core.energy.readings` (readings, units, method labels, the error),
 :mod:`~core.energy.meter` (span bookkeeping, nesting, :class:`NullMeter`),
 :mod:`~core.energy.nvml`, :mod:`~core.energy.codecarbon_meter`,
-:mod:`~core.energy.startup` (:func:`make_meter`, :class:`MeterStartup`).
+:mod:`~core.energy.startup` (:func:`make_meter`, :class:`MeterStartup`, :func:`resolve_meter`).
 
 CO2-eq is ``energy (kWh) x carbon intensity (g/kWh)`` of the configured country, taken from
 codecarbon's offline energy-mix tables (the same figure codecarbon itself applies).
@@ -57,7 +57,7 @@ from core.energy.readings import (
     EnergyReading,
     GpuSpanResult,
 )
-from core.energy.startup import MeterStartup, make_meter
+from core.energy.startup import MeterStartup, make_meter, resolve_meter
 
 __all__ = [
     "CSV_FIELDS",
@@ -73,6 +73,7 @@ __all__ = [
     "SpanHandle",
     "cpu_model_name",
     "make_meter",
+    "resolve_meter",
 ]
 
 #: Test stand-ins that resolve lazily from :mod:`core.energy.testing`.

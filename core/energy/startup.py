@@ -1,4 +1,5 @@
-"""Choosing and starting a run's meter: :func:`make_meter` and the background :class:`MeterStartup`.
+"""Choosing and starting a run's meter: :func:`make_meter`, the background :class:`MeterStartup`
+and :func:`resolve_meter`.
 
 Called by the engine (a profile's ``[energy]`` section), ``gm run`` (which starts the meter
 before importing torch) and the tests.
@@ -7,7 +8,7 @@ before importing torch) and the tests.
 from __future__ import annotations
 
 import threading
-from typing import Optional
+from typing import Optional, Union
 
 from core.energy.codecarbon_meter import CodecarbonMeter
 from core.energy.meter import EnergyMeter, NullMeter
@@ -74,3 +75,23 @@ class MeterStartup:
         return self._meter
 
 
+
+
+def resolve_meter(given: "Union[EnergyMeter, MeterStartup, None]", enabled: bool,
+                  country: str = DEFAULT_COUNTRY) -> "tuple[EnergyMeter, bool]":
+    """The meter a run uses, and whether the run owns it (and so closes it).
+
+    ``given`` is what the caller passed: ``None`` (build one from the profile's ``enabled``
+    and ``country``; owned), a :class:`MeterStartup` (join it; owned) or a meter (used as
+    is; the caller closes it). Called by the engine and the seed-repeat runner.
+
+    Raises
+    ------
+    EnergyMeterError
+        The meter cannot be built (see :func:`make_meter`).
+    """
+    if given is None:
+        return make_meter(enabled, country), True
+    if isinstance(given, MeterStartup):
+        return given.result(), True
+    return given, False
