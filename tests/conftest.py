@@ -56,6 +56,19 @@ def real_data() -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def module_probe_cache(tmp_path_factory):
+    """An empty probe cache for one test module, set as ``GM_CACHE_DIR`` while the module runs."""
+    path = tmp_path_factory.mktemp("probe-cache")
+    previous = os.environ.get("GM_CACHE_DIR")
+    os.environ["GM_CACHE_DIR"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("GM_CACHE_DIR", None)
+    else:
+        os.environ["GM_CACHE_DIR"] = previous
+
+
 @pytest.fixture
 def one_torch_thread():
     """Run the test with one torch thread (probe timings and values as the profiles' probes)."""

@@ -49,15 +49,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("probe-cache")
-    previous = os.environ.get("GM_CACHE_DIR")
-    os.environ["GM_CACHE_DIR"] = str(path)
-    yield path
-    if previous is None:
-        os.environ.pop("GM_CACHE_DIR", None)
-    else:
-        os.environ["GM_CACHE_DIR"] = previous
+def cache_dir(module_probe_cache):
+    return module_probe_cache
 
 
 def stop_in_second_run(holder):
