@@ -15,9 +15,15 @@ copy), grasp (exact Hessian-gradient product by double backward), meco, zico (tw
 forward+backward chunks of the same minibatch: cheaper than the reference's two full
 minibatches) and swap. Everything (c) produces is also in (b).
 
+(d) is the forwards and backwards the bank's statistic definitions require, run bare (no
+hooks, no statistics): the structure pass's batch-1 forward, the main pass's two chunks
+(forward, jacob_cov's input-gradient backward, the loss backward), SynFlow's float64
+forward+backward and Zen's re-initialisation and two forwards. d/a is the least b/a can be
+without changing a definition (and so the bank version); b/d is what the bank adds to it.
+
 Targets: b <= 2.0 a (batch 16 and 64), c >= 3 b. The machine may be shared: the load average
 is printed; ``--clock cpu`` counts this process's CPU seconds (steadier under load) and
-``--bank-only`` times (a) and (b) only.
+``--bank-only`` times (a), (b) and (d) only.
 """
 
 from __future__ import annotations
@@ -40,8 +46,9 @@ from core.benchmarks import load_benchmark  # noqa: E402
 from core.images import minibatch, noise_batch  # noqa: E402
 from core.probe.engine import build_initialised, probe_model  # noqa: E402
 from core.probe.passes.codes import binary_kernel, code_matrix, pattern_keys, unique_count  # noqa: E402
-from core.probe.passes.main import jacobian_covariance_score, min_correlation_eigenvalue  # noqa: E402
-from core.probe.passes.noise import gaussian_copy  # noqa: E402
+from core.probe.initialisation import UNIT_GAUSSIAN, initialise  # noqa: E402
+from core.probe.passes.main import MAIN_CHUNKS, jacobian_covariance_score, min_correlation_eigenvalue  # noqa: E402
+from core.probe.passes.noise import GAUSSIAN_SEED_OFFSET, NOISE_BATCH, ZEN_MIXUP_GAMMA, gaussian_copy  # noqa: E402
 from core.probe.passes.synflow import without_batchnorm  # noqa: E402
 from core.spaces import weighted_layers  # noqa: E402
 
@@ -185,6 +192,45 @@ def floor_pass(model, x, y):
     F.cross_entropy(model(x), y).backward()
 
 
+def definition_work(models, x, y, seed):
+    """(d): the forwards and backwards the bank's statistic definitions require, bare.
+
+    No hooks, no reductions, no statistics: the structure pass's batch-1 forward; the main
+    pass's two chunks (ZiCo takes its gradient statistics across them), each a forward, the
+    input-gradient backward of the summed logits (jacob_cov) and the loss backward; SynFlow's
+    float64 |W| forward+backward of one all-ones image without BatchNorm; Zen's N(0, 1)
+    re-initialisation and its two forwards of 16 Gaussian images. ``models`` are two throwaway
+    copies of the network (made outside the timing), changed in place.
+    """
+    model, synflow_model = models
+    with torch.no_grad():
+        model.eval()
+        model(torch.zeros_like(x[:1]))
+        model.train()
+    count = x.shape[0]
+    for index in torch.tensor_split(torch.arange(count), MAIN_CHUNKS):
+        inputs = x[index].clone().requires_grad_(True)
+        logits = model(inputs)
+        torch.autograd.grad(logits.sum(), inputs, retain_graph=True)
+        (F.cross_entropy(logits, y[index], reduction="sum") / count).backward()
+    for module in list(synflow_model.modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, nn.BatchNorm2d):
+                setattr(module, child_name, nn.Identity())
+    synflow_model.double()
+    with torch.no_grad():
+        for parameter in synflow_model.parameters():
+            parameter.abs_()
+    synflow_model(torch.ones((1,) + tuple(x.shape[1:]), dtype=torch.float64)).sum().backward()
+    size = min(NOISE_BATCH, count)
+    first = noise_batch(x[:size], seed)
+    mixed = first + ZEN_MIXUP_GAMMA * noise_batch(x[:size], seed + 1)
+    initialise(model, seed + GAUSSIAN_SEED_OFFSET, UNIT_GAUSSIAN)
+    with torch.no_grad():
+        model(first)
+        model(mixed)
+
+
 CLOCK = time.perf_counter
 
 
@@ -203,7 +249,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--bank-only", action="store_true",
-                        help="time only (a) and (b): skip the naive baselines (c) and the GraSP bank (b')")
+                        help="time only (a), (b) and (d): skip the naive baselines (c) and the GraSP bank (b')")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="wall-clock seconds, or this process's CPU seconds (steadier on a shared "
                              "machine; equal to wall time when the process has a core to itself and "
@@ -227,14 +273,17 @@ def main() -> None:
         arch = benchmark.arch(int(index))
         model = build_initialised(args.space, arch, args.dataset, args.seed, cpu)
         # a and b alternate, twice each; the minimum of each is kept (the CPU may be shared)
-        a_runs, b_runs = [], []
+        a_runs, b_runs, d_runs = [], [], []
         for _ in range(2):
             a_runs.append(timed(floor_pass, model, x, y))
             b_runs.append(timed(probe_model, model, x, y, args.seed))
-        a, b = min(a_runs), min(b_runs)
+            copies = (copy.deepcopy(model), copy.deepcopy(model))
+            d_runs.append(timed(definition_work, copies, x, y, args.seed))
+        a, b, d = min(a_runs), min(b_runs), min(d_runs)
         if args.bank_only:
-            rows.append((a, b))
-            print(f"  index {int(index):5d}: a={a:.3f}s b={b:.3f}s b/a={b / a:.2f}")
+            rows.append((a, b, d))
+            print(f"  index {int(index):5d}: a={a:.3f}s b={b:.3f}s d={d:.3f}s b/a={b / a:.2f} "
+                  f"d/a={d / a:.2f} b/d={b / d:.2f}")
             continue
         b_grasp = timed(probe_model, model, x, y, args.seed, True)
         per = {}
@@ -242,21 +291,25 @@ def main() -> None:
             fresh = build_initialised(args.space, arch, args.dataset, args.seed, cpu)
             per[name] = timed(function, fresh, x, y)
         c = sum(per.values())
-        rows.append((a, b, c, b_grasp))
+        rows.append((a, b, c, b_grasp, d))
         detail = " ".join(f"{k}={v:.2f}" for k, v in per.items())
         print(f"  index {int(index):5d}: a={a:.2f}s b={b:.2f}s c={c:.2f}s b/a={b / a:.2f} c/b={c / b:.2f} "
               f"bank+grasp={b_grasp:.2f}s  [{detail}]")
     if args.bank_only:
-        a, b = (float(np.mean(col)) for col in zip(*rows))
-        print(f"mean seconds per network: (a) forward+backward {a:.3f}  (b) whole default bank {b:.3f}")
-        print(f"ratios: b/a = {b / a:.2f} (target <= 2.0)")
+        a, b, d = (float(np.mean(col)) for col in zip(*rows))
+        print(f"mean seconds per network: (a) forward+backward {a:.3f}  (b) whole default bank {b:.3f}  "
+              f"(d) the definitions' bare forwards and backwards {d:.3f}")
+        print(f"ratios: b/a = {b / a:.2f} (target <= 2.0)   d/a = {d / a:.2f} (the least b/a can be "
+              f"without changing a definition)   b/d = {b / d:.2f} (the bank's own overhead)")
         print(f"load average at end={os.getloadavg()[0]:.2f}")
         return
-    a, b, c, g = (float(np.mean(col)) for col in zip(*rows))
+    a, b, c, g, d = (float(np.mean(col)) for col in zip(*rows))
     print(f"mean seconds per network: (a) forward+backward {a:.3f}  (b) whole default bank {b:.3f}  "
-          f"(c) naive baselines {c:.3f}  (b') bank with the opt-in GraSP pass {g:.3f}")
+          f"(c) naive baselines {c:.3f}  (b') bank with the opt-in GraSP pass {g:.3f}  "
+          f"(d) the definitions' bare forwards and backwards {d:.3f}")
     print(f"ratios: b/a = {b / a:.2f} (target <= 2.0)   c/b = {c / b:.2f} (target >= 3)   "
-          f"b'/a = {g / a:.2f}   c/b' = {c / g:.2f} (c includes grasp, b does not)")
+          f"b'/a = {g / a:.2f}   c/b' = {c / g:.2f} (c includes grasp, b does not)   "
+          f"d/a = {d / a:.2f}   b/d = {b / d:.2f}")
     print(f"load average at end={os.getloadavg()[0]:.2f}")
 
 
