@@ -70,7 +70,7 @@ def naive_snip(model, x, y):
 
 
 def naive_fisher(model, x, y):
-    saved, handles, total = {}, [], [0.0]
+    handles, total = [], [0.0]
 
     def forward_hook(module, inputs, output):
         def grad_hook(grad, act=output.detach()):
