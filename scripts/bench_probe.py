@@ -192,7 +192,7 @@ def floor_pass(model, x, y):
     F.cross_entropy(model(x), y).backward()
 
 
-def definition_work(models, x, y, seed):
+def definition_work(models, x, y, seed, parts=None):
     """(d): the forwards and backwards the bank's statistic definitions require, bare.
 
     No hooks, no reductions, no statistics: the structure pass's batch-1 forward; the main
@@ -200,19 +200,32 @@ def definition_work(models, x, y, seed):
     input-gradient backward of the summed logits (jacob_cov) and the loss backward; SynFlow's
     float64 |W| forward+backward of one all-ones image without BatchNorm; Zen's N(0, 1)
     re-initialisation and its two forwards of 16 Gaussian images. ``models`` are two throwaway
-    copies of the network (made outside the timing), changed in place.
+    copies of the network (made outside the timing), changed in place. ``parts``, when given,
+    receives the seconds of each part (added to what it holds).
     """
     model, synflow_model = models
+    parts = {} if parts is None else parts
+
+    def lap(name, start):
+        now = CLOCK()
+        parts[name] = parts.get(name, 0.0) + now - start
+        return now
+
+    start = CLOCK()
     with torch.no_grad():
         model.eval()
         model(torch.zeros_like(x[:1]))
         model.train()
+    start = lap("structure forward", start)
     count = x.shape[0]
     for index in torch.tensor_split(torch.arange(count), MAIN_CHUNKS):
         inputs = x[index].clone().requires_grad_(True)
         logits = model(inputs)
+        start = lap("main forwards", start)
         torch.autograd.grad(logits.sum(), inputs, retain_graph=True)
+        start = lap("jacob_cov input backward", start)
         (F.cross_entropy(logits, y[index], reduction="sum") / count).backward()
+        start = lap("loss backward", start)
     for module in list(synflow_model.modules()):
         for child_name, child in list(module.named_children()):
             if isinstance(child, nn.BatchNorm2d):
@@ -222,6 +235,7 @@ def definition_work(models, x, y, seed):
         for parameter in synflow_model.parameters():
             parameter.abs_()
     synflow_model(torch.ones((1,) + tuple(x.shape[1:]), dtype=torch.float64)).sum().backward()
+    start = lap("synflow pass", start)
     size = min(NOISE_BATCH, count)
     first = noise_batch(x[:size], seed)
     mixed = first + ZEN_MIXUP_GAMMA * noise_batch(x[:size], seed + 1)
@@ -229,6 +243,7 @@ def definition_work(models, x, y, seed):
     with torch.no_grad():
         model(first)
         model(mixed)
+    lap("zen re-initialisation and two forwards", start)
 
 
 CLOCK = time.perf_counter
@@ -269,17 +284,21 @@ def main() -> None:
     warm = build_initialised(args.space, benchmark.arch(int(indices[0])), args.dataset, args.seed, cpu)
     floor_pass(warm, x, y)
     rows = []
+    part_ratios: dict[str, list[float]] = {}
     for index in indices:
         arch = benchmark.arch(int(index))
         model = build_initialised(args.space, arch, args.dataset, args.seed, cpu)
         # a and b alternate, twice each; the minimum of each is kept (the CPU may be shared)
-        a_runs, b_runs, d_runs = [], [], []
+        a_runs, b_runs, d_runs, d_parts = [], [], [], []
         for _ in range(2):
             a_runs.append(timed(floor_pass, model, x, y))
             b_runs.append(timed(probe_model, model, x, y, args.seed))
             copies = (copy.deepcopy(model), copy.deepcopy(model))
-            d_runs.append(timed(definition_work, copies, x, y, args.seed))
+            d_parts.append({})
+            d_runs.append(timed(definition_work, copies, x, y, args.seed, d_parts[-1]))
         a, b, d = min(a_runs), min(b_runs), min(d_runs)
+        for name, seconds in d_parts[int(np.argmin(d_runs))].items():
+            part_ratios.setdefault(name, []).append(seconds / a)
         if args.bank_only:
             rows.append((a, b, d))
             print(f"  index {int(index):5d}: a={a:.3f}s b={b:.3f}s d={d:.3f}s b/a={b / a:.2f} "
@@ -301,6 +320,8 @@ def main() -> None:
               f"(d) the definitions' bare forwards and backwards {d:.3f}")
         print(f"ratios: b/a = {b / a:.2f} (target <= 2.0)   d/a = {d / a:.2f} (the least b/a can be "
               f"without changing a definition)   b/d = {b / d:.2f} (the bank's own overhead)")
+        print("(d) by part, mean over networks of part / a: " + "  ".join(
+            f"{name} {np.mean(values):.2f}" for name, values in part_ratios.items()))
         print(f"load average at end={os.getloadavg()[0]:.2f}")
         return
     a, b, c, g, d = (float(np.mean(col)) for col in zip(*rows))
