@@ -57,8 +57,13 @@ def fisher(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, seed: i
     saliency: dict[int, torch.Tensor] = {}
 
     def keep_gradient(module, output):
+        # the hook holds a detached view, not ``output`` itself: a hook on a tensor that
+        # refers back to that tensor is a cycle the collector cannot see, and it would keep
+        # every network's graph and activations alive
+        kept = output.detach()
+
         def on_gradient(grad):
-            values, grad = output.detach().double(), grad.detach().double()
+            values, grad = kept.double(), grad.detach().double()
             per_channel = (values * grad).sum(dim=tuple(range(2, values.dim()))) if values.dim() > 2 else values * grad
             term = 0.5 * per_channel.square().mean(dim=0)
             saliency[id(module)] = saliency[id(module)] + term if id(module) in saliency else term
