@@ -29,7 +29,8 @@ def proxies_command() -> None:
     if not proxies:
         typer.echo("no shipped proxies")
         return
-    typer.echo(f"{'name':14s} {'space':6s} {'dataset':9s} {'val τ':>6s} {'test τ':>6s} {'best baseline':>20s} "
+    width = max(14, *(len(proxy.name) for proxy in proxies))
+    typer.echo(f"{'name':{width}s} {'space':6s} {'dataset':9s} {'val τ':>6s} {'test τ':>6s} {'best baseline':>20s} "
                f"{'passes':18s} {'s/net':>6s} {'J/net':>6s}  formula")
     for proxy in proxies:
         facts = proxy.provenance
@@ -41,7 +42,7 @@ def proxies_command() -> None:
         space, datasets = (("multi", f"{len(proxy.tasks)} tasks") if proxy.tasks
                            else (str(proxy.space), ",".join(proxy.datasets)))
         typer.echo(
-            f"{proxy.name:14s} {space:6s} {datasets:9s} "
+            f"{proxy.name:{width}s} {space:6s} {datasets:9s} "
             f"{_tau(facts.get('validation_tau')):>6s} {_tau(facts.get('test_tau')):>6s} "
             f"{(str(baseline.get('name', '–')) + ' ' + _tau(baseline.get('test_tau'))):>20s} "
             f"{passes:18s} {_number(seconds, 2):>6s} {_number(joules, 1):>6s}  {proxy.formula}")
@@ -59,10 +60,11 @@ def _print_pass_costs(proxies) -> None:
     if not rows:
         return
     typer.echo("")
-    typer.echo(f"{'name':14s} {'passes':29s} {'s/net':>6s} {'J/net':>6s} {'bank s':>6s} {'bank J':>6s} "
+    width = max(14, *(len(row["name"]) for row in rows))
+    typer.echo(f"{'name':{width}s} {'passes':29s} {'s/net':>6s} {'J/net':>6s} {'bank s':>6s} {'bank J':>6s} "
                f"{'s ratio':>7s} {'J ratio':>7s}")
     for row in rows:
-        typer.echo(f"{row['name']:14s} {','.join(row['passes']):29s} {_number(row['seconds'], 3):>6s} "
+        typer.echo(f"{row['name']:{width}s} {','.join(row['passes']):29s} {_number(row['seconds'], 3):>6s} "
                    f"{_number(row['joules'], 2):>6s} {_number(row['bank_seconds'], 3):>6s} "
                    f"{_number(row['bank_joules'], 2):>6s} {_number(row['seconds_ratio'], 2):>7s} "
                    f"{_number(row['joules_ratio'], 2):>7s}")
