@@ -94,6 +94,8 @@ def _run_row(name: str, evolution_seed: int, probe_seed: int, directory: RunDire
             raise GMError(f"{path}: the run's seeds (evolution {profile['evolution']['seed']}, probe {probe['seed']}) "
                           f"are not those of {name}")
         validation = report.get("validation")
+        # a multi-task run's cells hold each task's validation tau (evolved and best baseline)
+        cells = {cell["task"]: cell for cell in report.get("cells") or []}
         datasets = list(report["datasets"])
         row.update(status="complete", formula=best.get("simplified") or best["formula"], size=int(best["size"]),
                    fitness_validation_tau=best["validation_tau"], report=report,
@@ -106,6 +108,10 @@ def _run_row(name: str, evolution_seed: int, probe_seed: int, directory: RunDire
                 part = validation[dataset]
                 row["validation"][dataset] = {EVOLVED: part["evolved"]["kendall_tau"],
                                               **{k: v["kendall_tau"] for k, v in part["baselines"].items()}}
+            elif dataset in cells:
+                cell = cells[dataset]
+                row["validation"][dataset] = {EVOLVED: cell["evolved"]["validation_tau"],
+                                              cell["best_baseline"]["name"]: cell["best_baseline"]["validation_tau"]}
             elif len(datasets) == 1:  # a run made before the report had its validation part
                 row["validation"][dataset] = {EVOLVED: best["validation_tau"]}
         energy = report["energy"]

@@ -133,6 +133,24 @@ def test_multi_task_run_reports_each_cell(spaces, tmp_path):
         proxy.scores_of(statistics[:1])
 
 
+def test_seed_summary_of_multi_task_runs_has_each_task_validation_tau(spaces, tmp_path):
+    from core.repeats import RepeatPlan, RepeatRunner
+    from core.repeats_summary import summarize
+
+    profile = _profile(spaces, {"tasks": ["toy/cifar10", "toyb/cifar10"]}, {"aggregate": "min", "normalise": "rank"})
+    folder = tmp_path / "seeds"
+    RepeatRunner(RepeatPlan(profile, (0, 1), (0,)), folder, ListSink()).run()
+    summary = summarize(folder)
+    for row in summary["combinations"]:
+        report = json.loads((folder / row["run_dir"] / "report.json").read_text())
+        for cell in report["cells"]:
+            validation = row["validation"][cell["task"]]
+            assert validation["evolved"] == cell["evolved"]["validation_tau"]
+            assert validation[cell["best_baseline"]["name"]] == cell["best_baseline"]["validation_tau"]
+    for task in ("toy/cifar10", "toyb/cifar10"):
+        assert summary["statistics"][task]["evolved"]["validation"]["n"] == 2
+
+
 def _network_statistics(table):
     from core.table import NetworkStatistics
 
