@@ -29,6 +29,13 @@ from core.table import StatisticTable
 SAMPLE_NAMES = ("search", "validation", "test")
 
 
+def _best_baseline_tau(item: "TaskData", part: str) -> float:
+    """The best baseline's Kendall tau on one sample of a task (the ``margin`` offset)."""
+    rows = baseline_rows(item.raw[part], item.targets[part].numpy())
+    taus = [row["kendall_tau"] for row in rows.values() if row["kendall_tau"] is not None]
+    return max(taus) if taus else 0.0
+
+
 @dataclass
 class TaskData:
     """One task's benchmark, samples, raw and normalised tables and targets per sample."""
@@ -56,7 +63,11 @@ class MultiTaskRunController(RunController):
                           sample_sizes=sizes, seed=profile.evolution.seed, device=self.device)
 
     def _evolution_options(self) -> dict[str, Any]:
-        return {"aggregate": self.profile.fitness.aggregate}
+        aggregate = self.profile.fitness.aggregate
+        if aggregate != "margin":
+            return {"aggregate": aggregate}
+        return {"aggregate": aggregate, "offsets": {part: [_best_baseline_tau(item, part) for item in self.task_data]
+                                                    for part in ("search", "validation")}}
 
     def _probe_all(self) -> list[DatasetData] | None:
         profile = self.profile

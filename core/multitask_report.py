@@ -59,6 +59,13 @@ def _number(value: Any, digits: int = 4) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def _fitness_text(aggregate: str) -> str:
+    if aggregate == "margin":
+        return ("half the smallest margin over tasks (a task's Kendall τ less its best baseline's τ on the same "
+                "sample)")
+    return f"{aggregate} Kendall τ over tasks"
+
+
 def render_cells(report: Mapping[str, Any]) -> list[str]:
     """Markdown lines of the per-cell table (empty for a single-task report)."""
     cells = report.get("cells")
@@ -71,7 +78,7 @@ def render_cells(report: Mapping[str, Any]) -> list[str]:
         "",
         f"## Per task: evolved vs the best baseline of each task ({wins} of {len(cells)} won)",
         "",
-        f"One formula over {len(cells)} tasks; fitness = {fitness.get('aggregate', 'min')} Kendall τ over tasks, "
+        f"One formula over {len(cells)} tasks; fitness = {_fitness_text(fitness.get('aggregate', 'min'))}, "
         f"statistics normalised per task and sample: {fitness.get('normalise', 'none')}. "
         f"Each task's samples: {sampling['description']}, strata on {sampling['stratified_on']}. "
         "The best baseline of a task is the one with the best validation τ on that task; "

@@ -143,7 +143,9 @@ class EvolutionSettings:
 class FitnessSettings:
     """How per-task taus become one fitness, and how statistics are normalised per task.
 
-    ``aggregate``: ``min`` (worst task) or ``mean`` tau over the tasks (or datasets);
+    ``aggregate``: ``min`` (worst task) or ``mean`` tau over the tasks (or datasets), or
+    ``margin``: the worst task's tau less that task's best baseline tau on the same sample
+    (halved; a multi-task run, see :func:`core.tasks.aggregate_taus`);
     ``normalise``: ``none``, ``rank`` or ``zscore`` of every statistic within each task's
     sample before the formula reads it (see :mod:`core.tasks`).
     """

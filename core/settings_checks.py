@@ -18,7 +18,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("sampling", "mode"): ("random", "stratified"),
     ("sampling", "stratification"): ("equal_width", "quantile"),
     ("probe", "executor"): ("local", "ray"),
-    ("fitness", "aggregate"): ("min", "mean"),
+    ("fitness", "aggregate"): ("min", "mean", "margin"),
     ("fitness", "normalise"): ("none", "rank", "zscore"),
 }
 _MINIMUM: dict[tuple[str, str], float] = {

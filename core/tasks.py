@@ -41,7 +41,7 @@ from core.table import StatisticTable
 
 NORMALISATIONS = ("none", "rank", "zscore")
 """Accepted values of ``fitness.normalise``."""
-AGGREGATES = ("min", "mean")
+AGGREGATES = ("min", "mean", "margin")
 """Accepted values of ``fitness.aggregate``."""
 
 
@@ -195,23 +195,43 @@ def normalise_table(table: StatisticTable, how: str) -> StatisticTable:
 # ---------------------------------------------------------------------------- aggregation
 
 
-def aggregate_taus(taus: Sequence[torch.Tensor], how: str = "min") -> torch.Tensor:
-    """One fitness per tree from per-task taus: the minimum or the mean over tasks.
+def aggregate_taus(taus: Sequence[torch.Tensor], how: str = "min",
+                   offsets: Sequence[float] | None = None) -> torch.Tensor:
+    """One fitness per tree from per-task taus: the minimum, the mean or the smallest margin.
 
     Parameters
     ----------
     taus : sequence of torch.Tensor
         One ``(P,)`` tensor per task.
-    how : {"min", "mean"}
+    how : {"min", "mean", "margin"}
+        ``margin``: half the smallest ``tau - offset`` over tasks, where ``offsets`` are the
+        taus of each task's best baseline on the same sample; halved so that it lies in
+        [-1, 1] like a tau. A tree whose tau is invalid (:data:`core.fitness.WORST_FITNESS`)
+        on any task keeps that value.
+    offsets : sequence of float, optional
+        One per task; needed by ``margin`` only.
 
     Returns
     -------
     torch.Tensor
         ``(P,)``; ``min`` is computed as successive :func:`torch.minimum` (exactly what a
         single-space run always did).
+
+    Raises
+    ------
+    GMError
+        No taus, an unknown ``how``, or ``margin`` without one offset per task.
     """
     if not taus:
         raise GMError("no task tau to aggregate")
+    if how == "margin":
+        from core.fitness import WORST_FITNESS
+
+        if offsets is None or len(offsets) != len(taus):
+            raise GMError("the margin aggregate needs the best baseline's tau of every task")
+        smallest = aggregate_taus([tau - float(offset) for tau, offset in zip(taus, offsets)], "min") / 2.0
+        invalid = aggregate_taus(list(taus), "min") <= WORST_FITNESS
+        return torch.where(invalid, torch.full_like(smallest, WORST_FITNESS), smallest)
     if how == "min":
         result = taus[0]
         for tau in taus[1:]:

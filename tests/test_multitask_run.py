@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 import numpy as np
 import pytest
+import torch
 
 from core.events import ListSink
 from core.settings import profile_from_mapping
@@ -131,6 +132,25 @@ def test_multi_task_run_reports_each_cell(spaces, tmp_path):
     np.testing.assert_allclose(proxy.scores_of(statistics), expected, rtol=1e-9, equal_nan=True)
     with pytest.raises(ProxyError, match="ranks a set of two or more networks"):
         proxy.scores_of(statistics[:1])
+
+
+def test_margin_fitness_is_half_the_worst_lead_over_each_task_best_baseline(spaces, tmp_path):
+    from core.tasks import aggregate_taus
+
+    profile = _profile(spaces, {"tasks": ["toy/cifar10", "toyb/cifar10"]}, {"aggregate": "margin", "normalise": "rank"})
+    controller, run_dir = _run(profile, tmp_path / "run")
+    best = json.loads((run_dir / "best_proxy.json").read_text())
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["fitness"]["aggregate"] == "margin"
+    # the validation fitness of the final proxy: half the smallest (task tau - task's best baseline tau)
+    leads = [cell["evolved"]["validation_tau"] - cell["best_baseline"]["validation_tau"] for cell in report["cells"]]
+    assert best["validation_tau"] == pytest.approx(min(leads) / 2, abs=1e-9)
+    options = controller._evolution_options()
+    assert [round(v, 12) for v in options["offsets"]["validation"]] == [
+        round(cell["best_baseline"]["validation_tau"], 12) for cell in report["cells"]]
+    taus = [torch.tensor([cell["evolved"]["search_tau"]], dtype=torch.float64) for cell in report["cells"]]
+    assert best["search_tau"] == pytest.approx(float(aggregate_taus(taus, "margin", options["offsets"]["search"])))
+    assert "smallest margin over tasks" in (run_dir / "report.md").read_text()
 
 
 def test_seed_summary_of_multi_task_runs_has_each_task_validation_tau(spaces, tmp_path):

@@ -90,6 +90,19 @@ def test_aggregate_min_and_mean():
         aggregate_taus([], "min")
 
 
+def test_aggregate_margin_is_half_the_worst_lead_over_each_task_baseline():
+    taus = [torch.tensor([0.7, 0.9, -1.0], dtype=torch.float64), torch.tensor([0.8, 0.6, 0.9], dtype=torch.float64)]
+    offsets = [0.6, 0.8]
+    margin = aggregate_taus(taus, "margin", offsets)
+    # tree 0: leads 0.1 and 0.0 -> 0.0; tree 1: 0.3 and -0.2 -> -0.1; tree 2 is invalid on task 0
+    np.testing.assert_allclose(margin.numpy(), [0.0, -0.1, -1.0], atol=1e-12)
+    nearly = [torch.tensor([-1.0 + 1e-9], dtype=torch.float64), torch.tensor([1.0], dtype=torch.float64)]
+    assert float(aggregate_taus(nearly, "margin", [1.0, -1.0])) > -1.0  # valid, if far below its baseline
+    for bad in (None, [0.5]):
+        with pytest.raises(GMError, match="margin aggregate needs"):
+            aggregate_taus(taus, "margin", bad)
+
+
 def _random_tables(seed, count=30):
     generator = torch.Generator().manual_seed(seed)
     mask = torch.ones(count, 3, dtype=torch.bool)

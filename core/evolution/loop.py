@@ -60,8 +60,12 @@ class Evolution:
         candidates of the cost front, :meth:`cost_candidates`), and
         ``settings.cost_weight > 0`` subtracts ``cost_weight * joules`` from the fitness
         that selects, fills the hall of fame and chooses the final proxy.
-    aggregate : {"min", "mean"}
-        How the per-table (per-task) taus become one fitness (default ``min``).
+    aggregate : {"min", "mean", "margin"}
+        How the per-table (per-task) taus become one fitness (default ``min``; see
+        :func:`core.tasks.aggregate_taus`).
+    offsets : mapping, optional
+        ``{"search": [...], "validation": [...]}``: each table's best-baseline tau on that
+        sample, needed by the ``margin`` aggregate.
 
     Raises
     ------
@@ -82,6 +86,7 @@ class Evolution:
         operator_names: Sequence[str] | None = None,
         probe_cost: Callable[[Node], Any] | None = None,
         aggregate: str = "min",
+        offsets: Mapping[str, Sequence[float]] | None = None,
     ) -> None:
         self.settings = settings
         self.probe_cost = probe_cost
@@ -90,6 +95,8 @@ class Evolution:
             raise GMError("evolution.cost_weight > 0 needs the probe cost of each formula (no pass-cost table)")
         #: How the per-table taus become one fitness (``min`` or ``mean``; :func:`core.tasks.aggregate_taus`).
         self.aggregate = aggregate
+        #: Per-table best-baseline taus of the search and validation samples (``margin`` only).
+        self.offsets = {part: tuple(float(v) for v in values) for part, values in (offsets or {}).items()}
         self.search_tables = list(search_tables)
         self.validation_tables = list(validation_tables)
         self.search_targets = [torch.as_tensor(t, dtype=torch.float64) for t in search_targets]
@@ -222,6 +229,7 @@ class Evolution:
         validation_targets: Sequence[torch.Tensor],
         probe_cost: Callable[[Node], Any] | None = None,
         aggregate: str = "min",
+        offsets: Mapping[str, Sequence[float]] | None = None,
     ) -> "Evolution":
         """Rebuild an :class:`Evolution` from :meth:`state_dict` output and the same inputs
         (and the same ``probe_cost``).
@@ -232,7 +240,7 @@ class Evolution:
             If the state is not an evolution checkpoint or was made with another seed.
         """
         return restore_evolution(cls, state, settings, search_tables, search_targets, validation_tables,
-                                 validation_targets, probe_cost=probe_cost, aggregate=aggregate)
+                                 validation_targets, probe_cost=probe_cost, aggregate=aggregate, offsets=offsets)
 
     # ------------------------------------------------------------------ fitness
 
@@ -245,7 +253,7 @@ class Evolution:
                 for evaluator, target in zip(self._search_evaluators, self.search_targets):
                     scores = evaluator.evaluate(pending)
                     per_table.append(kendall_tau_b(scores, target.to(scores.device)).cpu())
-            taus = aggregate_taus(per_table, self.aggregate)
+            taus = aggregate_taus(per_table, self.aggregate, self.offsets.get("search"))
             if len(cache) + len(pending) > _FITNESS_CACHE_LIMIT:
                 cache.clear()
             for tree, tau in zip(pending, taus.tolist()):  # type: ignore[union-attr]
@@ -258,7 +266,7 @@ class Evolution:
             for table, target in zip(self.validation_tables, self.validation_targets):
                 scores = PopulationEvaluator(table).evaluate(trees)
                 per_table.append(kendall_tau_b(scores, target.to(scores.device)).cpu())
-        return [float(v) for v in aggregate_taus(per_table, self.aggregate).tolist()]
+        return [float(v) for v in aggregate_taus(per_table, self.aggregate, self.offsets.get("validation")).tolist()]
 
     def _cost(self, tree: Node) -> Any:
         cost = self._costs.get(tree)
