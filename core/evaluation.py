@@ -235,6 +235,7 @@ def evaluate_saved_proxy(
     stratification: str = "equal_width",
     strata: int = 10,
     batch_size: int | None = None,
+    probe_seed: int | None = None,
     device: str = "auto",
     workers: int = 0,
     executor: str = "local",
@@ -256,6 +257,9 @@ def evaluate_saved_proxy(
         How the sample is drawn (``sample``: ``random``, ``stratified`` or ``all``).
     batch_size : int, optional
         Probe batch (default: the proxy's).
+    probe_seed : int, optional
+        Probe seed, the minibatch and the initial weights (default: the proxy's): scoring at
+        another seed than the proxy was evolved with measures its sensitivity to that seed.
     workers, executor, address :
         The probe executor (as ``probe.workers`` / ``probe.executor`` / ``probe.address``).
 
@@ -270,7 +274,7 @@ def evaluate_saved_proxy(
     from core.proxy.tree import tree_from_dict
     from core.rundir import BEST_PROXY_FILE, read_proxy_file
     from core.sampling import draw_sample
-    from core.settings import ProbeSettings, profile_from_mapping
+    from core.settings import SEED_LIMIT, ProbeSettings, profile_from_mapping
 
     from core.proxies import proxy_file
 
@@ -294,12 +298,14 @@ def evaluate_saved_proxy(
         raise GMError("--n must be at least 10")
     if batch_size is not None and batch_size < 1:
         raise GMError("--batch-size must be at least 1")
+    if probe_seed is not None and not 0 <= probe_seed <= SEED_LIMIT:
+        raise GMError(f"--probe-seed must be a whole number 0..{SEED_LIMIT}")
     if seed < 0:
         raise GMError("--seed must be zero or more")
     tree_from_dict(saved["tree"], statistic_names("layer"), statistic_names("network"))  # fail before probing
     probe_info = saved.get("probe") or {}
     probe = ProbeSettings(batch_size=batch_size or int(probe_info.get("batch_size", 64)),
-                          seed=int(probe_info.get("seed", 0)), workers=workers, executor=executor, address=address)
+                          seed=int(probe_info.get("seed", 0)) if probe_seed is None else int(probe_seed), workers=workers, executor=executor, address=address)
     benchmark = load_benchmark(space)
     accuracy_all = benchmark.accuracy(dataset)
     available = np.ones(len(accuracy_all), bool)

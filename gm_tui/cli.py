@@ -379,6 +379,7 @@ def eval_command(
     stratification: Annotated[str, typer.Option("--stratification", help="equal_width or quantile.")] = "equal_width",
     strata: Annotated[int, typer.Option("--strata")] = 10,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Probe batch (default: the proxy's).")] = None,
+    probe_seed: Annotated[Optional[int], typer.Option("--probe-seed", help="Probe seed: minibatch and weights (default: the proxy's).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the result as JSON.")] = None,
     workers: WorkersOption = None,
     executor: ExecutorOption = None,
@@ -390,7 +391,7 @@ def eval_command(
     probe = _probe_settings(workers, executor, address)
     result = evaluate_saved_proxy(proxy_json, _probe_sink(), space=space, dataset=dataset, sample=sample, n=n, seed=seed,
                                   stratification=stratification, strata=strata, batch_size=batch_size,
-                                  workers=probe.workers, executor=probe.executor, address=probe.address)
+                                  probe_seed=probe_seed, workers=probe.workers, executor=probe.executor, address=probe.address)
     proxy = result["proxy"]
     how = {"random": f"random, seed {seed}", "all": "the whole space"}.get(
         sample, f"stratified ({stratification}, {strata} strata), seed {seed}")

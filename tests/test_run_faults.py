@@ -239,6 +239,12 @@ def test_eval_batch_size_zero_is_an_error(uninterrupted):
     assert result.exit_code == 2 and "--batch-size must be at least 1" in result.output
 
 
+def test_eval_bad_probe_seed_is_an_error(uninterrupted):
+    result = runner.invoke(app, ["eval", str(uninterrupted), "--probe-seed", "-1"])
+    assert result.exit_code == 2 and "--probe-seed must be a whole number" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
 def test_eval_unknown_statistic_fails_before_probing(uninterrupted, tmp_path, monkeypatch):
     import core.probe
 
@@ -274,6 +280,20 @@ def test_gm_eval_reads_space_and_dataset_from_the_proxy(uninterrupted, tmp_path)
     assert (data["space"], data["dataset"], data["n"]) == ("tss", "cifar10", 10)
     assert -1 <= data["proxy"]["kendall_tau"] <= 1 and "naswot" in data["proxies"]
     assert "EVOLVED" in result.output
+
+
+def test_gm_eval_probe_seed_scores_at_another_seed(uninterrupted, tmp_path):
+    results = {}
+    for option in ([], ["--probe-seed", "1"]):
+        out = tmp_path / f"eval{len(option)}.json"
+        result = runner.invoke(app, ["eval", str(uninterrupted), "--n", "10", "--batch-size", "8", *option,
+                                     "--json", str(out)])
+        assert result.exit_code == 0, result.output
+        results[len(option)] = json.loads(out.read_text())
+    assert results[0]["probe"]["seed"] == 0 and results[2]["probe"]["seed"] == 1
+    assert "seed 1" in result.output
+    # the same networks, other weights and minibatch: the statistics (so the baselines' taus) move
+    assert results[0]["proxies"]["naswot"] != results[2]["proxies"]["naswot"]
 
 
 def test_gm_baselines_and_probe_happy_path(cache_dir, tmp_path):
