@@ -60,6 +60,21 @@ def test_seeded_golden_run(problem):
     assert [r.best_search_tau for r in results] == sorted(r.best_search_tau for r in results)  # elitism
 
 
+def test_a_full_fitness_cache_is_emptied_without_losing_the_population(problem, monkeypatch):
+    # the cache was emptied after reading the new trees but before reading the population's
+    # cached ones: a long run (population 1000 x 300) stopped with a KeyError
+    import core.evolution.loop as loop
+
+    expected = _evolution(problem)
+    _run(expected)
+    monkeypatch.setattr(loop, "_FITNESS_CACHE_LIMIT", 25)
+    small = _evolution(problem)
+    results = _run(small)
+    assert len(small._fitness_cache) <= 25 + 20  # emptied at least once, then refilled
+    assert small.best().tree == expected.best().tree
+    assert small.best().search_tau == expected.best().search_tau and len(results) == 5
+
+
 def test_resume_equals_uninterrupted(problem):
     uninterrupted = _evolution(problem, generations=8, population=24, seed=3)
     _run(uninterrupted)

@@ -254,11 +254,14 @@ class Evolution:
                     scores = evaluator.evaluate(pending)
                     per_table.append(kendall_tau_b(scores, target.to(scores.device)).cpu())
             taus = aggregate_taus(per_table, self.aggregate, self.offsets.get("search"))
+            new = {tree: float(tau) for tree, tau in zip(pending, taus.tolist())}  # type: ignore[union-attr]
+            # read the hits before a full cache is emptied (they are part of this population)
+            fitness = [new[tree] if tree in new else cache[tree] for tree in population]
             if len(cache) + len(pending) > _FITNESS_CACHE_LIMIT:
                 cache.clear()
-            for tree, tau in zip(pending, taus.tolist()):  # type: ignore[union-attr]
-                cache[tree] = float(tau)
-        return [cache[tree] for tree in population], len(pending)
+            cache.update(new)
+            return fitness, len(pending)
+        return [cache[tree] for tree in population], 0
 
     def _validation_fitness(self, trees: list[Node]) -> list[float]:
         per_table = []
