@@ -305,7 +305,8 @@ def evaluate_saved_proxy(
     tree_from_dict(saved["tree"], statistic_names("layer"), statistic_names("network"))  # fail before probing
     probe_info = saved.get("probe") or {}
     probe = ProbeSettings(batch_size=batch_size or int(probe_info.get("batch_size", 64)),
-                          seed=int(probe_info.get("seed", 0)) if probe_seed is None else int(probe_seed), workers=workers, executor=executor, address=address)
+                          seed=int(probe_info.get("seed", 0)) if probe_seed is None else int(probe_seed),
+                          workers=workers, executor=executor, address=address)
     benchmark = load_benchmark(space)
     accuracy_all = benchmark.accuracy(dataset)
     available = np.ones(len(accuracy_all), bool)

@@ -93,7 +93,7 @@ class Evolution:
         self.cost_weight = float(getattr(settings, "cost_weight", 0.0))
         if self.cost_weight > 0 and probe_cost is None:
             raise GMError("evolution.cost_weight > 0 needs the probe cost of each formula (no pass-cost table)")
-        #: How the per-table taus become one fitness (``min`` or ``mean``; :func:`core.tasks.aggregate_taus`).
+        #: How the per-table taus become one fitness (``min``, ``mean`` or ``margin``; :func:`core.tasks.aggregate_taus`).
         self.aggregate = aggregate
         #: Per-table best-baseline taus of the search and validation samples (``margin`` only).
         self.offsets = {part: tuple(float(v) for v in values) for part, values in (offsets or {}).items()}
