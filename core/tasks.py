@@ -162,9 +162,11 @@ def normalise_values(values: np.ndarray, how: str) -> np.ndarray:
     if how == "zscore":
         finite = np.isfinite(values)
         if finite.any():
-            mean = values[finite].mean()
-            spread = values[finite].std()
-            result[finite] = (values[finite] - mean) / spread if spread > 0 else 0.0
+            kept = values[finite]
+            # equal values are 0 (their float mean can differ from them in the last bit, which
+            # would make a spread of rounding noise and scores of +-1)
+            spread = kept.std() if kept.max() > kept.min() else 0.0
+            result[finite] = (kept - kept.mean()) / spread if spread > 0 else 0.0
         return result
     raise GMError(f"unknown normalisation {how!r} (choose from {', '.join(NORMALISATIONS)})")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from core.errors import GMError, ProfileError
@@ -33,9 +33,17 @@ def test_normalisation_is_monotone_within_a_task(values, how):
                 assert result[i] == result[j]
 
 
+def test_zscore_of_equal_values_is_zero_despite_a_rounded_mean():
+    values = np.full(3, 342.01208896616765)
+    assert values.mean() != values[0]  # the float mean is off in the last bit
+    assert normalise_values(values, "zscore").tolist() == [0.0, 0.0, 0.0]
+    assert normalise_values(values * 3.0, "zscore").tolist() == [0.0, 0.0, 0.0]
+
+
 @settings(max_examples=60, deadline=None)
 @given(samples, st.floats(min_value=1e-3, max_value=1e3), st.floats(min_value=-1e3, max_value=1e3),
        st.sampled_from(["rank", "zscore"]))
+@example([342.01208896616765] * 3, 3.0, 0.0, "zscore")
 def test_normalisation_ignores_a_tasks_scale_and_offset(values, scale, offset, how):
     values = np.array(values)
     scaled = values * scale + offset
