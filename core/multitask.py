@@ -29,11 +29,17 @@ from core.table import StatisticTable
 SAMPLE_NAMES = ("search", "validation", "test")
 
 
+def _best_baseline(rows: dict) -> str | None:
+    """Name of the baseline with the highest defined Kendall tau in ``rows`` (None if none is defined)."""
+    ranked = [(name, row["kendall_tau"]) for name, row in rows.items() if row["kendall_tau"] is not None]
+    return max(ranked, key=lambda pair: pair[1])[0] if ranked else None
+
+
 def _best_baseline_tau(item: "TaskData", part: str) -> float:
     """The best baseline's Kendall tau on one sample of a task (the ``margin`` offset)."""
     rows = baseline_rows(item.raw[part], item.targets[part].numpy())
-    taus = [row["kendall_tau"] for row in rows.values() if row["kendall_tau"] is not None]
-    return max(taus) if taus else 0.0
+    best = _best_baseline(rows)
+    return rows[best]["kendall_tau"] if best is not None else 0.0
 
 
 @dataclass
@@ -153,8 +159,7 @@ class MultiTaskRunController(RunController):
 
 def _cell(item: TaskData, tree: Any, evolved: dict, baselines: dict, validation: dict, device: str) -> dict[str, Any]:
     """One row of the per-cell table: evolved vs the baseline with the best validation tau."""
-    ranked = [(name, row["kendall_tau"]) for name, row in validation.items() if row["kendall_tau"] is not None]
-    best_name = max(ranked, key=lambda pair: pair[1])[0] if ranked else None
+    best_name = _best_baseline(validation)
     search = score_proxy(tree, item.tables["search"], item.targets["search"].numpy(), device)
     own_validation = score_proxy(tree, item.tables["validation"], item.targets["validation"].numpy(), device)
     cell = {

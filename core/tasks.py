@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from core.errors import GMError, ProfileError
+from core.fitness import WORST_FITNESS
 from core.table import StatisticTable
 
 NORMALISATIONS = ("none", "rank", "zscore")
@@ -227,8 +228,6 @@ def aggregate_taus(taus: Sequence[torch.Tensor], how: str = "min",
     if not taus:
         raise GMError("no task tau to aggregate")
     if how == "margin":
-        from core.fitness import WORST_FITNESS
-
         if offsets is None or len(offsets) != len(taus):
             raise GMError("the margin aggregate needs the best baseline's tau of every task")
         smallest = aggregate_taus([tau - float(offset) for tau, offset in zip(taus, offsets)], "min") / 2.0

@@ -200,7 +200,8 @@ def definition_work(models, x, y, seed, parts=None):
     input-gradient backward of the summed logits (jacob_cov) and the loss backward; SynFlow's
     float64 |W| forward+backward of one all-ones image without BatchNorm; Zen's N(0, 1)
     re-initialisation and its two forwards of 16 Gaussian images. ``models`` are two throwaway
-    copies of the network (made outside the timing), changed in place. ``parts``, when given,
+    copies of the network made outside the timing (the second without BatchNorm,
+    :func:`without_batchnorm`), changed in place. ``parts``, when given,
     receives the seconds of each part (added to what it holds).
     """
     model, synflow_model = models
@@ -226,10 +227,6 @@ def definition_work(models, x, y, seed, parts=None):
         start = lap("jacob_cov input backward", start)
         (F.cross_entropy(logits, y[index], reduction="sum") / count).backward()
         start = lap("loss backward", start)
-    for module in list(synflow_model.modules()):
-        for child_name, child in list(module.named_children()):
-            if isinstance(child, nn.BatchNorm2d):
-                setattr(module, child_name, nn.Identity())
     synflow_model.double()
     with torch.no_grad():
         for parameter in synflow_model.parameters():
@@ -293,7 +290,7 @@ def main() -> None:
         for _ in range(2):
             a_runs.append(timed(floor_pass, model, x, y))
             b_runs.append(timed(probe_model, model, x, y, args.seed))
-            copies = (copy.deepcopy(model), copy.deepcopy(model))
+            copies = (copy.deepcopy(model), without_batchnorm(model))
             d_parts.append({})
             d_runs.append(timed(definition_work, copies, x, y, args.seed, d_parts[-1]))
         a, b, d = min(a_runs), min(b_runs), min(d_runs)

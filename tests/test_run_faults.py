@@ -23,7 +23,7 @@ from core.energy import FakeMeter
 from core.engine import RunController
 from core.errors import GMError
 from core.events import GenerationDone, ListSink, LogMessage, ProbeProgress, RunFinished
-from core.rundir import BEST_PROXY_FILE, CHECKPOINT_FILE, ENERGY_FILE, REPORT_JSON_FILE, RunDirectory
+from core.rundir import BEST_PROXY_FILE, CHECKPOINT_FILE, ENERGY_FILE, RunDirectory
 from core.settings import load_profile
 from gm_tui.cli import app
 

@@ -75,8 +75,6 @@ class MeterStartup:
         return self._meter
 
 
-
-
 def resolve_meter(given: "Union[EnergyMeter, MeterStartup, None]", enabled: bool,
                   country: str = DEFAULT_COUNTRY) -> "tuple[EnergyMeter, bool]":
     """The meter a run uses, and whether the run owns it (and so closes it).
