@@ -3,11 +3,11 @@
 Called by ``gm baselines`` (table of Kendall tau / Spearman rho against the ground truth),
 by reports (baselines beside the evolved proxy on the same networks), by
 ``scripts/check_baselines_agreement.py`` and the tests. Every baseline is a registered
-network-level score derived from a :class:`core.table.StatisticTable` built from
-:func:`core.probe.probe_many`; none runs a network itself. Higher scores mean "predicted
+network-level score derived from a :class:`greenmachine.stats.table.StatisticTable` built from
+:func:`greenmachine.probe.probe_many`; none runs a network itself. Higher scores mean "predicted
 better" for every baseline (the papers' sign conventions).
 
-Definitions (see :mod:`core.probe.passes` and :mod:`core.probe.statistics` for how each
+Definitions (see :mod:`greenmachine.probe.passes` and :mod:`greenmachine.probe.statistics` for how each
 statistic is measured; all on one seeded real minibatch at initialisation):
 
 ========== ===================================================================== =========================================
@@ -31,7 +31,7 @@ swap       distinct sample-wise sign patterns over all ReLU units               
 
 Reference versions (authors' released code): the bank definitions above are frozen with the
 bank version (part of every cache key and of the shipped proxies' leaves), and some differ
-from the authors' released code. :mod:`core.reference_baselines` computes these as released,
+from the authors' released code. :mod:`greenmachine.baselines.reference` computes these as released,
 each with its metadata (paper, code URL, file and commit followed, how the bank differs and
 why the bank keeps its variant); ``gm baselines --reference`` shows them as rows
 ``"<name> (authors' code)"`` and ``scripts/reference_baselines_tau.py`` compares the two:
@@ -62,7 +62,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from core.table import NetworkStatistics, StatisticTable
+from greenmachine.stats.table import NetworkStatistics, StatisticTable
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Check every data file GreenMachine reads: present, readable, well-formed, and from where.
 
 Called by the CLI (``gm data check``), which prints the list. Each file is found the way the
-engine finds it (:func:`core.datadir.locate`: ``GM_DATA_DIR``, else the per-user folder,
+engine finds it (:func:`greenmachine.datadir.locate`: ``GM_DATA_DIR``, else the per-user folder,
 else the embedded copy) and validated with the same reader the engine uses
-(:mod:`core.benchmarks`, :mod:`core.images`); the precomputed-proxy and hardware tables are
+(:mod:`greenmachine.benchmark.tables`, :mod:`greenmachine.benchmark.images`); the precomputed-proxy and hardware tables are
 checked for their columns and row counts here. Files the engine needs for a run are
 *required*; the others (CIFAR-10 test images, precomputed proxies, hardware table) are
 optional: their absence is reported but is not a failure.
@@ -18,12 +18,12 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import datadir as _datadir
-from core.benchmarks import read_table
-from core.datadir import CIFAR10_TEST_IMAGES, IMAGE_FILES, TSS_HW_TABLE, ZC_PROXIES_TABLE
-from core.errors import DataFileError, GMError
-from core.images import read_image_file
-from core.spaces import get_space, space_names
+from greenmachine import datadir as _datadir
+from greenmachine.benchmark.tables import read_table
+from greenmachine.datadir import CIFAR10_TEST_IMAGES, IMAGE_FILES, TSS_HW_TABLE, ZC_PROXIES_TABLE
+from greenmachine.errors import DataFileError, GMError
+from greenmachine.benchmark.images import read_image_file
+from greenmachine.spaces import get_space, space_names
 
 #: Columns the precomputed zero-cost-proxy table must have.
 ZC_REQUIRED_COLUMNS = ("dataset", "index", "arch_str", "naswot", "logsynflow", "synflow")
@@ -54,7 +54,7 @@ class FileStatus:
         What the engine uses it for.
     source : str
         Where it came from: ``"GM_DATA_DIR"``, ``"user folder"``, ``"embedded"`` or
-        ``"given folder"`` (see :mod:`core.datadir`); ``""`` when missing.
+        ``"given folder"`` (see :mod:`greenmachine.datadir`); ``""`` when missing.
     required : bool
         A run needs it; a missing optional file is not a failure.
     """
@@ -113,7 +113,7 @@ def check_data(data_dir: Path | None = None) -> list[FileStatus]:
     ----------
     data_dir : Path, optional
         Look only in this folder. By default each file is found by
-        :func:`core.datadir.locate` (``GM_DATA_DIR``, else the per-user folder, else the
+        :func:`greenmachine.datadir.locate` (``GM_DATA_DIR``, else the per-user folder, else the
         embedded copy) and its ``source`` says which.
 
     Returns

@@ -1,8 +1,8 @@
 """Real image minibatches for the probe, normalised as NATS-Bench trained its networks.
 
-Called by the probe (one seeded minibatch per dataset), the baselines, ``core.datacheck``
+Called by the probe (one seeded minibatch per dataset), the baselines, ``greenmachine.benchmark.check``
 and the CIFAR importer's tests. Images live in our ``.npz`` form in the data directory
-(``core.datadir.IMAGE_FILES``): ``images`` N x H x W x 3 uint8 RGB and int64 labels;
+(``greenmachine.datadir.IMAGE_FILES``): ``images`` N x H x W x 3 uint8 RGB and int64 labels;
 the ImageNet16 sample keeps only the ImageNet16-120 classes (``labels_120 >= 0``).
 
 ``torch`` is imported lazily so that reading and checking image files stays cheap for the
@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core import datadir as _datadir
-from core.datadir import IMAGE_FILES
-from core.errors import DataFileError, GMError
-from core.spaces.base import DATASETS as _DATASET_INFO
+from greenmachine import datadir as _datadir
+from greenmachine.datadir import IMAGE_FILES
+from greenmachine.errors import DataFileError, GMError
+from greenmachine.spaces.base import DATASETS as _DATASET_INFO
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -174,12 +174,12 @@ def load_images(dataset: str, data_dir: Path | None = None, file_name: str | Non
     dataset : str
         ``"cifar10"``, ``"cifar100"`` or ``"ImageNet16-120"``.
     data_dir : Path, optional
-        Folder to read from; by default :func:`core.datadir.data_file` finds the file
+        Folder to read from; by default :func:`greenmachine.datadir.data_file` finds the file
         (``GM_DATA_DIR``, else the per-user folder, else the embedded copy).
     file_name : str, optional
-        Another ``.npz`` in that folder (e.g. ``core.datadir.CIFAR10_TEST_IMAGES`` or a file
-        written by :func:`core.importers.import_cifar_archive`); default
-        ``core.datadir.IMAGE_FILES[dataset]``.
+        Another ``.npz`` in that folder (e.g. ``greenmachine.datadir.CIFAR10_TEST_IMAGES`` or a file
+        written by :func:`greenmachine.benchmark.importers.import_cifar_archive`); default
+        ``greenmachine.datadir.IMAGE_FILES[dataset]``.
 
     Returns
     -------
@@ -267,7 +267,7 @@ def minibatch(
         Seed of ``numpy.random.default_rng``; the same (dataset, batch_size, seed, file)
         always gives identical tensors.
     data_dir : Path, optional
-        Folder to read from (default: found by :func:`core.datadir.data_file`).
+        Folder to read from (default: found by :func:`greenmachine.datadir.data_file`).
 
     Returns
     -------

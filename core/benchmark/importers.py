@@ -4,9 +4,9 @@ Called by the CLI (``gm data import ...``) for users who own the official files:
 
 * :func:`import_nats_tables` turns a NATS-Bench archive (``NATS-tss-v1_0-3ffb9-simple`` /
   ``NATS-sss-v1_0-50262-simple``, read through the optional ``nats_bench`` package) into
-  ``nats_tss.csv.gz`` / ``nats_sss.csv.gz`` with the columns :mod:`core.benchmarks` reads.
+  ``nats_tss.csv.gz`` / ``nats_sss.csv.gz`` with the columns :mod:`greenmachine.benchmark.tables` reads.
 * :func:`import_cifar_archive` turns ``cifar-10-python.tar.gz`` /
-  ``cifar-100-python.tar.gz`` into our ``.npz`` image format (read by :mod:`core.images`).
+  ``cifar-100-python.tar.gz`` into our ``.npz`` image format (read by :mod:`greenmachine.benchmark.images`).
   The archives hold pickles; they are read with a restricted unpickler that only rebuilds
   dicts, lists, bytes and plain numpy arrays, so a tampered archive cannot run code.
 
@@ -26,10 +26,10 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from core.benchmarks import read_table
-from core.errors import DataFileError, GMError
-from core.files import atomic_write_bytes
-from core.spaces import SearchSpace, get_space
+from greenmachine.benchmark.tables import read_table
+from greenmachine.errors import DataFileError, GMError
+from greenmachine.files import atomic_write_bytes
+from greenmachine.spaces import SearchSpace, get_space
 
 NATS_INSTALL_HINT = "install the 'nats' extra: pip install -e '.[nats]'"
 
@@ -299,7 +299,7 @@ def import_cifar_archive(
     Returns
     -------
     Path
-        ``out_path``, validated with :func:`core.images.read_image_file`.
+        ``out_path``, validated with :func:`greenmachine.benchmark.images.read_image_file`.
 
     Raises
     ------
@@ -307,7 +307,7 @@ def import_cifar_archive(
         Unknown dataset/split, unreadable archive, missing member, a pickle that references
         anything but plain data (refused, never executed), or inconsistent contents.
     """
-    from core.images import read_image_file
+    from greenmachine.benchmark.images import read_image_file
 
     if dataset not in _CIFAR_LAYOUT:
         raise GMError(f"CIFAR importer: dataset must be cifar10 or cifar100, got {dataset!r}")

@@ -2,13 +2,13 @@
 
 Called by the samplers and fitness (to rank networks), by the probe (to enumerate
 architectures), by the importers (which write tables in the format read here), by
-``core.datacheck`` and by the CLI (``gm data check``) at every start, so loading is fast
+``greenmachine.benchmark.check`` and by the CLI (``gm data check``) at every start, so loading is fast
 (a plain ``csv`` pass over the gzip table, converted with numpy) and cached in-process.
 
 Table format (see ``shared/data/PROVENANCE.md``): one gzip CSV per space, ``index`` equal
 to the official index ``0..N-1`` in order, the space's arch column, its ground-truth
 accuracy column per dataset and its optional parameter-count columns. Which file and which
-columns is the space's business (:class:`core.spaces.SearchSpace`); this module only reads
+columns is the space's business (:class:`greenmachine.spaces.SearchSpace`); this module only reads
 and validates.
 """
 
@@ -26,9 +26,9 @@ from typing import Mapping
 
 import numpy as np
 
-from core.datadir import data_file
-from core.errors import DataFileError, GMError
-from core.spaces import SearchSpace, get_space
+from greenmachine.datadir import data_file
+from greenmachine.errors import DataFileError, GMError
+from greenmachine.spaces import SearchSpace, get_space
 
 # Sentinel: "use the official row count of the space".
 _OFFICIAL = object()
@@ -85,7 +85,7 @@ class Benchmark:
 
     @property
     def search_space(self) -> SearchSpace:
-        """The registered :class:`core.spaces.SearchSpace` of this table."""
+        """The registered :class:`greenmachine.spaces.SearchSpace` of this table."""
         return get_space(self.space)
 
     def accuracy(self, dataset: str) -> np.ndarray:
@@ -319,7 +319,7 @@ def load_benchmark(space: str | SearchSpace, data_dir: Path | None = None) -> Be
         ``"sss"`` (32768 channel configurations).
     data_dir : Path, optional
         Folder holding the table (only there); by default the space finds it
-        (:meth:`SearchSpace.table_path`, through :func:`core.datadir.data_file`:
+        (:meth:`SearchSpace.table_path`, through :func:`greenmachine.datadir.data_file`:
         ``GM_DATA_DIR``, else the per-user folder, else the embedded copy).
 
     Returns

@@ -1,9 +1,9 @@
 """Scoring a proxy and the baselines on a sample of networks: the one home of evaluation.
 
-Shared by the run controller (``core.engine``: the evolved proxy and the baselines on the
+Shared by the run controller (``greenmachine.run.controller``: the evolved proxy and the baselines on the
 held-out test sample), ``gm eval`` (a saved proxy on a new sample, any dataset) and
 ``gm baselines`` / ``gm probe`` (the profile's networks). Networks are probed through
-:class:`core.probe.phase.ProbePhase` (cache, executor, progress events).
+:class:`greenmachine.probe.phase.ProbePhase` (cache, executor, progress events).
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from core.errors import GMError
-from core.events import Event
-from core.table import StatisticTable
+from greenmachine.errors import GMError
+from greenmachine.events import Event
+from greenmachine.stats.table import StatisticTable
 
 
-from core.probe.engine import resolve_device  # noqa: E402  (the one device resolver)
-from core.probe.phase import ProbePhase  # noqa: E402  (re-exported: the engine and commands use it)
+from greenmachine.probe.engine import resolve_device  # noqa: E402  (the one device resolver)
+from greenmachine.probe.phase import ProbePhase  # noqa: E402  (re-exported: the engine and commands use it)
 
 
 def finite_or_none(value: float) -> float | None:
@@ -31,7 +31,7 @@ def finite_or_none(value: float) -> float | None:
 
 def baseline_rows(table: StatisticTable, accuracy: np.ndarray) -> dict[str, dict[str, float | None]]:
     """Kendall tau and Spearman rho of every baseline proxy on ``table``'s networks."""
-    from core.baselines import baseline_correlations, baseline_scores
+    from greenmachine.baselines.published import baseline_correlations, baseline_scores
 
     correlations = baseline_correlations(baseline_scores(table), np.asarray(accuracy, dtype=np.float64))
     return {name: {"kendall_tau": finite_or_none(v[0]), "spearman_rho": finite_or_none(v[1])}
@@ -42,11 +42,11 @@ def score_proxy(tree: Any, table: StatisticTable, accuracy: Any, device: str = "
                 normalise: str = "none") -> dict[str, float]:
     """Kendall tau and Spearman rho of one proxy tree on ``table``'s networks.
 
-    ``normalise``: each statistic normalised within ``table`` first (:func:`core.tasks.normalise_table`).
+    ``normalise``: each statistic normalised within ``table`` first (:func:`greenmachine.stats.normalise.normalise_table`).
     """
-    from core.fitness import kendall_tau_b, spearman_rho
-    from core.proxy.evaluate import evaluate_population
-    from core.tasks import normalise_table
+    from greenmachine.stats.fitness import kendall_tau_b, spearman_rho
+    from greenmachine.proxy.evaluate import evaluate_population
+    from greenmachine.stats.normalise import normalise_table
 
     table = normalise_table(table, normalise)
 
@@ -72,8 +72,8 @@ def evaluate_sample(table: StatisticTable, accuracy: Any, tree: Any = None, devi
 
 def network_scores(table: StatisticTable, tree: Any, device: str = "cpu") -> dict[str, np.ndarray]:
     """Every network's score under the proxy ``tree`` (key ``evolved``) and every baseline."""
-    from core.baselines import baseline_scores
-    from core.proxy.evaluate import evaluate_population
+    from greenmachine.baselines.published import baseline_scores
+    from greenmachine.proxy.evaluate import evaluate_population
 
     evolved = evaluate_population([tree], table.to(device))[0].cpu().numpy().astype(np.float64)
     return {"evolved": evolved, **baseline_scores(table)}
@@ -97,8 +97,8 @@ def profile_samples(profile: Any) -> tuple[Any, Any]:
         Unknown space, missing or malformed table, or a table too small for the samples
         (naming the table file).
     """
-    from core.benchmarks import load_benchmark
-    from core.sampling import draw_samples
+    from greenmachine.benchmark.tables import load_benchmark
+    from greenmachine.sampling.samples import draw_samples
 
     benchmark = load_benchmark(profile.space_name)
     samples = draw_samples(benchmark.accuracy(profile.benchmark.datasets[0]), profile.sampling,
@@ -109,7 +109,7 @@ def profile_samples(profile: Any) -> tuple[Any, Any]:
 def probe_profile(profile: Any, sink: Callable[[Event], None]) -> ProbePhase:
     """Probe every network of a profile's samples into the cache (``gm probe``; every task's)."""
     if profile.benchmark.tasks:
-        from core.tasks import probe_tasks
+        from greenmachine.evaluation.tasks import probe_tasks
 
         return probe_tasks(profile, sink)
     benchmark, samples = profile_samples(profile)
@@ -129,15 +129,15 @@ def probe_whole_space(space: str, dataset: str, probe: Any, sink: Callable[[Even
     """Probe every network of ``space`` on ``dataset`` into the cache (``gm probe --all``).
 
     Resumable: networks already in the cache are hits. ``probe`` is a
-    :class:`core.settings.ProbeSettings` (batch, seed, device, cache, executor).
+    :class:`greenmachine.settings.profile.ProbeSettings` (batch, seed, device, cache, executor).
 
     Raises
     ------
     GMError
         Unknown space or dataset, missing data files.
     """
-    from core.benchmarks import load_benchmark
-    from core.spaces import get_space
+    from greenmachine.benchmark.tables import load_benchmark
+    from greenmachine.spaces import get_space
 
     search_space = get_space(space)
     search_space.dataset(dataset)
@@ -158,13 +158,13 @@ def reference_rows(space: str, indices: np.ndarray, dataset: str, probe: Any, ac
 
     Rows are labelled ``"<name> (authors' code)"`` (:attr:`ReferenceBaseline.label`), to sit
     beside the bank rows of :func:`baseline_rows`. Values go through the reference cache
-    (``cache_dir``, default :func:`core.reference_baselines.cache.default_reference_root`);
+    (``cache_dir``, default :func:`greenmachine.baselines.reference.cache.default_reference_root`);
     ``probe`` gives the batch, seed and device. Returns ``(rows, failure lines)``.
     """
-    from core.baselines import rank_correlations
-    from core.reference_baselines import reference_baselines
-    from core.reference_baselines.cache import ReferenceCache
-    from core.reference_baselines.compute import reference_scores
+    from greenmachine.baselines.published import rank_correlations
+    from greenmachine.baselines.reference import reference_baselines
+    from greenmachine.baselines.reference.cache import ReferenceCache
+    from greenmachine.baselines.reference.compute import reference_scores
 
     scores = reference_scores(space, indices, dataset, probe.batch_size, probe.seed, names,
                               resolve_device(probe.device), ReferenceCache(cache_dir))
@@ -182,13 +182,13 @@ def profile_baselines(profile: Any, sink: Callable[[Event], None], reference: Se
                       reference_cache_dir: str | None = None) -> list[dict[str, Any]]:
     """Every baseline on the profile's test sample, one result per dataset or task (``gm baselines``).
 
-    ``reference`` adds the reference baselines (authors' code, :mod:`core.reference_baselines`)
+    ``reference`` adds the reference baselines (authors' code, :mod:`greenmachine.baselines.reference`)
     of those names (an empty sequence: all of them) as rows beside the bank baselines,
     computed through their own cache (``reference_cache_dir``); None (default) adds none
     (not available for a multi-task profile).
     """
     if profile.benchmark.tasks:
-        from core.tasks import task_baselines
+        from greenmachine.evaluation.tasks import task_baselines
 
         if reference is not None:
             raise GMError("--reference is not available for a multi-task profile (benchmark.tasks); "
@@ -269,14 +269,14 @@ def evaluate_saved_proxy(
         A bad option, a bad proxy file or a proxy naming an unknown statistic (checked
         before any network is probed).
     """
-    from core.benchmarks import load_benchmark
-    from core.probe.registry import statistic_names
-    from core.proxy.tree import tree_from_dict
-    from core.rundir import BEST_PROXY_FILE, read_proxy_file
-    from core.sampling import draw_sample
-    from core.settings import SEED_LIMIT, ProbeSettings, profile_from_mapping
+    from greenmachine.benchmark.tables import load_benchmark
+    from greenmachine.probe.registry import statistic_names
+    from greenmachine.proxy.tree import tree_from_dict
+    from greenmachine.rundir.directory import BEST_PROXY_FILE, read_proxy_file
+    from greenmachine.sampling.samples import draw_sample
+    from greenmachine.settings.profile import SEED_LIMIT, ProbeSettings, profile_from_mapping
 
-    from core.proxies import proxy_file
+    from greenmachine.proxies import proxy_file
 
     source = proxy_file(source)
     path = source / BEST_PROXY_FILE if source.is_dir() else source
@@ -354,16 +354,16 @@ def proxy_own_networks(source: Path, saved: Mapping[str, Any], space: str) -> tu
     (numpy.ndarray, str)
         Sorted table indices, and one line saying where they came from.
     """
-    from core.rundir import PROFILE_FILE, RunDirectory
-    from core.sampling import draw_samples
-    from core.settings import SamplingSettings
+    from greenmachine.rundir.directory import PROFILE_FILE, RunDirectory
+    from greenmachine.sampling.samples import draw_samples
+    from greenmachine.settings.profile import SamplingSettings
 
     source = Path(source)
     folder = source if source.is_dir() else source.parent
     if (folder / PROFILE_FILE).is_file():
         profile = RunDirectory(folder).read_profile()
         if profile.benchmark.tasks:
-            from core.tasks import own_networks
+            from greenmachine.sampling.tasks import own_networks
 
             return own_networks(profile, space), f"the run's tasks' search and validation samples on {space} " \
                 f"({folder / PROFILE_FILE})"
@@ -377,7 +377,7 @@ def proxy_own_networks(source: Path, saved: Mapping[str, Any], space: str) -> tu
     if drawn is None or not isinstance(drawn.get("sizes"), Mapping):
         return np.zeros(0, dtype=np.int64), "none: no run directory or sampling provenance to trace the proxy's run"
     if isinstance(provenance.get("tasks"), list):
-        from core.tasks import own_networks_from_provenance
+        from greenmachine.sampling.tasks import own_networks_from_provenance
 
         return own_networks_from_provenance(provenance, drawn, space)
     if (provenance.get("space") or saved.get("space")) != space:
@@ -390,7 +390,7 @@ def proxy_own_networks(source: Path, saved: Mapping[str, Any], space: str) -> tu
         stratified_on = str(drawn.get("stratified_on") or (saved.get("datasets") or ["cifar10"])[0])
     except (KeyError, TypeError, ValueError) as error:
         raise GMError(f"the proxy file's provenance.sampling is malformed ({error})") from None
-    from core.benchmarks import load_benchmark
+    from greenmachine.benchmark.tables import load_benchmark
 
     benchmark = load_benchmark(space)
     samples = draw_samples(benchmark.accuracy(stratified_on), settings, str(benchmark.source))

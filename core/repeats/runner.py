@@ -1,12 +1,12 @@
 """Repeated runs of one profile over evolution seeds x probe seeds, written into one folder.
 
-Called by ``gm run PROFILE --seeds/--repeat/--probe-seeds`` (``gm_tui.repeat_command``) and
+Called by ``gm run PROFILE --seeds/--repeat/--probe-seeds`` (``greenmachine.tui.commands.repeat``) and
 the tests. The field reports every quality figure as mean ± sd over several evolution seeds
 and several probe seeds (the probe seed draws the minibatch and the network weights), so a
 *repeat folder* holds one ordinary run directory per combination,
 ``<folder>/evolution-<E>-probe-<P>/`` (the usual run-directory contract,
-:mod:`core.rundir`), a ``plan.json`` (the profile and the seed lists) and the summary of
-:mod:`core.repeats_summary` (``summary.json``, ``summary.md``).
+:mod:`greenmachine.rundir.directory`), a ``plan.json`` (the profile and the seed lists) and the summary of
+:mod:`greenmachine.repeats.summary` (``summary.json``, ``summary.md``).
 
 The runs are sequential and share the probe cache, so a probe seed's networks are probed
 once and reused by every evolution seed. :class:`RepeatRunner` skips combinations whose
@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from core.errors import GMError
-from core.files import atomic_write_json
-from core.rundir import RunDirectory, read_json
-from core.settings import SEED_LIMIT, Profile, load_profile, load_profile_text, parse_override
+from greenmachine.errors import GMError
+from greenmachine.files import atomic_write_json
+from greenmachine.rundir.directory import RunDirectory, read_json
+from greenmachine.settings.profile import SEED_LIMIT, Profile, load_profile, load_profile_text, parse_override
 
 PLAN_FILE = "plan.json"
 PLAN_KIND = "greenmachine-seed-plan"
@@ -228,7 +228,7 @@ def prepare_folder(folder: Path, plan: RepeatPlan) -> bool:
 class RepeatRunner:
     """Run every combination of a plan in turn, then write the folder's summary.
 
-    ``request_stop`` / ``stop_requested`` have the meaning of :class:`core.engine.RunController`'s
+    ``request_stop`` / ``stop_requested`` have the meaning of :class:`greenmachine.run.controller.RunController`'s
     (the current run stops after its current network or generation, and no further run
     starts), so ``gm run`` installs the same Ctrl-C handler on either.
 
@@ -268,13 +268,13 @@ class RepeatRunner:
         return self._stop.is_set()
 
     def run(self) -> dict[str, Any]:
-        """Run what is missing and return the summary (:func:`core.repeats_summary.summarize`).
+        """Run what is missing and return the summary (:func:`greenmachine.repeats.summary.summarize`).
 
         The summary is written however the loop ends: finished, stopped, failed or
         interrupted (then it is partial and names the missing combinations).
         """
-        from core.energy.startup import resolve_meter
-        from core.events import LogMessage
+        from greenmachine.energy.startup import resolve_meter
+        from greenmachine.events import LogMessage
 
         profile = self.plan.profile
         meter, owns_meter = resolve_meter(self._meter, profile.energy.enabled, profile.energy.country)
@@ -308,7 +308,7 @@ class RepeatRunner:
 
     def _run_one(self, directory: RunDirectory, combination: Combination, meter: Any) -> bool:
         """Run (or continue) one combination; True when its run completed."""
-        from core.engine import RunController
+        from greenmachine.run.controller import RunController
 
         if directory.is_run_directory():
             controller = RunController.resume_directory(directory.path, self._sink, meter=meter)
@@ -332,7 +332,7 @@ class RepeatRunner:
 
 def write_summary_quietly(folder: Path, strict: bool) -> dict[str, Any] | None:
     """Write the folder's summary; with ``strict`` false a failure returns None instead of raising."""
-    from core.repeats_summary import write_summary
+    from greenmachine.repeats.summary import write_summary
 
     try:
         return write_summary(folder)

@@ -1,8 +1,8 @@
 """The summary of a repeat folder: mean ± sd of every Kendall tau over evolution and probe seeds.
 
-Called by :class:`core.repeats.RepeatRunner` (after its runs, or when interrupted) and by
-``gm summary DIR`` (``gm_tui.repeat_command``), and the tests. It reads each run only
-through :class:`core.rundir.RunDirectory` (``report.json``) and writes ``summary.json`` and
+Called by :class:`greenmachine.repeats.runner.RepeatRunner` (after its runs, or when interrupted) and by
+``gm summary DIR`` (``greenmachine.tui.commands.repeat``), and the tests. It reads each run only
+through :class:`greenmachine.rundir.directory.RunDirectory` (``report.json``) and writes ``summary.json`` and
 ``summary.md`` into the folder. The combinations are those of the folder's ``plan.json``;
 a folder without one (run directories gathered by hand) is summarised over the run
 directories directly inside it, which must then differ only in their seeds.
@@ -18,9 +18,9 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from core.errors import GMError
-from core.files import atomic_write_json, atomic_write_text
-from core.rundir import RunDirectory
+from greenmachine.errors import GMError
+from greenmachine.files import atomic_write_json, atomic_write_text
+from greenmachine.rundir.directory import RunDirectory
 
 SUMMARY_JSON_FILE = "summary.json"
 SUMMARY_MD_FILE = "summary.md"
@@ -58,7 +58,7 @@ def energy_label(methods: Mapping[str, str]) -> str:
 
 def _combinations(folder: Path) -> tuple[list[tuple[str, int, int]], Any]:
     """(name, evolution seed, probe seed) of every planned combination, and the plan (or None)."""
-    from core.repeats import PLAN_FILE, read_plan
+    from greenmachine.repeats.runner import PLAN_FILE, read_plan
 
     if (folder / PLAN_FILE).is_file():
         plan = read_plan(folder)
@@ -157,7 +157,7 @@ def _context(folder: Path, rows: list[dict[str, Any]], plan: Any) -> dict[str, A
 
 def _check_same_settings(folder: Path, rows: list[dict[str, Any]]) -> None:
     """Finished runs must differ only in their seeds (checked on their profiles)."""
-    from core.repeats import comparable_settings
+    from greenmachine.repeats.runner import comparable_settings
 
     seen: dict[str, str] = {}
     for row in rows:

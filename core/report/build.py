@@ -2,7 +2,7 @@
 
 Called by the engine at the end of a run (:func:`build_report` takes every input
 explicitly) and by ``gm report RUN_DIR``, which rebuilds both from the run directory alone
-(``report.json``'s data part and ``energy.csv``, read through ``core.rundir.RunDirectory``). Every figure carries its context: sample sizes, sampling mode, seeds,
+(``report.json``'s data part and ``energy.csv``, read through ``greenmachine.rundir.directory.RunDirectory``). Every figure carries its context: sample sizes, sampling mode, seeds,
 ground-truth columns and how energy was obtained (measured or estimated).
 """
 
@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from core import rundir
-from core.spaces import get_space
-from core.errors import GMError
-from core.rundir import RunDirectory
+from greenmachine.rundir import directory as rundir
+from greenmachine.spaces import get_space
+from greenmachine.errors import GMError
+from greenmachine.rundir.directory import RunDirectory
 
 
 
@@ -26,7 +26,7 @@ def energy_summary(rows: Sequence[Any], probe_counts: Mapping[str, Any], meter_i
     Parameters
     ----------
     rows : sequence of EnergyRow
-        Every finished span (:meth:`core.rundir.RunDirectory.read_energy`), each with its
+        Every finished span (:meth:`greenmachine.rundir.directory.RunDirectory.read_energy`), each with its
         ``phase`` (``probe``, ``generation``, ``evaluation``, ``run``); a resumed run has
         one ``run`` span per part, and the summary adds them all up.
     probe_counts : mapping
@@ -153,11 +153,11 @@ def build_report(
     best : HallOfFameRow
         The final proxy (its ``simplified`` text, when set, goes into the report).
     test_results : mapping
-        Per dataset, :func:`core.evaluation.evaluate_sample` on the test sample.
+        Per dataset, :func:`greenmachine.evaluation.evaluate.evaluate_sample` on the test sample.
     energy : mapping
         :func:`energy_summary` of every energy span of the run.
     validation_results : mapping, optional
-        Per dataset, :func:`core.evaluation.evaluate_sample` on the validation sample (the
+        Per dataset, :func:`greenmachine.evaluation.evaluate.evaluate_sample` on the validation sample (the
         report's ``validation`` part; runs made before it was added have none).
     """
     space = profile.space_name
@@ -207,7 +207,7 @@ def build_report(
 
 def _bank_version() -> str:
     try:
-        from core.probe import BANK_VERSION
+        from greenmachine.probe import BANK_VERSION
 
         return str(BANK_VERSION)
     except ImportError:  # pragma: no cover - probe always present in practice
@@ -312,8 +312,8 @@ def render_markdown(report: Mapping[str, Any], figures: Sequence[tuple[str, str]
         )
         for name, values in ranked:
             lines.append(f"| {name} | {_fmt(values['kendall_tau'], 4)} | {_fmt(values['spearman_rho'], 4)} |")
-    from core.cost_front import render_cost
-    from core.multitask_report import render_cells
+    from greenmachine.report.cost_front import render_cost
+    from greenmachine.report.multitask import render_cells
 
     lines += render_cells(report)
     cost = render_cost(report.get("probe_cost"))
@@ -328,8 +328,8 @@ def render_markdown(report: Mapping[str, Any], figures: Sequence[tuple[str, str]
 def rebuild_report(run_dir: Path) -> tuple[dict, str]:
     """Rebuild ``report.json``'s energy part from ``energy.csv`` and re-render ``report.md``.
 
-    Reads only through :class:`core.rundir.RunDirectory`; a missing, corrupt or wrongly
-    shaped file is one :class:`core.errors.GMError` line.
+    Reads only through :class:`greenmachine.rundir.directory.RunDirectory`; a missing, corrupt or wrongly
+    shaped file is one :class:`greenmachine.errors.GMError` line.
 
     Returns
     -------
@@ -344,7 +344,7 @@ def rebuild_report(run_dir: Path) -> tuple[dict, str]:
             counts = {"done": old.get("networks_probed", 0) + old.get("cache_hits", 0), "hits": old.get("cache_hits", 0)}
             info = {"methods": old.get("methods", {}), "country": old.get("country"), **old.get("machine", {})}
             report["energy"] = energy_summary(directory.read_energy(), counts, info)
-        from core.figures import figure_links
+        from greenmachine.report.figures import figure_links
 
         return report, render_markdown(report, figure_links(run_dir))
     except (KeyError, TypeError, ValueError, AttributeError) as error:

@@ -1,14 +1,14 @@
 """The cost-aware front of a run: validation τ against probe energy per network.
 
 The candidates are the hall of fame plus, for every set of probe passes the search met,
-its tree with the best search τ (:meth:`core.evolution.Evolution.cost_candidates`); each
-carries its probe cost (:func:`core.probe.costs.probe_cost`: the measured cost of the
+its tree with the best search τ (:meth:`greenmachine.evolution.Evolution.cost_candidates`); each
+carries its probe cost (:func:`greenmachine.probe.costs.probe_cost`: the measured cost of the
 passes its statistics need, per network). The front keeps the candidates no cheaper one
 beats on validation τ. The report names the cheapest candidate within
 :data:`TAU_MARGIN` *validation* τ of the best one (never chosen on test τ), with its test τ.
 
 Called by the engine at the end of a run (:func:`cost_section`, written to ``report.json``
-and ``cost_front.csv``), by ``core.report`` (:func:`render_cost`) and ``gm run``'s final
+and ``cost_front.csv``), by ``greenmachine.report.build`` (:func:`render_cost`) and ``gm run``'s final
 output (:func:`summary_lines`), and by the cost-front figure (:func:`pareto_front`).
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
-from core.rundir_rows import HallOfFameRow
+from greenmachine.rundir.rows import HallOfFameRow
 
 #: "Within this much validation τ of the best" when naming the cheapest proxy.
 TAU_MARGIN = 0.01
@@ -65,7 +65,7 @@ def write_cost_front(directory: Any, entries: Sequence[Any], hall_of_fame: Seque
     directory : RunDirectory
         The run directory.
     entries : sequence of HallOfFameEntry
-        The cost-front candidates (:meth:`core.evolution.Evolution.cost_candidates`).
+        The cost-front candidates (:meth:`greenmachine.evolution.Evolution.cost_candidates`).
     hall_of_fame : sequence of HallOfFameRow
         The hall of fame's rows with their probe costs (and simplified formulas).
     best : HallOfFameRow
@@ -83,7 +83,7 @@ def write_cost_front(directory: Any, entries: Sequence[Any], hall_of_fame: Seque
     dict or None
         None (and no file) when the space has no measured pass costs.
     """
-    from core.probe.costs import has_costs, space_costs
+    from greenmachine.probe.costs import has_costs, space_costs
 
     space = profile.space_name
     if not has_costs(space) or not entries:

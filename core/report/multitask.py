@@ -1,7 +1,7 @@
 """The multi-task parts of a run's report and proxy file: tasks, normalisation, per-cell table.
 
-Called by :class:`core.multitask.MultiTaskRunController` (at the end of a run) and by
-:func:`core.report.render_markdown` (the per-cell table of ``report.md``, also when ``gm
+Called by :class:`greenmachine.run.multitask.MultiTaskRunController` (at the end of a run) and by
+:func:`greenmachine.report.build.render_markdown` (the per-cell table of ``report.md``, also when ``gm
 report`` rebuilds it). A *cell* is one task: the evolved proxy's held-out test tau beside the
 best baseline of that task, the baseline chosen by its *validation* tau (never its test tau).
 """
@@ -36,7 +36,7 @@ def _overlap(task_data: Sequence[Any]) -> dict[str, int]:
 
 def multi_task_report(report: dict[str, Any], profile: Any, task_data: Sequence[Any],
                       cells: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Turn the single-space report of :func:`core.report.build_report` into the multi-task one."""
+    """Turn the single-space report of :func:`greenmachine.report.build.build_report` into the multi-task one."""
     labels = [item.task.label for item in task_data]
     spaces = list(dict.fromkeys(item.task.space for item in task_data))
     overlap = _overlap(task_data)

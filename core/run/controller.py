@@ -2,7 +2,7 @@
 
 Called by ``gm run`` (headless, in the main thread) and by the TUI (in a thread worker).
 It owns no output of its own: everything goes to the event sink and to the run directory,
-through :class:`core.rundir.RunDirectory`. :meth:`RunController.request_stop`,
+through :class:`greenmachine.rundir.directory.RunDirectory`. :meth:`RunController.request_stop`,
 :meth:`~RunController.pause` and :meth:`~RunController.resume` are thread-safe requests
 honoured between networks (probe) and between generations (evolution).
 
@@ -24,9 +24,9 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from core.errors import GMError
-from core.evaluation import ProbePhase, evaluate_sample, profile_samples, resolve_device
-from core.events import (
+from greenmachine.errors import GMError
+from greenmachine.evaluation.evaluate import ProbePhase, evaluate_sample, profile_samples, resolve_device
+from greenmachine.events import (
     EnergySample,
     Event,
     FanOutSink,
@@ -37,10 +37,10 @@ from core.events import (
     RunFinished,
     RunStarted,
 )
-from core.rundir import CHECKPOINT_FILE, REPORT_JSON_FILE, REPORT_MD_FILE, HallOfFameRow, RunDirectory
-from core.sampling import Samples
-from core.settings import Profile
-from core.table import StatisticTable
+from greenmachine.rundir.directory import CHECKPOINT_FILE, REPORT_JSON_FILE, REPORT_MD_FILE, HallOfFameRow, RunDirectory
+from greenmachine.sampling.samples import Samples
+from greenmachine.settings.profile import Profile
+from greenmachine.stats.table import StatisticTable
 
 DEFAULT_RUNS_ROOT = Path("runs")
 
@@ -73,12 +73,12 @@ class RunController:
     profile : Profile
         The validated profile.
     sink : callable
-        Receives every :class:`core.events.Event`.
+        Receives every :class:`greenmachine.events.Event`.
     run_dir : Path, optional
         Where to write; default a new folder under ``runs_root``.
     meter : EnergyMeter or MeterStartup, optional
         Energy meter; default from the profile's ``[energy]`` section. A plain meter stays
-        the caller's to close; a :class:`core.energy.MeterStartup` (a meter being built in
+        the caller's to close; a :class:`greenmachine.energy.MeterStartup` (a meter being built in
         the background) is resolved when the run starts and closed by the run.
     runs_root : Path
         Parent folder of new run directories.
@@ -87,10 +87,10 @@ class RunController:
     def __new__(cls, profile: Profile, *args: Any, **kwargs: Any) -> "RunController":
         # Profiles with several tasks or a non-default [fitness] run the multi-task controller.
         if cls is RunController and profile is not None:
-            from core.tasks import is_multi_task
+            from greenmachine.settings.tasks import is_multi_task
 
             if is_multi_task(profile):
-                from core.multitask import MultiTaskRunController
+                from greenmachine.run.multitask import MultiTaskRunController
 
                 cls = MultiTaskRunController
         return super().__new__(cls)
@@ -179,7 +179,7 @@ class RunController:
         Path
             The run directory.
         """
-        from core.energy.startup import resolve_meter
+        from greenmachine.energy.startup import resolve_meter
 
         profile = self.profile
         # The meter first: if it cannot start, nothing is written.
@@ -236,7 +236,7 @@ class RunController:
         )
 
     def _run(self, meter: Any) -> str:
-        from core.evolution import Evolution
+        from greenmachine.evolution import Evolution
 
         profile = self.profile
         samples = self.samples
@@ -289,7 +289,7 @@ class RunController:
         self._emit_energy(meter.stop(span), "evaluation")
         return "completed"
 
-    # -- hooks (overridden by core.multitask.MultiTaskRunController) ----------------------------
+    # -- hooks (overridden by greenmachine.run.multitask.MultiTaskRunController) ----------------------------
 
     def _load_samples(self) -> None:
         """Load the benchmark and draw the samples (before the run directory exists)."""
@@ -303,13 +303,13 @@ class RunController:
 
     def _probe_cost(self) -> Callable[[Any], Any] | None:
         """Each formula's probe cost on the run's space (None: the space has no cost table)."""
-        from core.probe.costs import has_costs, tree_cost
+        from greenmachine.probe.costs import has_costs, tree_cost
 
         space = self.profile.space_name
         return (lambda tree: tree_cost(tree, space)) if has_costs(space) else None
 
     def _evolution_options(self) -> dict[str, Any]:
-        """Extra keyword arguments of :class:`core.evolution.Evolution` (none for one space)."""
+        """Extra keyword arguments of :class:`greenmachine.evolution.Evolution` (none for one space)."""
         return {}
 
     def _evaluate_best(self, tree: Any) -> None:
@@ -325,8 +325,8 @@ class RunController:
         self._write_test_scores(tree)
 
     def _write_test_scores(self, tree: Any) -> None:
-        from core.evaluation import network_scores
-        from core.rundir import TestScoreRow
+        from greenmachine.evaluation.evaluate import network_scores
+        from greenmachine.rundir.directory import TestScoreRow
 
         rows = []
         for d in self.data:
@@ -341,7 +341,7 @@ class RunController:
     def _draw_figures(self) -> None:
         """Draw the run's figures and embed them in report.md; a failure is a warning event."""
         try:
-            from core.figures import draw_and_embed
+            from greenmachine.report.figures import draw_and_embed
 
             draw_and_embed(self.run_dir)
         except Exception as error:  # a figure must never fail the run
@@ -369,8 +369,8 @@ class RunController:
         return result
 
     def _write_report(self) -> None:
-        from core.export import simplified_texts
-        from core.report import build_report, energy_summary, render_markdown
+        from greenmachine.export import simplified_texts
+        from greenmachine.report.build import build_report, energy_summary, render_markdown
 
         profile = self.profile
         best = self.evolution.best()
@@ -383,7 +383,7 @@ class RunController:
         rows = [HallOfFameRow.from_entry(e, text, space) for e, text in zip(hall, texts[1:])]
         self.directory.write_hall_of_fame(rows)
         best_row = HallOfFameRow.from_entry(best, texts[0], space)
-        from core.cost_front import write_cost_front
+        from greenmachine.report.cost_front import write_cost_front
 
         cost = write_cost_front(self.directory, self.evolution.cost_candidates(), rows, best_row, profile,
                                 self._test_tau, {name: r["evolved"]["kendall_tau"] for name, r in self.test_results.items()})
@@ -419,7 +419,7 @@ class RunController:
 
     def _test_tau(self, tree: Any) -> dict[str, float]:
         """Kendall τ of one proxy tree on each dataset's test sample."""
-        from core.evaluation import score_proxy
+        from greenmachine.evaluation.evaluate import score_proxy
 
         return {d.dataset: score_proxy(tree, d.tables["test"], d.targets["test"].numpy(), self.device)["kendall_tau"]
                 for d in self.data}

@@ -1,10 +1,10 @@
 """The run controller for several (space, dataset) tasks and normalised statistics.
 
-:class:`core.engine.RunController` hands a profile to :class:`MultiTaskRunController` when it
+:class:`greenmachine.run.controller.RunController` hands a profile to :class:`MultiTaskRunController` when it
 lists ``benchmark.tasks`` or sets a non-default ``[fitness]`` (see
-:func:`core.tasks.is_multi_task`); ``gm run``, ``gm run --resume`` and the TUI reach it
+:func:`greenmachine.settings.tasks.is_multi_task`); ``gm run``, ``gm run --resume`` and the TUI reach it
 through ``RunController(...)`` unchanged. Each task draws its own search / validation /
-test samples (:func:`core.tasks.task_samples`) and is probed through the cache; the
+test samples (:func:`greenmachine.sampling.tasks.task_samples`) and is probed through the cache; the
 statistics of each sample are normalised within that sample (``fitness.normalise``); one
 formula is evolved against every task's search sample with ``fitness.aggregate`` of the
 per-task taus. At the end, per task, the final proxy (on normalised statistics) and every
@@ -20,11 +20,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.engine import DatasetData, RunController, _sampling_label
-from core.evaluation import ProbePhase, baseline_rows, score_proxy
-from core.events import RunStarted
-from core.tasks import Task, normalise_table, profile_tasks, task_samples
-from core.table import StatisticTable
+from greenmachine.run.controller import DatasetData, RunController, _sampling_label
+from greenmachine.evaluation.evaluate import ProbePhase, baseline_rows, score_proxy
+from greenmachine.events import RunStarted
+from greenmachine.settings.tasks import Task, profile_tasks
+from greenmachine.stats.normalise import normalise_table
+from greenmachine.sampling.tasks import task_samples
+from greenmachine.stats.table import StatisticTable
 
 SAMPLE_NAMES = ("search", "validation", "test")
 
@@ -55,7 +57,7 @@ class TaskData:
 
 
 class MultiTaskRunController(RunController):
-    """:class:`core.engine.RunController` over several tasks (see the module docstring)."""
+    """:class:`greenmachine.run.controller.RunController` over several tasks (see the module docstring)."""
 
     def _load_samples(self) -> None:
         self.tasks = profile_tasks(self.profile)
@@ -116,8 +118,8 @@ class MultiTaskRunController(RunController):
         self._write_test_scores(tree)
 
     def _write_test_scores(self, tree: Any) -> None:
-        from core.evaluation import network_scores
-        from core.rundir import TestScoreRow
+        from greenmachine.evaluation.evaluate import network_scores
+        from greenmachine.rundir.directory import TestScoreRow
 
         rows = []
         for item in self.task_data:
@@ -131,10 +133,10 @@ class MultiTaskRunController(RunController):
         self.directory.write_test_scores(rows)
 
     def _write_report(self) -> None:
-        from core.export import simplified_texts
-        from core.multitask_report import multi_task_proxy_fields, multi_task_report
-        from core.report import build_report, energy_summary, render_markdown
-        from core.rundir import HallOfFameRow
+        from greenmachine.export import simplified_texts
+        from greenmachine.report.multitask import multi_task_proxy_fields, multi_task_report
+        from greenmachine.report.build import build_report, energy_summary, render_markdown
+        from greenmachine.rundir.directory import HallOfFameRow
 
         profile = self.profile
         best = self.evolution.best()

@@ -4,16 +4,16 @@
 event, one JSON object per line), ``checkpoint.json`` (evolution state after the last
 finished generation, for ``gm run --resume``), ``hall_of_fame.csv``, ``energy.csv`` (one
 row per energy span), ``best_proxy.json``, ``test_scores.csv`` (every held-out test network's accuracy and scores),
-``cost_front.csv`` (the cost-front candidates with their probe cost, ``core.cost_front``),
-``report.json``, ``report.md`` and ``figures/`` (drawn by ``core.figures``). A zero-cost NAS
-(``gm search``, ``core.search``) writes the same contract plus ``search.json`` (its settings),
+``cost_front.csv`` (the cost-front candidates with their probe cost, ``greenmachine.report.cost_front``),
+``report.json``, ``report.md`` and ``figures/`` (drawn by ``greenmachine.report.figures``). A zero-cost NAS
+(``gm search``, ``greenmachine.search``) writes the same contract plus ``search.json`` (its settings),
 which is how a search directory is told apart (:meth:`RunDirectory.is_search`).
 
-:class:`RunDirectory` is the one owner of these files: the engine (``core.engine``) writes
-through it; ``gm report`` (``core.report``), ``gm eval`` (``core.evaluation``), the TUI's
+:class:`RunDirectory` is the one owner of these files: the engine (``greenmachine.run.controller``) writes
+through it; ``gm report`` (``greenmachine.report.build``), ``gm eval`` (``greenmachine.evaluation.evaluate``), the TUI's
 replay and the tests read through it. Every reader turns a missing, corrupt or wrongly
-shaped file into one :class:`core.errors.GMError` line. Every whole-file write is atomic
-(temp file + rename). The row types of its CSV files live in ``core.rundir_rows`` and are
+shaped file into one :class:`greenmachine.errors.GMError` line. Every whole-file write is atomic
+(temp file + rename). The row types of its CSV files live in ``greenmachine.rundir.rows`` and are
 re-exported here (:class:`HallOfFameRow` is the one hall-of-fame row type).
 """
 
@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from core.errors import GMError
-from core.files import atomic_write_json, atomic_write_text, json_default  # noqa: F401  (re-exported)
-from core.events import EnergySample, Event
-from core.rundir_events import EventFollower, parse_event_line
-from core.rundir_rows import (
+from greenmachine.errors import GMError
+from greenmachine.files import atomic_write_json, atomic_write_text, json_default  # noqa: F401  (re-exported)
+from greenmachine.events import EnergySample, Event
+from greenmachine.rundir.follow import EventFollower, parse_event_line
+from greenmachine.rundir.rows import (
     ENERGY_FIELDS,
     HALL_OF_FAME_FIELDS,
     EnergyRow,
@@ -177,8 +177,8 @@ class RunDirectory:
         atomic_write_text(self.file(PROFILE_FILE), profile.to_toml())
 
     def read_profile(self) -> Any:
-        """Read and validate ``profile.toml`` through ``core.settings``."""
-        from core.settings import load_profile_text
+        """Read and validate ``profile.toml`` through ``greenmachine.settings.profile``."""
+        from greenmachine.settings.profile import load_profile_text
 
         path = self.file(PROFILE_FILE)
         if not path.is_file():
@@ -267,7 +267,7 @@ class RunDirectory:
         Read from ``events.jsonl``: each part (a start or a resume) begins with ``RunStarted``
         and its last ``ProbeProgress`` holds its counts.
         """
-        from core.events import ProbeProgress, RunStarted
+        from greenmachine.events import ProbeProgress, RunStarted
 
         totals = {"done": 0, "hits": 0, "workers": 1, "machines": 1}
         last = None
@@ -395,7 +395,7 @@ def read_proxy_file(path: Path) -> dict[str, Any]:
     """Read a saved proxy (``best_proxy.json`` form): a JSON object with a ``tree`` object.
 
     Text fields that other commands use (``space``, ``datasets``, ``probe``) are checked for
-    their type; the tree itself is checked when it is rebuilt (``core.proxy.tree``).
+    their type; the tree itself is checked when it is rebuilt (``greenmachine.proxy.tree``).
     """
     path = Path(path)
     data = read_json(path)

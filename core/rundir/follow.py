@@ -1,6 +1,6 @@
 """Reading ``events.jsonl`` line by line while a run is still writing it.
 
-Owned by :class:`core.rundir.RunDirectory` (``follow_events``, and ``read_events`` parses each
+Owned by :class:`greenmachine.rundir.directory.RunDirectory` (``follow_events``, and ``read_events`` parses each
 line with :func:`parse_event_line`); the TUI's replay uses :class:`EventFollower` to watch a
 run directory that ``gm run`` or ``gm search`` is writing in another process.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from core.errors import GMError
-from core.events import Event, event_from_dict
-from core.rundir_rows import one_line
+from greenmachine.errors import GMError
+from greenmachine.events import Event, event_from_dict
+from greenmachine.rundir.rows import one_line
 
 
 def parse_event_line(line: str) -> Event:

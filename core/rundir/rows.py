@@ -1,8 +1,8 @@
 """The row types of a run directory's CSV files: :class:`HallOfFameRow` (the project's one
 hall-of-fame row type, ``hall_of_fame.csv``) and :class:`EnergyRow` (``energy.csv``).
 
-Used by ``core.rundir`` (which reads and writes the files), ``core.evolution`` (its
-generations report their hall of fame as rows) and ``core.report``.
+Used by ``greenmachine.rundir.directory`` (which reads and writes the files), ``greenmachine.evolution`` (its
+generations report their hall of fame as rows) and ``greenmachine.report.build``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
-from core.errors import GMError
+from greenmachine.errors import GMError
 
 HALL_OF_FAME_FIELDS = ("size", "tau_search", "tau_validation", "formula", "simplified", "tree_json",
                        "probe_passes", "probe_seconds_per_network", "probe_joules_per_network", "probe_energy")
@@ -49,7 +49,7 @@ class HallOfFameRow:
     probe_passes : tuple of str
         The probe passes the formula needs (empty when its cost is not known).
     probe_seconds, probe_joules : float or None
-        Its probe cost per network (:func:`core.probe.costs.probe_cost`; None when unknown).
+        Its probe cost per network (:func:`greenmachine.probe.costs.probe_cost`; None when unknown).
     probe_energy : str
         ``"estimated"`` or ``"measured"``: how the pass-cost table got its joules.
     """
@@ -68,13 +68,13 @@ class HallOfFameRow:
 
     @classmethod
     def from_entry(cls, entry: Any, simplified: str = "", space: str | None = None) -> "HallOfFameRow":
-        """The row of a :class:`core.evolution.HallOfFameEntry`; with ``space`` (one that has
+        """The row of a :class:`greenmachine.evolution.HallOfFameEntry`; with ``space`` (one that has
         measured pass costs) it carries the formula's probe cost."""
         row = cls(int(entry.tree.size), float(entry.search_tau), float(entry.validation_tau),
                   str(entry.tree), entry.tree.to_dict(), int(entry.generation), simplified)
         if space is None:
             return row
-        from core.probe.costs import has_costs, space_costs, tree_cost
+        from greenmachine.probe.costs import has_costs, space_costs, tree_cost
 
         if not has_costs(space):
             return row

@@ -1,6 +1,6 @@
 """Seeded, disjoint search / validation / test samples of a search space.
 
-Called by the engine (``core.engine``), ``gm baselines`` and ``gm eval``. Two modes:
+Called by the engine (``greenmachine.run.controller``), ``gm baselines`` and ``gm eval``. Two modes:
 ``random`` draws uniformly from the whole space; ``stratified`` splits the space's accuracy
 range into strata — equal-width accuracy bins (``equal_width``) or equal-count bins
 (``quantile``) — and draws the same number of networks from each stratum. A stratum with
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import GMError
-from core.settings import SamplingSettings
+from greenmachine.errors import GMError
+from greenmachine.settings.profile import SamplingSettings
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The figures of a zero-cost NAS (``gm search``), drawn with matplotlib (Agg) as PNG and SVG.
 
-Called by :mod:`core.search.run` at the end of a search, from the report data it writes
+Called by :mod:`greenmachine.search.run` at the end of a search, from the report data it writes
 (``report.json``), so a figure can be redrawn from a finished run directory with
 :func:`draw_search_figures`. matplotlib is imported here only, lazily.
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from core.errors import GMError
-from core.search.guides import RANDOM
+from greenmachine.errors import GMError
+from greenmachine.search.guides import RANDOM
 
 
 def _pyplot():

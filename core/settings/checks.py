@@ -1,9 +1,9 @@
 """Per-key validation of profile values: types, choices, ranges, limits and text checks.
 
-Called by :func:`core.settings.profile_from_mapping` for every ``section.key`` of a profile
-and every ``--set`` override. Each failure is one :class:`core.errors.ProfileError` line
+Called by :func:`greenmachine.settings.profile.profile_from_mapping` for every ``section.key`` of a profile
+and every ``--set`` override. Each failure is one :class:`greenmachine.errors.ProfileError` line
 naming the file and the key. The limits (seeds, tree sizes, initial depths) are also read by
-the evolution and proxy-tree code, which re-export them from :mod:`core.settings`.
+the evolution and proxy-tree code, which re-export them from :mod:`greenmachine.settings.profile`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any
 
-from core.errors import ProfileError
+from greenmachine.errors import ProfileError
 
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("sampling", "mode"): ("random", "stratified"),
@@ -47,10 +47,10 @@ _MINIMUM: dict[tuple[str, str], float] = {
 SEED_LIMIT = 2**32 - 1
 """Largest accepted seed (numpy and torch generators take any seed up to this)."""
 MAX_TREE_DEPTH_SETTING = 32
-"""Largest ``evolution.max_depth``: half of ``core.proxy.tree.MAX_DEPTH`` (crossover can
+"""Largest ``evolution.max_depth``: half of ``greenmachine.proxy.tree.MAX_DEPTH`` (crossover can
 join two trees of the limit into one of up to twice its depth before rejecting it)."""
 MAX_TREE_SIZE_SETTING = 2000
-"""Largest ``evolution.max_size``: a quarter of ``core.proxy.tree.MAX_SIZE`` (crossover
+"""Largest ``evolution.max_size``: a quarter of ``greenmachine.proxy.tree.MAX_SIZE`` (crossover
 doubles it at most; a subtree mutation adds at most ``2**MAX_INITIAL_DEPTH_SETTING``)."""
 MAX_INITIAL_DEPTH_SETTING = 10
 """Largest ``evolution.init_max_depth`` (a full binary tree of this depth has 1023 nodes)."""
@@ -123,7 +123,7 @@ def _check_value(source: str, section: str, key: str, expected: Any, value: Any)
     if choices is not None and value not in choices:
         raise ProfileError(f"{where} must be one of {', '.join(choices)}; got {value!r}")
     if (section, key) == ("benchmark", "space"):
-        from core.spaces import CUSTOM, space_names
+        from greenmachine.spaces import CUSTOM, space_names
 
         if value not in (*space_names(), CUSTOM):
             raise ProfileError(f"{where} must be one of {', '.join((*space_names(), CUSTOM))}; got {value!r}")
@@ -153,8 +153,8 @@ def _check_value(source: str, section: str, key: str, expected: Any, value: Any)
 
 def check_cost_table(source: str, space: str) -> None:
     """``evolution.cost_weight > 0`` needs measured pass costs, with joules, for ``space``."""
-    from core.errors import GMError
-    from core.probe.costs import space_costs
+    from greenmachine.errors import GMError
+    from greenmachine.probe.costs import space_costs
 
     try:
         table = space_costs(space)

@@ -2,7 +2,7 @@
 
 Called by the CLI (``gm run``, ``gm probe``, ``gm baselines``, ``gm tui``), the engine and
 the tests. A profile is a TOML file in ``profiles/`` (or any path). Unknown sections or
-keys, wrong types and out-of-range values raise :class:`core.errors.ProfileError` whose one
+keys, wrong types and out-of-range values raise :class:`greenmachine.errors.ProfileError` whose one
 line names the file and the key. Command-line overrides (``--set evolution.population=200``)
 go through the same validation.
 """
@@ -16,8 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from core.errors import ProfileError
-from core.settings_checks import (  # noqa: F401  (the limits are re-exported for other modules)
+from greenmachine.errors import ProfileError
+from greenmachine.settings.checks import (  # noqa: F401  (the limits are re-exported for other modules)
     MAX_INITIAL_DEPTH_SETTING,
     MAX_TREE_DEPTH_SETTING,
     MAX_TREE_SIZE_SETTING,
@@ -29,7 +29,7 @@ from core.settings_checks import (  # noqa: F401  (the limits are re-exported fo
 )
 
 #: Package the top-level ``profiles/`` folder is installed as (see setup.py).
-PROFILE_PACKAGE = "gm_profiles"
+PROFILE_PACKAGE = "greenmachine.profiles"
 _SOURCE_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -57,17 +57,17 @@ class BenchmarkSettings:
 
     ``datasets``: fitness is the minimum Kendall tau over these datasets (one dataset is
     the usual case); the ground truth is the space's accuracy column of each dataset
-    (:attr:`core.spaces.SearchSpace.metric_columns`). ``space = "custom"`` reads the user's
+    (:attr:`greenmachine.spaces.SearchSpace.metric_columns`). ``space = "custom"`` reads the user's
     own space from ``table`` (CSV) and ``builder`` (``file.py:function``); relative paths
     resolve against the profile file and are stored absolute (see
-    :mod:`core.spaces.custom`).
+    :mod:`greenmachine.spaces.custom`).
     """
 
     space: str = "tss"
     datasets: tuple[str, ...] = ("cifar10",)
     table: str = ""
     builder: str = ""
-    #: Several (space, dataset) tasks, ``"space/dataset"`` each (see :mod:`core.tasks`);
+    #: Several (space, dataset) tasks, ``"space/dataset"`` each (see :mod:`greenmachine.settings.tasks`);
     #: replaces ``space`` and ``datasets``, which then hold the first task.
     tasks: tuple[str, ...] = ()
 
@@ -96,7 +96,7 @@ class ProbeSettings:
     ``workers``: local probe workers (``0`` = every usable CPU, one per visible GPU on CUDA;
     ``1`` = in this process); ``executor``: ``local`` (a process pool) or ``ray``;
     ``address``: the Ray cluster (``auto`` or ``HOST:PORT``; ``""`` starts a local Ray
-    instance). See :mod:`core.probe.executors`.
+    instance). See :mod:`greenmachine.probe.executors`.
     """
 
     batch_size: int = 64
@@ -115,7 +115,7 @@ class EvolutionSettings:
     ``cost_weight`` (τ per joule, default 0 = no cost term): the fitness that selects,
     fills the hall of fame and chooses the final proxy becomes
     ``tau - cost_weight * J`` where ``J`` is the formula's probe energy per network (the
-    measured cost of the passes its statistics need, ``core.probe.costs``; estimated where
+    measured cost of the passes its statistics need, ``greenmachine.probe.costs``; estimated where
     the table says so). E.g. ``0.002`` trades 0.002 τ for each joule per network. It needs
     a measured pass-cost table for the space (``scripts/bench_passes.py --write``).
     """
@@ -145,9 +145,9 @@ class FitnessSettings:
 
     ``aggregate``: ``min`` (worst task) or ``mean`` tau over the tasks (or datasets), or
     ``margin``: the worst task's tau less that task's best baseline tau on the same sample
-    (halved; a multi-task run, see :func:`core.tasks.aggregate_taus`);
+    (halved; a multi-task run, see :func:`greenmachine.stats.aggregate.aggregate_taus`);
     ``normalise``: ``none``, ``rank`` or ``zscore`` of every statistic within each task's
-    sample before the formula reads it (see :mod:`core.tasks`).
+    sample before the formula reads it (see :mod:`greenmachine.settings.tasks`).
     """
 
     aggregate: str = "min"
@@ -186,8 +186,8 @@ class Profile:
 
     @property
     def search_space(self):
-        """The :class:`core.spaces.SearchSpace` of ``benchmark`` (a custom space registered on first use)."""
-        from core.spaces import space_of
+        """The :class:`greenmachine.spaces.SearchSpace` of ``benchmark`` (a custom space registered on first use)."""
+        from greenmachine.spaces import space_of
 
         return space_of(self.benchmark)
 
@@ -257,8 +257,8 @@ def _toml_character(character: str) -> str:
 
 def _check_space(source: str, benchmark: BenchmarkSettings, base: Path | None) -> BenchmarkSettings:
     """Resolve the space (a custom space's files made absolute) and check its datasets."""
-    from core.errors import GMError
-    from core.spaces import space_of
+    from greenmachine.errors import GMError
+    from greenmachine.spaces import space_of
 
     try:
         space = space_of(benchmark, base)
@@ -321,7 +321,7 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>", bas
                 f"{source}: unknown key {key!r} (known: name, description, {', '.join(_SECTIONS)})"
             )
     if "benchmark" in sections and sections["benchmark"].tasks:
-        from core.tasks import check_tasks
+        from greenmachine.settings.tasks import check_tasks
 
         sections["benchmark"] = check_tasks(source, data["benchmark"], sections["benchmark"])
     elif "benchmark" in sections:

@@ -1,9 +1,9 @@
 """Several (space, dataset) tasks in one profile, and per-task normalisation of statistics.
 
-Called by :mod:`core.settings` (validating ``benchmark.tasks``), the multi-task run
-controller (:mod:`core.multitask`), :mod:`core.evolution` (the ``fitness.aggregate`` of
-per-task taus), :mod:`core.evaluation` (``gm eval`` of a normalised proxy) and
-:class:`core.proxies.Proxy` (scoring with a normalised proxy).
+Called by :mod:`greenmachine.settings.profile` (validating ``benchmark.tasks``), the multi-task run
+controller (:mod:`greenmachine.run.multitask`), :mod:`greenmachine.evolution` (the ``fitness.aggregate`` of
+per-task taus), :mod:`greenmachine.evaluation.evaluate` (``gm eval`` of a normalised proxy) and
+:class:`greenmachine.proxies.Proxy` (scoring with a normalised proxy).
 
 A *task* is one space and one dataset, written ``"space/dataset"`` (``"tss/cifar10"``).
 A profile lists them in ``benchmark.tasks`` instead of ``benchmark.space`` and
@@ -36,9 +36,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from core.errors import GMError, ProfileError
-from core.fitness import WORST_FITNESS
-from core.table import StatisticTable
+from greenmachine.errors import GMError, ProfileError
+from greenmachine.stats.fitness import WORST_FITNESS
+from greenmachine.stats.table import StatisticTable
 
 NORMALISATIONS = ("none", "rank", "zscore")
 """Accepted values of ``fitness.normalise``."""
@@ -93,7 +93,7 @@ def check_tasks(source: str, raw: Mapping[str, Any], benchmark: Any) -> Any:
         ``tasks`` given with ``space``, ``datasets``, ``table`` or ``builder``; a task not
         written ``space/dataset``; an unknown space or dataset (one line naming the task).
     """
-    from core.spaces import get_space, space_names
+    from greenmachine.spaces import get_space, space_names
 
     given = [key for key in ("space", "datasets", "table", "builder") if key in raw]
     if given:
@@ -209,7 +209,7 @@ def aggregate_taus(taus: Sequence[torch.Tensor], how: str = "min",
     how : {"min", "mean", "margin"}
         ``margin``: half the smallest ``tau - offset`` over tasks, where ``offsets`` are the
         taus of each task's best baseline on the same sample; halved so that it lies in
-        [-1, 1] like a tau. A tree whose tau is invalid (:data:`core.fitness.WORST_FITNESS`)
+        [-1, 1] like a tau. A tree whose tau is invalid (:data:`greenmachine.stats.fitness.WORST_FITNESS`)
         on any task keeps that value.
     offsets : sequence of float, optional
         One per task; needed by ``margin`` only.
@@ -251,8 +251,8 @@ def task_samples(tasks: Sequence[Task], sampling: Any) -> list[tuple[Any, Any]]:
     list of (Benchmark, Samples)
         One per task, in order.
     """
-    from core.benchmarks import load_benchmark
-    from core.sampling import draw_samples
+    from greenmachine.benchmark.tables import load_benchmark
+    from greenmachine.sampling.samples import draw_samples
 
     result = []
     for task in tasks:
@@ -283,7 +283,7 @@ def own_networks_from_provenance(provenance: Mapping[str, Any], drawn: Mapping[s
     GMError
         A malformed ``provenance.sampling``.
     """
-    from core.settings import SamplingSettings
+    from greenmachine.settings.profile import SamplingSettings
 
     try:
         settings = SamplingSettings(mode=str(drawn["mode"]), stratification=str(drawn.get("stratification") or "equal_width"),
@@ -302,7 +302,7 @@ def own_networks_from_provenance(provenance: Mapping[str, Any], drawn: Mapping[s
 
 def probe_tasks(profile: Any, sink: Any) -> Any:
     """Probe every task's samples into the cache (``gm probe`` of a multi-task profile)."""
-    from core.evaluation import ProbePhase, resolve_device
+    from greenmachine.evaluation.evaluate import ProbePhase, resolve_device
 
     tasks = profile_tasks(profile)
     draws = task_samples(tasks, profile.sampling)
@@ -320,7 +320,7 @@ def probe_tasks(profile: Any, sink: Any) -> Any:
 
 def task_baselines(profile: Any, sink: Any) -> list[dict[str, Any]]:
     """Every baseline on each task's test sample (``gm baselines`` of a multi-task profile)."""
-    from core.evaluation import ProbePhase, evaluate_sample, resolve_device, sampling_info
+    from greenmachine.evaluation.evaluate import ProbePhase, evaluate_sample, resolve_device, sampling_info
 
     device = resolve_device(profile.probe.device)
     output = []

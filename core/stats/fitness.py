@@ -15,7 +15,7 @@ or are constant (tau undefined), gets :data:`WORST_FITNESS` ``= -1.0``, the lowe
 tau can take, so such a proxy never wins a tournament against a valid one with the same
 parsimony penalty.
 
-Called by :mod:`core.evolution` (every generation), the engine and ``gm eval`` (test-sample
+Called by :mod:`greenmachine.evolution` (every generation), the engine and ``gm eval`` (test-sample
 reports), the baselines, the benchmark script and the tests.
 """
 

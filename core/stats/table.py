@@ -3,8 +3,8 @@
 The probe produces one :class:`NetworkStatistics` per network (ragged: networks have
 different numbers of weighted layers). The evolution engine stacks them into a
 :class:`StatisticTable` once, and every proxy formula is then evaluated on that table
-without touching a network again. Called by ``core.probe`` (producer), ``core.proxy``
-(evaluation), ``core.evolution`` and ``core.baselines`` (consumers).
+without touching a network again. Called by ``greenmachine.probe`` (producer), ``greenmachine.proxy``
+(evaluation), ``greenmachine.evolution`` and ``greenmachine.baselines.published`` (consumers).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``gm data check|import-nats|import-cifar``: the data files GreenMachine reads.
 
-Thin commands registered on the ``gm data`` group by :mod:`gm_tui.cli`: parse, call
-:mod:`core.datacheck` / :mod:`core.importers`, print. Heavy imports happen inside the bodies.
+Thin commands registered on the ``gm data`` group by :mod:`greenmachine.tui.cli`: parse, call
+:mod:`greenmachine.benchmark.check` / :mod:`greenmachine.benchmark.importers`, print. Heavy imports happen inside the bodies.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import typer
 
 def data_check_command() -> None:
     """List every data file, found or missing, where it came from, with its row/image counts."""
-    from core.datacheck import check_data
-    from core.datadir import describe_search
+    from greenmachine.benchmark.check import check_data
+    from greenmachine.datadir import describe_search
 
     statuses = check_data()
     typer.echo(f"data: {describe_search()}")
@@ -43,8 +43,8 @@ def data_import_nats_command(
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Folder to write the table into (default: the data directory).")] = None,
 ) -> None:
     """Build our benchmark table from the official NATS-Bench archive (needs the 'nats' extra)."""
-    from core.datadir import data_dir
-    from core.importers import import_nats_tables
+    from greenmachine.datadir import data_dir
+    from greenmachine.benchmark.importers import import_nats_tables
 
     target = out_dir or data_dir()
     target.mkdir(parents=True, exist_ok=True)
@@ -59,7 +59,7 @@ def data_import_cifar_command(
     split: Annotated[str, typer.Option("--split", help="train or test.")] = "train",
 ) -> None:
     """Convert an official CIFAR python archive into GreenMachine's .npz image format."""
-    from core.importers import import_cifar_archive
+    from greenmachine.benchmark.importers import import_cifar_archive
 
     path = import_cifar_archive(archive, out, dataset, split)
     typer.echo(f"wrote {path}")

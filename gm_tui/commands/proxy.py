@@ -1,7 +1,7 @@
 """``gm proxies`` and ``gm score``: the shipped proxies, and scoring your own models.
 
-Thin commands registered on the ``gm`` app by :mod:`gm_tui.cli`: parse, call
-:mod:`core.proxies`, print. Heavy imports happen inside the bodies.
+Thin commands registered on the ``gm`` app by :mod:`greenmachine.tui.cli`: parse, call
+:mod:`greenmachine.proxies`, print. Heavy imports happen inside the bodies.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _number(value, digits: int) -> str:
 
 def proxies_command() -> None:
     """List the shipped proxies: where they come from, their measured tau, what they cost."""
-    from core.proxies import shipped_proxies
+    from greenmachine.proxies import shipped_proxies
 
     proxies = shipped_proxies()
     if not proxies:
@@ -54,7 +54,7 @@ def proxies_command() -> None:
 
 def _print_pass_costs(proxies) -> None:
     """Each proxy's probe cost from the measured pass-cost table, against the whole bank."""
-    from core.probe.costs import COSTS_FILE, cost_tables, proxy_cost_rows
+    from greenmachine.probe.costs import COSTS_FILE, cost_tables, proxy_cost_rows
 
     rows = proxy_cost_rows(proxies)
     if not rows:
@@ -86,11 +86,11 @@ def score_command(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the scores and cost as JSON.")] = None,
 ) -> None:
     """Score your own model(s) with a designed proxy, and say what it cost."""
-    from core.energy import make_meter
-    from core.errors import GMError
-    from core.proxies import load_proxy
-    from core.proxies.scoring import score_models
-    from core.spaces.custom import load_function
+    from greenmachine.energy import make_meter
+    from greenmachine.errors import GMError
+    from greenmachine.proxies import load_proxy
+    from greenmachine.proxies.scoring import score_models
+    from greenmachine.spaces.custom import load_function
 
     chosen = load_proxy(proxy)
     factory = load_function(model, "model factory")

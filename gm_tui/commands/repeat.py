@@ -1,8 +1,8 @@
 """``gm run PROFILE --seeds/--repeat/--probe-seeds`` and ``gm summary DIR``: thin commands over
-:mod:`core.repeats` and :mod:`core.repeats_summary`.
+:mod:`greenmachine.repeats.runner` and :mod:`greenmachine.repeats.summary`.
 
-Called by ``gm_tui.cli`` (the ``run`` command hands over when a seed option is given; ``summary``
-is registered there). Every user error is a ``core.errors.GMError`` and becomes one line.
+Called by ``greenmachine.tui.cli`` (the ``run`` command hands over when a seed option is given; ``summary``
+is registered there). Every user error is a ``greenmachine.errors.GMError`` and becomes one line.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ def run_repeats(profile: Optional[str], overrides: list[str], out: Optional[Path
                 repeat: Optional[str], probe_seeds: Optional[str], workers, executor, address) -> None:
     """Run every (evolution seed, probe seed) combination into ``out`` and write its summary."""
 
-    from core.energy import MeterStartup
-    from core.errors import GMError
-    from core.repeats import RepeatRunner, plan_from_options, prepare_folder
-    from core.rundir import new_run_dir
-    from gm_tui.cli import _install_stop_on_interrupt, _probe_overrides
+    from greenmachine.energy import MeterStartup
+    from greenmachine.errors import GMError
+    from greenmachine.repeats.runner import RepeatRunner, plan_from_options, prepare_folder
+    from greenmachine.rundir.directory import new_run_dir
+    from greenmachine.tui.cli import _install_stop_on_interrupt, _probe_overrides
 
     if profile is None:
         raise GMError("--seeds, --repeat and --probe-seeds need a PROFILE (rerun the same command to resume)")
@@ -30,13 +30,13 @@ def run_repeats(profile: Optional[str], overrides: list[str], out: Optional[Path
     if out is not None:
         resumes = prepare_folder(out, plan)
     else:
-        from core.engine import DEFAULT_RUNS_ROOT
+        from greenmachine.run.controller import DEFAULT_RUNS_ROOT
 
         out, resumes = new_run_dir(DEFAULT_RUNS_ROOT, f"{plan.profile.name}-seeds"), False
     startup = MeterStartup(plan.profile.energy.enabled, plan.profile.energy.country)
     typer.echo(f"gm: {'resuming' if resumes else 'starting'} {plan.describe()} in {out}", err=True)
 
-    from gm_tui.headless import HeadlessReporter
+    from greenmachine.tui.headless import HeadlessReporter
 
     runner = RepeatRunner(plan, out, HeadlessReporter(), meter=startup)
     import signal
@@ -52,7 +52,7 @@ def run_repeats(profile: Optional[str], overrides: list[str], out: Optional[Path
 
 
 def _print_summary(folder: Path, summary: dict) -> None:
-    from core.repeats_summary import SUMMARY_MD_FILE
+    from greenmachine.repeats.summary import SUMMARY_MD_FILE
 
     for dataset, stats in summary["statistics"].items():
         evolved = stats.get("evolved", {})
@@ -72,7 +72,7 @@ def summary_command(
     write: Annotated[bool, typer.Option("--write/--no-write", help="Rewrite summary.json/summary.md.")] = True,
 ) -> None:
     """Rebuild the mean ± sd summary of a folder of seed runs from its run directories."""
-    from core.repeats_summary import render_summary, summarize, write_summary
+    from greenmachine.repeats.summary import render_summary, summarize, write_summary
 
     summary = write_summary(folder) if write else summarize(folder)
     typer.echo(render_summary(summary).rstrip("\n"))

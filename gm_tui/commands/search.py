@@ -1,7 +1,7 @@
 """``gm search``: a zero-cost NAS guided by a proxy, headless, into a run directory.
 
-A thin command registered on the ``gm`` app by :mod:`gm_tui.cli`: parse the options, call
-:func:`core.search.run_search`, print progress on stderr and the result on stdout. Heavy
+A thin command registered on the ``gm`` app by :mod:`greenmachine.tui.cli`: parse the options, call
+:func:`greenmachine.search.run_search`, print progress on stderr and the result on stdout. Heavy
 imports happen inside the body.
 """
 
@@ -18,12 +18,12 @@ class SearchReporter:
     """Progress on stderr: probe progress as ``gm run`` shows it, one line per finished search."""
 
     def __init__(self) -> None:
-        from gm_tui.headless import HeadlessReporter
+        from greenmachine.tui.headless import HeadlessReporter
 
         self.inner = HeadlessReporter()
 
     def __call__(self, event) -> None:
-        from core.events import NetworkFound, ProbeProgress, RunStarted, SearchProgress
+        from greenmachine.events import NetworkFound, ProbeProgress, RunStarted, SearchProgress
 
         if isinstance(event, RunStarted):
             sizes = event.sample_sizes
@@ -60,8 +60,8 @@ def search_command(
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write report.json's content here.")] = None,
 ) -> None:
     """Zero-cost NAS: find a network with a proxy, then look up how good it really is."""
-    from core.rundir import RunDirectory, atomic_write_text
-    from core.search import SearchSettings, run_search
+    from greenmachine.rundir.directory import RunDirectory, atomic_write_text
+    from greenmachine.search import SearchSettings, run_search
 
     settings = SearchSettings(proxy=proxy, space=space, dataset=dataset, budget=budget, strategy=strategy, seed=seed,
                               constraint=constraint, objective=objective, compare_seeds=compare_seeds,
@@ -88,6 +88,6 @@ def search_command(
         try:
             atomic_write_text(json_path, json.dumps(report, indent=2) + "\n")
         except OSError as error:
-            from core.errors import GMError
+            from greenmachine.errors import GMError
 
             raise GMError(f"cannot write {json_path}: {error.strerror or error}") from None

@@ -6,7 +6,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from gm_tui.cli import app
+from greenmachine.tui.cli import app
 
 runner = CliRunner()
 
@@ -40,7 +40,7 @@ def test_data_check_on_empty_folder_fails(tmp_path, monkeypatch):
     ],
 )
 def test_bad_input_is_one_line_without_traceback(arguments, fragment):
-    result = subprocess.run([sys.executable, "-m", "gm_tui.cli", *arguments], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "greenmachine.tui.cli", *arguments], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert fragment in result.stderr
     assert "Traceback" not in result.stderr
@@ -51,7 +51,7 @@ def test_missing_data_file_is_one_line(tmp_path):
     import os
 
     env = dict(os.environ, GM_DATA_DIR=str(tmp_path))
-    result = subprocess.run([sys.executable, "-m", "gm_tui.cli", "baselines", "quick"], capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "greenmachine.tui.cli", "baselines", "quick"], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 2
     assert "nats_tss.csv.gz" in result.stderr and str(tmp_path) in result.stderr
     assert "Traceback" not in result.stderr

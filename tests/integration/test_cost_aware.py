@@ -9,18 +9,18 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 import torch
 
-from core.cost_front import cheapest_within, pareto_front, render_cost
-from core.errors import GMError, ProfileError
-from core.evolution import Evolution
-from core.probe import costs
-from core.probe.costs import ProbeCost, probe_cost, proxy_cost_rows, space_costs, write_space_costs
-from core.probe.registry import PASSES
-from core.proxy.evaluate import evaluate_population
-from core.proxy.generate import synthetic_table
-from core.proxy.tree import Apply, LayerStatistic, NetworkStatistic
-from core.rundir import RunDirectory
-from core.rundir_rows import HallOfFameRow
-from core.settings import Profile, profile_from_mapping
+from greenmachine.report.cost_front import cheapest_within, pareto_front, render_cost
+from greenmachine.errors import GMError, ProfileError
+from greenmachine.evolution import Evolution
+from greenmachine.probe import costs
+from greenmachine.probe.costs import ProbeCost, probe_cost, proxy_cost_rows, space_costs, write_space_costs
+from greenmachine.probe.registry import PASSES
+from greenmachine.proxy.evaluate import evaluate_population
+from greenmachine.proxy.generate import synthetic_table
+from greenmachine.proxy.tree import Apply, LayerStatistic, NetworkStatistic
+from greenmachine.rundir.directory import RunDirectory
+from greenmachine.rundir.rows import HallOfFameRow
+from greenmachine.settings.profile import Profile, profile_from_mapping
 
 torch.set_num_threads(1)
 
@@ -74,7 +74,7 @@ def test_the_shipped_table_has_every_pass_with_its_context():
 
 
 def test_shipped_proxy_costs_against_the_whole_bank():
-    from core.proxies import shipped_proxies
+    from greenmachine.proxies import shipped_proxies
 
     rows = proxy_cost_rows(shipped_proxies())
     assert {row["name"] for row in rows} == {proxy.name for proxy in shipped_proxies()}
@@ -216,8 +216,8 @@ def test_cost_front_file_round_trip_and_figure(tmp_path):
     back = directory.read_cost_front()
     assert [row for row, _ in back] == rows
     assert [row for row, on in back if on] == pareto_front(rows)
-    from core.figures import cost_front
-    from core.figures.context import RunFigureData
+    from greenmachine.report.figures import cost_front
+    from greenmachine.report.figures.context import RunFigureData
 
     data = RunFigureData(directory, Profile(), hall_of_fame=rows[:3], best_size=rows[0].size, cost_front=back)
     files = cost_front.draw(data)

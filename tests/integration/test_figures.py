@@ -1,4 +1,4 @@
-"""Figures of a run (core.figures), ``gm plot`` and ``test_scores.csv`` on a tiny real run."""
+"""Figures of a run (greenmachine.report.figures), ``gm plot`` and ``test_scores.csv`` on a tiny real run."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from core import rundir
-from core.baselines import rank_correlations
-from core.energy.testing import FakeMeter
-from core.engine import RunController
-from core.errors import GMError
-from core.events import ListSink, LogMessage, RunFinished
-from core.rundir import RunDirectory, TestScoreRow
-from core.settings import load_profile
-from gm_tui.cli import app
+from greenmachine.rundir import directory as rundir
+from greenmachine.baselines.published import rank_correlations
+from greenmachine.energy.testing import FakeMeter
+from greenmachine.run.controller import RunController
+from greenmachine.errors import GMError
+from greenmachine.events import ListSink, LogMessage, RunFinished
+from greenmachine.rundir.directory import RunDirectory, TestScoreRow
+from greenmachine.settings.profile import load_profile
+from greenmachine.tui.cli import app
 
 TINY = ["sampling.search=12", "sampling.validation=10", "sampling.test=10", "probe.batch_size=8",
         "evolution.population=12", "evolution.generations=3", "evolution.seed=0"]
@@ -141,12 +141,12 @@ def test_gm_plot_bad_input_is_one_error_line(tiny_run, tmp_path, make):
 
 
 def test_a_figure_failure_is_a_warning_not_a_failed_run(tmp_path, monkeypatch, tiny_run, cache):
-    import core.figures
+    import greenmachine.report.figures
 
     def broken(run_dir, skipped=None):
         raise RuntimeError("no fonts")
 
-    monkeypatch.setattr(core.figures, "draw_and_embed", broken)
+    monkeypatch.setattr(greenmachine.report.figures, "draw_and_embed", broken)
     profile = load_profile("quick", [*TINY, "evolution.generations=1", f"probe.cache_dir='{cache}'"])
     sink = ListSink()
     RunController(profile, sink, run_dir=tmp_path / "run", meter=FakeMeter(clock=time.perf_counter)).run()

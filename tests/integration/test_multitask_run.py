@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.events import ListSink
-from core.settings import profile_from_mapping
-from core.spaces import register_space, unregister_space
+from greenmachine.events import ListSink
+from greenmachine.settings.profile import profile_from_mapping
+from greenmachine.spaces import register_space, unregister_space
 
 from toy_space import ToySpace, write_table
 
@@ -47,7 +47,7 @@ def _profile(cache: Path, benchmark: dict, fitness: dict | None = None):
 @pytest.fixture(autouse=True)
 def no_figures(monkeypatch):
     """Figures are drawn by every run and tested elsewhere; here they would only cost time."""
-    from core.engine import RunController
+    from greenmachine.run.controller import RunController
 
     monkeypatch.setattr(RunController, "_draw_figures", lambda self: None)
 
@@ -63,7 +63,7 @@ def spaces(tmp_path_factory):
 
 
 def _run(profile, run_dir, controller_class=None):
-    from core.engine import RunController
+    from greenmachine.run.controller import RunController
 
     controller = (controller_class or RunController)(profile, ListSink(), run_dir=run_dir)
     controller.run()
@@ -78,7 +78,7 @@ def _hall(run_dir: Path) -> list[dict]:
 
 def test_default_fitness_is_bit_identical(spaces, tmp_path):
     """Old profiles run as before; the multi-task machinery with min / none gives the same hall of fame."""
-    from core.multitask import MultiTaskRunController
+    from greenmachine.run.multitask import MultiTaskRunController
 
     plain = _profile(spaces, {"space": "toy", "datasets": ["cifar10"]})
     explicit = _profile(spaces, {"space": "toy", "datasets": ["cifar10"]}, {"aggregate": "min", "normalise": "none"})
@@ -95,8 +95,8 @@ def test_default_fitness_is_bit_identical(spaces, tmp_path):
 
 
 def test_multi_task_run_reports_each_cell(spaces, tmp_path):
-    from core.evaluation import baseline_rows
-    from core.proxies import ProxyError, load_proxy
+    from greenmachine.evaluation.evaluate import baseline_rows
+    from greenmachine.proxies import ProxyError, load_proxy
 
     profile = _profile(spaces, {"tasks": ["toy/cifar10", "toyb/cifar10"]}, {"aggregate": "mean", "normalise": "rank"})
     controller, run_dir = _run(profile, tmp_path / "run")
@@ -124,7 +124,7 @@ def test_multi_task_run_reports_each_cell(spaces, tmp_path):
     proxy = load_proxy(run_dir)
     assert proxy.normalise == "rank" and proxy.tasks == ("toy/cifar10", "toyb/cifar10")
     # the proxy scores a set of networks as the run did (normalised within them); one alone is an error
-    from core.evaluation import network_scores
+    from greenmachine.evaluation.evaluate import network_scores
 
     item = controller.task_data[1]
     statistics = _network_statistics(item.raw["test"])
@@ -135,7 +135,7 @@ def test_multi_task_run_reports_each_cell(spaces, tmp_path):
 
 
 def test_margin_fitness_is_half_the_worst_lead_over_each_task_best_baseline(spaces, tmp_path):
-    from core.tasks import aggregate_taus
+    from greenmachine.stats.aggregate import aggregate_taus
 
     profile = _profile(spaces, {"tasks": ["toy/cifar10", "toyb/cifar10"]}, {"aggregate": "margin", "normalise": "rank"})
     controller, run_dir = _run(profile, tmp_path / "run")
@@ -154,8 +154,8 @@ def test_margin_fitness_is_half_the_worst_lead_over_each_task_best_baseline(spac
 
 
 def test_seed_summary_of_multi_task_runs_has_each_task_validation_tau(spaces, tmp_path):
-    from core.repeats import RepeatPlan, RepeatRunner
-    from core.repeats_summary import summarize
+    from greenmachine.repeats.runner import RepeatPlan, RepeatRunner
+    from greenmachine.repeats.summary import summarize
 
     profile = _profile(spaces, {"tasks": ["toy/cifar10", "toyb/cifar10"]}, {"aggregate": "min", "normalise": "rank"})
     folder = tmp_path / "seeds"
@@ -172,7 +172,7 @@ def test_seed_summary_of_multi_task_runs_has_each_task_validation_tau(spaces, tm
 
 
 def _network_statistics(table):
-    from core.table import NetworkStatistics
+    from greenmachine.stats.table import NetworkStatistics
 
     result = []
     for column in range(table.num_networks):
@@ -186,7 +186,7 @@ def _network_statistics(table):
 
 
 def test_gm_eval_scores_a_multi_task_proxy_per_task(spaces, tmp_path, monkeypatch):
-    from core.evaluation import evaluate_saved_proxy
+    from greenmachine.evaluation.evaluate import evaluate_saved_proxy
 
     monkeypatch.setenv("GM_CACHE_DIR", str(spaces))
     profile = _profile(spaces, {"tasks": ["toy/cifar10", "toyb/cifar10"]}, {"normalise": "zscore"})
@@ -202,7 +202,7 @@ def test_gm_eval_scores_a_multi_task_proxy_per_task(spaces, tmp_path, monkeypatc
 
 
 def test_gm_probe_and_baselines_cover_every_task(spaces):
-    from core.evaluation import probe_profile, profile_baselines
+    from greenmachine.evaluation.evaluate import probe_profile, profile_baselines
 
     profile = _profile(spaces, {"tasks": ["toy/cifar10", "toyb/cifar10"]})
     phase = probe_profile(profile, ListSink())
@@ -212,8 +212,8 @@ def test_gm_probe_and_baselines_cover_every_task(spaces):
 
 
 def test_stopped_multi_task_run_resumes_to_the_same_proxy(spaces, tmp_path):
-    from core.engine import RunController
-    from core.events import GenerationDone
+    from greenmachine.run.controller import RunController
+    from greenmachine.events import GenerationDone
 
     profile = _profile(spaces, {"tasks": ["toy/cifar10", "toyb/cifar10"]}, {"aggregate": "mean", "normalise": "rank"})
     _, whole = _run(profile, tmp_path / "whole")

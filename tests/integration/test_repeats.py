@@ -25,9 +25,9 @@ import pytest
 from scipy.stats import kendalltau
 from typer.testing import CliRunner
 
-from core.errors import GMError
-from core.events import GenerationDone, ListSink, LogMessage
-from core.repeats import (
+from greenmachine.errors import GMError
+from greenmachine.events import GenerationDone, ListSink, LogMessage
+from greenmachine.repeats.runner import (
     PLAN_FILE,
     RepeatRunner,
     parse_repeat,
@@ -35,9 +35,9 @@ from core.repeats import (
     plan_from_options,
     prepare_folder,
 )
-from core.repeats_summary import SUMMARY_JSON_FILE, SUMMARY_MD_FILE, energy_label, mean_and_sd, summarize
-from core.rundir import REPORT_JSON_FILE, RunDirectory
-from gm_tui.cli import app
+from greenmachine.repeats.summary import SUMMARY_JSON_FILE, SUMMARY_MD_FILE, energy_label, mean_and_sd, summarize
+from greenmachine.rundir.directory import REPORT_JSON_FILE, RunDirectory
+from greenmachine.tui.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [
@@ -267,7 +267,7 @@ def test_gm_summary_of_a_folder_without_runs_is_one_line(tmp_path):
 @pytest.mark.slow
 def test_ctrl_c_keeps_finished_runs_then_the_rerun_completes_the_grid(cache_dir, tmp_path):
     folder = tmp_path / "grid"
-    arguments = [sys.executable, "-m", "gm_tui.cli", "run", "quick", *TINY_ARGUMENTS, "--seeds", "0,1",
+    arguments = [sys.executable, "-m", "greenmachine.tui.cli", "run", "quick", *TINY_ARGUMENTS, "--seeds", "0,1",
                  "--probe-seeds", "0,1", "--out", str(folder)]
     environment = dict(os.environ, GM_CACHE_DIR=str(cache_dir), PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     process = subprocess.Popen(arguments, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)

@@ -14,12 +14,12 @@ import time
 
 import pytest
 
-from core import rundir
-from core.energy.testing import FakeMeter
-from core.engine import RunController
-from core.events import EnergySample, GenerationDone, ListSink, ProbeProgress, RunFinished, RunStarted
-from core.report import rebuild_report
-from core.settings import load_profile
+from greenmachine.rundir import directory as rundir
+from greenmachine.energy.testing import FakeMeter
+from greenmachine.run.controller import RunController
+from greenmachine.events import EnergySample, GenerationDone, ListSink, ProbeProgress, RunFinished, RunStarted
+from greenmachine.report.build import rebuild_report
+from greenmachine.settings.profile import load_profile
 
 TINY = [
     "sampling.search=12",
@@ -161,14 +161,14 @@ def test_stop_then_resume_equals_uninterrupted(first_run, cache_dir, tmp_path):
 
 
 def test_resume_without_checkpoint_is_clear_error(tmp_path):
-    from core.errors import GMError
+    from greenmachine.errors import GMError
 
     with pytest.raises(GMError, match="not a GreenMachine run directory"):
         RunController.resume_directory(tmp_path, ListSink())
 
 
 def test_meter_startup_is_resolved_and_closed_by_the_run(cache_dir, tmp_path, first_run):
-    from core.energy import MeterStartup
+    from greenmachine.energy import MeterStartup
 
     startup = MeterStartup(False)
     controller = RunController(tiny_profile(cache_dir), ListSink(), run_dir=tmp_path / "startup", meter=startup)
@@ -180,7 +180,7 @@ def test_meter_startup_is_resolved_and_closed_by_the_run(cache_dir, tmp_path, fi
 
 
 def test_meter_that_cannot_start_writes_nothing(cache_dir, tmp_path):
-    from core.energy import EnergyMeterError, MeterStartup
+    from greenmachine.energy import EnergyMeterError, MeterStartup
 
     run_dir = tmp_path / "never"
     controller = RunController(tiny_profile(cache_dir), ListSink(), run_dir=run_dir,

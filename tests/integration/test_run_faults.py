@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from core.energy import FakeMeter
-from core.engine import RunController
-from core.errors import GMError
-from core.events import GenerationDone, ListSink, LogMessage, ProbeProgress, RunFinished
-from core.rundir import BEST_PROXY_FILE, CHECKPOINT_FILE, ENERGY_FILE, RunDirectory
-from core.settings import load_profile
-from gm_tui.cli import app
+from greenmachine.energy import FakeMeter
+from greenmachine.run.controller import RunController
+from greenmachine.errors import GMError
+from greenmachine.events import GenerationDone, ListSink, LogMessage, ProbeProgress, RunFinished
+from greenmachine.rundir.directory import BEST_PROXY_FILE, CHECKPOINT_FILE, ENERGY_FILE, RunDirectory
+from greenmachine.settings.profile import load_profile
+from greenmachine.tui.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [
@@ -216,7 +216,7 @@ async def _assert_tui_log_shows(run_dir, text):
     """The TUI's log shows the warning (replayed through the same messages as a live run)."""
     from textual.widgets import RichLog
 
-    from gm_tui.app import create_app
+    from greenmachine.tui.app import create_app
 
     app = create_app(open_run_dir=run_dir)
     async with app.run_test(size=(200, 40)) as pilot:
@@ -246,7 +246,7 @@ def test_eval_bad_probe_seed_is_an_error(uninterrupted):
 
 
 def test_eval_unknown_statistic_fails_before_probing(uninterrupted, tmp_path, monkeypatch):
-    import core.probe
+    import greenmachine.probe
 
     saved = json.loads((uninterrupted / BEST_PROXY_FILE).read_text())
     saved["tree"] = {"kind": "network_statistic", "name": "no_such_statistic"}
@@ -256,7 +256,7 @@ def test_eval_unknown_statistic_fails_before_probing(uninterrupted, tmp_path, mo
     def never(*args, **kwargs):
         raise AssertionError("probed before checking the proxy")
 
-    monkeypatch.setattr(core.probe, "probe_many", never)
+    monkeypatch.setattr(greenmachine.probe, "probe_many", never)
     result = runner.invoke(app, ["eval", str(proxy), "--n", "10"])
     assert result.exit_code == 2, result.output
     assert "no_such_statistic" in result.output and len(result.output.strip().splitlines()) == 1
@@ -317,7 +317,7 @@ def _environment(cache_dir):
 
 KILL_DURING_WRITE = """
 import os, signal, sys
-import core.rundir as rundir
+import greenmachine.rundir.directory as rundir
 real = rundir.atomic_write_text
 count = {"n": 0}
 def dying_write(path, text):
@@ -331,7 +331,7 @@ def dying_write(path, text):
             os.kill(os.getpid(), signal.SIGKILL)
     return real(path, text)
 rundir.atomic_write_text = dying_write
-from gm_tui.cli import app
+from greenmachine.tui.cli import app
 sys.argv = ["gm"] + sys.argv[1:]
 app()
 """
@@ -346,7 +346,7 @@ def test_sigkill_during_checkpoint_write_then_resume(uninterrupted, cache_dir, t
     assert result.returncode == -signal.SIGKILL, result.stderr
     state = json.loads((run_dir / CHECKPOINT_FILE).read_text())
     assert state["evolution"]["generation"] == 2  # nothing lost beyond the generation in progress
-    result = subprocess.run([sys.executable, "-m", "gm_tui.cli", "run", "--resume", str(run_dir)], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "greenmachine.tui.cli", "run", "--resume", str(run_dir)], capture_output=True,
                             text=True, env=_environment(cache_dir), timeout=300)
     assert result.returncode == 0, result.stderr
     assert "resumed after generation 2" in result.stderr
@@ -356,7 +356,7 @@ def test_sigkill_during_checkpoint_write_then_resume(uninterrupted, cache_dir, t
 KILL_DURING_CACHE_WRITE = """
 import os, signal, sys
 import numpy as np
-import core.probe.cache as cache
+import greenmachine.probe.cache as cache
 real = np.savez
 count = {"n": 0}
 def dying_savez(handle, **arrays):
@@ -367,7 +367,7 @@ def dying_savez(handle, **arrays):
         os.kill(os.getpid(), signal.SIGKILL)
     return real(handle, **arrays)
 cache.np.savez = dying_savez
-from gm_tui.cli import app
+from greenmachine.tui.cli import app
 sys.argv = ["gm"] + sys.argv[1:]
 app()
 """
@@ -382,7 +382,7 @@ def test_sigkill_during_cache_write_then_resume(uninterrupted, tmp_path):
                             text=True, env=_environment(fresh_cache), timeout=300)
     assert result.returncode == -signal.SIGKILL, result.stderr
     assert len(list(fresh_cache.rglob("*.npz"))) == 5
-    result = subprocess.run([sys.executable, "-m", "gm_tui.cli", "run", "--resume", str(run_dir)], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "greenmachine.tui.cli", "run", "--resume", str(run_dir)], capture_output=True,
                             text=True, env=_environment(fresh_cache), timeout=300)
     assert result.returncode == 0, result.stderr
     assert "5 cached" in result.stderr or "5 cached" in result.stdout
@@ -394,7 +394,7 @@ def test_ctrl_c_during_probe_of_gm_run_then_resume(uninterrupted, tmp_path):
     fresh_cache = tmp_path / "cache"
     run_dir = tmp_path / "interrupted"
     arguments = ["run", "quick", *sum((["--set", o] for o in TINY), []), "--out", str(run_dir)]
-    process = subprocess.Popen([sys.executable, "-m", "gm_tui.cli", *arguments], stdout=subprocess.PIPE,
+    process = subprocess.Popen([sys.executable, "-m", "greenmachine.tui.cli", *arguments], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=_environment(fresh_cache))
     deadline = time.monotonic() + 240
     while len(list(fresh_cache.rglob("*.npz"))) < 3 and time.monotonic() < deadline:
@@ -403,7 +403,7 @@ def test_ctrl_c_during_probe_of_gm_run_then_resume(uninterrupted, tmp_path):
     _, stderr = process.communicate(timeout=240)
     assert process.returncode == 3, stderr
     assert f"continue with: gm run --resume {run_dir}" in stderr
-    result = subprocess.run([sys.executable, "-m", "gm_tui.cli", "run", "--resume", str(run_dir)], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "greenmachine.tui.cli", "run", "--resume", str(run_dir)], capture_output=True,
                             text=True, env=_environment(fresh_cache), timeout=300)
     assert result.returncode == 0, result.stderr
     assert outcome(run_dir) == outcome(uninterrupted)

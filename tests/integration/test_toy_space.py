@@ -12,11 +12,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from core.benchmarks import load_benchmark
-from core.errors import ArchStringError, GMError
-from core.events import ListSink
-from core.settings import profile_from_mapping
-from core.spaces import get_space, register_space, space_names, unregister_space
+from greenmachine.benchmark.tables import load_benchmark
+from greenmachine.errors import ArchStringError, GMError
+from greenmachine.events import ListSink
+from greenmachine.settings.profile import profile_from_mapping
+from greenmachine.spaces import get_space, register_space, space_names, unregister_space
 
 from toy_space import ToySpace, write_table
 
@@ -69,9 +69,9 @@ def test_registry_knows_the_toy_space(toy):
 
 
 def test_evolution_eval_and_baselines_run_on_the_toy_space(toy, tmp_path):
-    from core.engine import RunController
-    from core.settings import load_profile
-    from gm_tui.cli import app
+    from greenmachine.run.controller import RunController
+    from greenmachine.settings.profile import load_profile
+    from greenmachine.tui.cli import app
 
     cache = tmp_path / "cache"
     profile_path = _profile_file(tmp_path, cache)
@@ -100,9 +100,9 @@ def test_evolution_eval_and_baselines_run_on_the_toy_space(toy, tmp_path):
 def test_layer_order_comes_from_the_forward_pass(toy):
     import torch
 
-    from core.probe.engine import probe_model
-    from core.probe.initialisation import initialise
-    from core.spaces import forward_layers, weighted_layers
+    from greenmachine.probe.engine import probe_model
+    from greenmachine.probe.initialisation import initialise
+    from greenmachine.spaces import forward_layers, weighted_layers
 
     space, _ = toy
     model = initialise(space.build("w8-d2-k3", "cifar10"), 0)
@@ -118,7 +118,7 @@ def test_layer_order_comes_from_the_forward_pass(toy):
 def test_a_package_registers_a_space_through_an_entry_point(monkeypatch, tmp_path):
     import importlib.metadata
 
-    import core.spaces as spaces
+    import greenmachine.spaces as spaces
 
     class FakeEntryPoint:
         name, value = "toy-plugin", "toy_space:ToySpace"

@@ -14,11 +14,11 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from core.evaluation import profile_samples, proxy_own_networks
-from core.rundir import RunDirectory
-from core.settings import profile_from_mapping
-from core.spaces import register_space, unregister_space
-from gm_tui.cli import app
+from greenmachine.evaluation.evaluate import profile_samples, proxy_own_networks
+from greenmachine.rundir.directory import RunDirectory
+from greenmachine.settings.profile import profile_from_mapping
+from greenmachine.spaces import register_space, unregister_space
+from greenmachine.tui.cli import app
 from toy_space import ToySpace, write_table
 
 pytestmark = pytest.mark.skipif(not os.environ.get("GM_DATA_DIR"), reason="needs the CIFAR-10 images (GM_DATA_DIR)")

@@ -1,7 +1,7 @@
-"""Headless Pilot tests of the Textual TUI (``gm_tui``).
+"""Headless Pilot tests of the Textual TUI (``greenmachine.tui``).
 
 A fake controller emits a scripted event sequence from the engine's worker thread, exactly
-as :class:`core.engine.RunController` does; one slow test runs a tiny real run.
+as :class:`greenmachine.run.controller.RunController` does; one slow test runs a tiny real run.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.events import (
+from greenmachine.events import (
     EnergySample,
     GenerationDone,
     HallOfFameUpdated,
@@ -24,17 +24,17 @@ from core.events import (
     RunFinished,
     RunStarted,
 )
-from gm_tui.app import create_app
-from gm_tui.screens import HelpScreen, ProfilePickerScreen
-from gm_tui.widgets import EnergyPanel, HallOfFameTable, ProbeProgress as ProbeWidget, ProxyView, TauPlot
-from gm_tui.widgets.proxy_view import tree_labels
+from greenmachine.tui.app import create_app
+from greenmachine.tui.screens import HelpScreen, ProfilePickerScreen
+from greenmachine.tui.widgets import EnergyPanel, HallOfFameTable, ProbeProgress as ProbeWidget, ProxyView, TauPlot
+from greenmachine.tui.widgets.proxy_view import tree_labels
 from textual.widgets import RichLog
 
 def _apply(operator, *children):
     return {"kind": "apply", "operator": operator, "children": list(children)}
 
 
-# The proxy tree's JSON form (core.proxy.tree: kind / operator / name / value).
+# The proxy tree's JSON form (greenmachine.proxy.tree: kind / operator / name / value).
 TREE = _apply(
     "add",
     _apply("sum", _apply("multiply", {"kind": "layer_statistic", "name": "snip"},
@@ -56,7 +56,7 @@ def energy_event(span: str, phase: str, seconds: float, joules: float) -> Energy
 
 
 class FakeController:
-    """Scripted stand-in for ``core.engine.RunController`` (same control interface)."""
+    """Scripted stand-in for ``greenmachine.run.controller.RunController`` (same control interface)."""
 
     instances: list["FakeController"] = []
 
@@ -243,7 +243,7 @@ async def test_engine_error_is_shown_and_app_keeps_running():
 
 async def test_controller_factory_error_is_shown():
     def broken(profile, sink):
-        from core.errors import GMError
+        from greenmachine.errors import GMError
 
         raise GMError("probe.device is 'cuda' but no CUDA device is available")
 
@@ -255,7 +255,7 @@ async def test_controller_factory_error_is_shown():
 
 
 async def test_replay_of_events_jsonl(tmp_path: Path):
-    from core.events import ListSink
+    from greenmachine.events import ListSink
 
     sink = ListSink()
     FakeController(type("P", (), {"name": "quick"})(), sink, run_dir=str(tmp_path)).run()
@@ -271,7 +271,7 @@ async def test_replay_of_events_jsonl(tmp_path: Path):
         await pilot.press("e")
         await wait_for(pilot, lambda: app.last_export is not None or "export failed" in log_text(app), timeout=120)
         assert app.last_export is not None, log_text(app)
-        # core.export exports the tree of the last NewBest (no best_proxy.json here)
+        # greenmachine.export exports the tree of the last NewBest (no best_proxy.json here)
         exported = tmp_path / "exported_best.txt"
         assert exported.is_file() and "snip" in exported.read_text(encoding="utf-8")
         assert json.loads((tmp_path / "exported_best.json").read_text(encoding="utf-8"))
@@ -298,7 +298,7 @@ async def test_help_panel_and_quit():
         screenshot = app.export_screenshot()
         for word in ("pause", "resume", "export", "quit"):
             assert word in screenshot
-        from gm_tui.screens.help import KEYS
+        from greenmachine.tui.screens.help import KEYS
 
         keys = {key for key, _ in KEYS}
         assert {"?" if b.key == "question_mark" else b.key for b in app.BINDINGS} <= keys
@@ -337,7 +337,7 @@ async def test_tiny_real_run_updates_the_widgets(tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the default controller writes runs/<id> under the cwd
     cache = Path(__file__).resolve().parents[1] / ".gm_cache" / "tui-test"
     overrides = REAL_OVERRIDES + (f"probe.cache_dir={json.dumps(str(cache))}",)
-    app = create_app("quick", overrides=overrides)  # the real core.engine.RunController
+    app = create_app("quick", overrides=overrides)  # the real greenmachine.run.controller.RunController
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.state in ("completed", "failed", "stopped"), timeout=1800)
         screen = app.run_screen
@@ -354,8 +354,8 @@ async def test_tiny_real_run_updates_the_widgets(tmp_path: Path, monkeypatch):
         assert energy.method in ("measured", "estimated", "mixed")
         proxy = screen.query_one(ProxyView)
         assert proxy.formula and proxy.labels
-        import core.probe  # noqa: F401 - registers the statistic bank
-        from core.probe.registry import statistic_names
+        import greenmachine.probe  # noqa: F401 - registers the statistic bank
+        from greenmachine.probe.registry import statistic_names
 
         leaves = [label for label in proxy.labels if label in set(statistic_names())]
         assert leaves, proxy.labels  # the tree shows the statistic names
@@ -373,8 +373,8 @@ LONG_FORMULA = "(sum((snip * activation_standard_deviation)) + log(|naswot| + sy
 
 
 async def test_hall_of_fame_formula_is_readable_at_140_columns():
-    from core.events import HallOfFameUpdated
-    from gm_tui import messages
+    from greenmachine.events import HallOfFameUpdated
+    from greenmachine.tui import messages
 
     app = create_app("quick", controller_factory=factory(), autostart=False)
     async with app.run_test(size=(140, 40)) as pilot:
@@ -393,11 +393,11 @@ async def test_hall_of_fame_formula_is_readable_at_140_columns():
 
 
 async def test_test_scatter_screen_after_a_finished_run(tmp_path: Path):
-    from core.events import RunFinished
-    from core.rundir import RunDirectory, TestScoreRow
-    from gm_tui import messages
-    from gm_tui.screens import TestScatterScreen
-    from gm_tui.widgets import ScatterPlot
+    from greenmachine.events import RunFinished
+    from greenmachine.rundir.directory import RunDirectory, TestScoreRow
+    from greenmachine.tui import messages
+    from greenmachine.tui.screens import TestScatterScreen
+    from greenmachine.tui.widgets import ScatterPlot
 
     rows = [TestScoreRow("cifar10", i, f"|a~{i}|", 50.0 + i, float(i), {"naswot": float(-i if i % 3 else i),
                                                                         "params": float(i % 5)})

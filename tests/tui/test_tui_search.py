@@ -3,7 +3,7 @@ written, of the test scatter on a replayed run and of the hall of fame's formula
 
 Run directories are written through the project's own writer (``RunDirectory.open_writer``,
 ``write_test_scores``, the search settings as ``gm search`` stores them); the screens are
-driven through the typed messages of :mod:`gm_tui.messages`. No data files are needed.
+driven through the typed messages of :mod:`greenmachine.tui.messages`. No data files are needed.
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from rich.console import Console
 from rich.text import Text
 from textual.widgets import RichLog
 
-from core.events import (
+from greenmachine.events import (
     EnergySample, HallOfFameUpdated, LogMessage, NetworkFound, ProbeProgress, RunFinished, RunStarted, SearchProgress,
 )
-from core.rundir import SEARCH_FILE, RunDirectory, TestScoreRow, atomic_write_json
-from core.search import SearchSettings
-from gm_tui import messages
-from gm_tui.app import create_app
-from gm_tui.screens import RunScreen, SearchScreen, TestScatterScreen
-from gm_tui.widgets import EnergyPanel, FoundNetwork, HallOfFameTable, ProbeProgress as ProbeWidget, ScorePlot
-from gm_tui.widgets import SearchTable
+from greenmachine.rundir.directory import SEARCH_FILE, RunDirectory, TestScoreRow, atomic_write_json
+from greenmachine.search import SearchSettings
+from greenmachine.tui import messages
+from greenmachine.tui.app import create_app
+from greenmachine.tui.screens import RunScreen, SearchScreen, TestScatterScreen
+from greenmachine.tui.widgets import EnergyPanel, FoundNetwork, HallOfFameTable, ProbeProgress as ProbeWidget, ScorePlot
+from greenmachine.tui.widgets import SearchTable
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|"
 #: The headline search's best score after each batch of 4 networks.
@@ -227,7 +227,7 @@ async def test_hall_of_fame_table_shows_whole_formulas_at_140_columns():
 
 
 class FinishingController:
-    """Stand-in for ``core.engine.RunController``: starts and completes at once."""
+    """Stand-in for ``greenmachine.run.controller.RunController``: starts and completes at once."""
 
     def __init__(self, profile, sink) -> None:
         self.profile, self.sink = profile, sink
@@ -250,7 +250,7 @@ class FinishingController:
 
 
 async def test_a_run_started_from_the_search_screen_shows_on_the_run_screen(tmp_path: Path):
-    from gm_tui.screens import ProfilePickerScreen
+    from greenmachine.tui.screens import ProfilePickerScreen
 
     run_dir = tmp_path / "run"
     write_search_dir(run_dir, search_events(run_dir) + [RunFinished(status="completed", run_dir=str(run_dir))])

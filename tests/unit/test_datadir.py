@@ -1,6 +1,6 @@
 """Where data files and profiles come from: GM_DATA_DIR, the user folder, the embedded copy.
 
-Covers the resolution order of :mod:`core.datadir`, the integrity of the embedded data
+Covers the resolution order of :mod:`greenmachine.datadir`, the integrity of the embedded data
 (sha256 and sizes as ``DATA.md`` lists them; the build script reproduces the folder byte for
 byte from the full files), ``gm data check`` naming each file's source, and the profile
 lookup from package data (a wheel built from this tree, installed into a folder, finds its
@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from core import datadir
-from core.benchmarks import load_benchmark
-from core.datacheck import check_data
-from core.datadir import (
+from greenmachine import datadir
+from greenmachine.benchmark.tables import load_benchmark
+from greenmachine.benchmark.check import check_data
+from greenmachine.datadir import (
     CIFAR10_TEST_IMAGES,
     EMBEDDED_FILES,
     IMAGE_FILES,
@@ -33,10 +33,10 @@ from core.datadir import (
     data_file,
     locate,
 )
-from core.errors import DataFileError
-from core.settings import PROFILE_PACKAGE, available_profiles, profile_dir
-from core.spaces import get_space
-from gm_tui.cli import app
+from greenmachine.errors import DataFileError
+from greenmachine.settings.profile import PROFILE_PACKAGE, available_profiles, profile_dir
+from greenmachine.spaces import get_space
+from greenmachine.tui.cli import app
 
 TSS_TABLE, SSS_TABLE = get_space("tss").table_file, get_space("sss").table_file
 
@@ -229,7 +229,7 @@ def test_profiles_from_checkout() -> None:
 
 
 def test_profiles_from_package_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Outside a source checkout the profiles come from the gm_profiles package."""
+    """Outside a source checkout the profiles come from the greenmachine.profiles package."""
     package = tmp_path / "site" / PROFILE_PACKAGE
     package.mkdir(parents=True)
     shutil.copyfile(REPO / "profiles" / "__init__.py", package / "__init__.py")
@@ -251,7 +251,7 @@ def test_wheel_ships_profiles_data_and_styles(tmp_path: Path) -> None:
     source.mkdir()
     for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copyfile(REPO / name, source / name)
-    for name in ("core", "gm_tui", "profiles"):
+    for name in ("core", "greenmachine.tui", "profiles"):
         shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     built = subprocess.run([*pip, "wheel", "--no-build-isolation", "--no-deps", "-w", str(tmp_path / "dist"),
@@ -265,7 +265,7 @@ def test_wheel_ships_profiles_data_and_styles(tmp_path: Path) -> None:
     for name in (*EMBEDDED_FILES, "DATA.md", "PROVENANCE.md"):
         assert f"core/data/embedded/{name}" in names
     # every file of the package folders ships (modules, styles, embedded data, shipped proxies)
-    expected = {str(p.relative_to(REPO)) for d in ("core", "gm_tui") for p in (REPO / d).rglob("*")
+    expected = {str(p.relative_to(REPO)) for d in ("core", "greenmachine.tui") for p in (REPO / d).rglob("*")
                 if p.is_file() and "__pycache__" not in p.parts}
     expected |= {f"{PROFILE_PACKAGE}/{p.name}" for p in (REPO / "profiles").iterdir() if p.is_file()}
     assert expected - names == set()
@@ -275,8 +275,8 @@ def test_wheel_ships_profiles_data_and_styles(tmp_path: Path) -> None:
                                capture_output=True, text=True, timeout=300)
     assert installed.returncode == 0, installed.stderr[-2000:]
     probe = (
-        "import core, core.settings as s, core.datadir as d;"
-        "print(core.__file__); print(s.profile_dir()); print(','.join(sorted(s.available_profiles())));"
+        "import greenmachine, greenmachine.settings.profile as s, greenmachine.datadir as d;"
+        "print(greenmachine.__file__); print(s.profile_dir()); print(','.join(sorted(s.available_profiles())));"
         "l = d.locate('nats_tss.csv.gz'); print(l.source, l.path)"
     )
     elsewhere = tmp_path / "elsewhere"

@@ -1,9 +1,9 @@
 """On-disk cache of reference-baseline values: one ``.npz`` file per network.
 
-Called by :func:`core.reference_baselines.compute.reference_scores`. The probe cache
-(:class:`core.probe.cache.ProbeCache`) is the one home of the format, the key conventions,
+Called by :func:`greenmachine.baselines.reference.compute.reference_scores`. The probe cache
+(:class:`greenmachine.probe.cache.ProbeCache`) is the one home of the format, the key conventions,
 the checksum and the atomic writes; this cache is that class with its own version (the
-reference-baselines version, :func:`core.reference_baselines.reference_version`, instead of
+reference-baselines version, :func:`greenmachine.baselines.reference.reference_version`, instead of
 the bank version) and its own root, so the two never share a file. Layout::
 
     <root>/<space>/<dataset>/batch<B>-seed<S>-reference<VERSION>-<device>-img<IMAGES>/<index>.npz
@@ -20,8 +20,8 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from core.probe.cache import ProbeCache, default_cache_root
-from core.table import NetworkStatistics
+from greenmachine.probe.cache import ProbeCache, default_cache_root
+from greenmachine.stats.table import NetworkStatistics
 
 #: Suffix of the stored timing of a baseline's value.
 SECONDS_SUFFIX = ".seconds"
@@ -53,7 +53,7 @@ class ReferenceCache(ProbeCache):
 
     def __init__(self, root: str | os.PathLike | None = None,
                  on_problem: Callable[[str], None] | None = None) -> None:
-        from core.reference_baselines.registry import reference_version
+        from greenmachine.baselines.reference.registry import reference_version
 
         super().__init__(default_reference_root(root), on_problem)
         self.bank_version = reference_version()

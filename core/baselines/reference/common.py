@@ -1,7 +1,7 @@
 """What the reference baselines share: model preservation, seeded draws, Gaussian re-initialisation.
 
-Called by the baseline modules of :mod:`core.reference_baselines`. The score functions never
-change the model they are given: they run inside :class:`core.probe.passes.common.Preserved`
+Called by the baseline modules of :mod:`greenmachine.baselines.reference`. The score functions never
+change the model they are given: they run inside :class:`greenmachine.probe.passes.common.Preserved`
 (parameters, buffers, training flags and gradients restored on exit), the probe's one home
 for that.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from core.probe.passes.common import Preserved
+from greenmachine.probe.passes.common import Preserved
 
 __all__ = ["Preserved", "gaussian_reinitialise", "generator", "weighted_modules"]
 

@@ -1,9 +1,9 @@
 """Reference baselines over networks of a benchmark space, through their own cache.
 
-Called by :func:`core.evaluation.reference_rows` (``gm baselines --reference``),
+Called by :func:`greenmachine.evaluation.evaluate.reference_rows` (``gm baselines --reference``),
 ``scripts/reference_baselines_tau.py`` and the tests. In-process and one torch thread (as the
-probe, :func:`core.probe.engine.one_thread`); every network is built and initialised as the
-probe builds it (:func:`core.probe.engine.build_initialised`), so the bank and the reference
+probe, :func:`greenmachine.probe.engine.one_thread`); every network is built and initialised as the
+probe builds it (:func:`greenmachine.probe.engine.build_initialised`), so the bank and the reference
 baselines see the same weights and the same seeded real minibatch. Never prints; progress
 goes to ``on_network``.
 """
@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from core.errors import GMError
+from greenmachine.errors import GMError
 
 
 @dataclass
@@ -56,7 +56,7 @@ def resolve_names(names: Sequence[str] | None) -> list[str]:
     GMError
         For an unknown name.
     """
-    from core.reference_baselines.registry import get_reference_baseline, reference_baselines
+    from greenmachine.baselines.reference.registry import get_reference_baseline, reference_baselines
 
     if names is None:
         return list(reference_baselines())
@@ -73,8 +73,8 @@ def score_network(model, images: torch.Tensor, labels: torch.Tensor, seed: int, 
     derivation's, what it would cost alone). A baseline that raises gives NaN and one failure
     line; the others still run.
     """
-    from core.probe.engine import one_thread
-    from core.reference_baselines.registry import get_reference_baseline
+    from greenmachine.probe.engine import one_thread
+    from greenmachine.baselines.reference.registry import get_reference_baseline
 
     entries = [get_reference_baseline(name) for name in names]
     # bases first, so their values can serve the derived baselines
@@ -107,16 +107,16 @@ def reference_scores(space, arch_indices: Sequence[int | str], dataset: str, bat
 
     Parameters
     ----------
-    space : str or core.spaces.SearchSpace
+    space : str or greenmachine.spaces.SearchSpace
         A registered search space (or its name).
     arch_indices : sequence of int or str
         Networks by table index or arch string.
     dataset, batch_size, seed, device
-        As :func:`core.probe.probe_network`: one seeded minibatch serves every network, the
+        As :func:`greenmachine.probe.probe_network`: one seeded minibatch serves every network, the
         seed also initialises the weights and seeds the baselines' own draws.
     names : sequence of str, optional
         Baselines to compute (default every registered one).
-    cache : core.reference_baselines.cache.ReferenceCache, optional
+    cache : greenmachine.baselines.reference.cache.ReferenceCache, optional
         Where values are looked up and stored; None disables caching.
     on_network : callable, optional
         Called after each network with ``(position, arch index, all cached, seconds)``.
@@ -130,11 +130,11 @@ def reference_scores(space, arch_indices: Sequence[int | str], dataset: str, bat
     GMError
         Unknown space, dataset, arch string, index or baseline; missing data files.
     """
-    from core.benchmarks import load_benchmark
-    from core.images import image_identity, minibatch
-    from core.probe.engine import build_initialised, resolve_device
-    from core.spaces import get_space
-    from core.spaces.layers import readable_model
+    from greenmachine.benchmark.tables import load_benchmark
+    from greenmachine.benchmark.images import image_identity, minibatch
+    from greenmachine.probe.engine import build_initialised, resolve_device
+    from greenmachine.spaces import get_space
+    from greenmachine.spaces.layers import readable_model
 
     selected = resolve_names(names)
     search_space = get_space(space)

@@ -1,6 +1,6 @@
 """Fisher (Turner et al., BlockSwap) as the zero-cost-NAS release computes it.
 
-Registered in :mod:`core.reference_baselines.registry` at import; called through it.
+Registered in :mod:`greenmachine.baselines.reference.registry` at import; called through it.
 Follows ``foresight/pruners/measures/fisher.py`` and ``foresight/pruners/p_utils.py``
 (``get_layer_metric_array``, ``reshape_elements``) and the summation of
 ``foresight/pruners/predictive.py`` (``find_measures``: sum of every element) of
@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.reference_baselines.common import Preserved, weighted_modules
-from core.reference_baselines.registry import register
+from greenmachine.baselines.reference.common import Preserved, weighted_modules
+from greenmachine.baselines.reference.registry import register
 
 
 @register(

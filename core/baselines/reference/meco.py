@@ -1,6 +1,6 @@
 """MeCo (Jiang et al., NeurIPS 2023) as the authors' released code computes it.
 
-Registered in :mod:`core.reference_baselines.registry` at import; called through it.
+Registered in :mod:`greenmachine.baselines.reference.registry` at import; called through it.
 ``meco`` follows ``correlation/NAS_Bench_201.py`` (``get_score``, measure ``meco``: the script
 behind the paper's NAS-Bench-201 correlations, one real training image, ``--batch_size 1``);
 ``meco_gaussian`` follows ``correlation/foresight/pruners/measures/meco.py`` (one N(0, 1)
@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from core.reference_baselines.common import Preserved, generator
-from core.reference_baselines.registry import register
+from greenmachine.baselines.reference.common import Preserved, generator
+from greenmachine.baselines.reference.registry import register
 
 _PAPER = ("Jiang et al., MeCo: Zero-Shot NAS with One Data and Single Forward Pass via Minimum Eigenvalue "
           "of Correlation, NeurIPS 2023")

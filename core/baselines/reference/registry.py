@@ -1,14 +1,14 @@
 """Registry of the reference baselines: published proxies as the authors' released code computes them.
 
-Called by the baseline modules of :mod:`core.reference_baselines` (each registers its score
-function at import time with :func:`register`), by :mod:`core.reference_baselines.compute`
+Called by the baseline modules of :mod:`greenmachine.baselines.reference` (each registers its score
+function at import time with :func:`register`), by :mod:`greenmachine.baselines.reference.compute`
 (which runs them on networks and caches the values), by ``gm baselines --reference``,
 ``scripts/reference_baselines_tau.py`` and the tests.
 
 A reference baseline is a function ``score(model, images, labels, seed) -> float`` of an
 initialised ``torch.nn.Module`` and a real minibatch (as the probe gets them) with its
 metadata beside it: the paper, the released code and the file followed, what the released
-code does, and how the bank variant of :mod:`core.baselines` differs and why the bank
+code does, and how the bank variant of :mod:`greenmachine.baselines.published` differs and why the bank
 keeps its own.
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 #: Increase whenever the computation of any reference baseline changes (it enters
-#: :func:`reference_version` and so the cache key of :mod:`core.reference_baselines.cache`).
+#: :func:`reference_version` and so the cache key of :mod:`greenmachine.baselines.reference.cache`).
 MANUAL_VERSION = 1
 
 #: The modules that register reference baselines, in table order.
@@ -39,7 +39,7 @@ class ReferenceBaseline:
     name : str
         Snake_case name (``fisher``, ``swap_regularised``, ...).
     bank_baseline : str or None
-        The name of the corresponding bank baseline in :data:`core.baselines.BASELINES`
+        The name of the corresponding bank baseline in :data:`greenmachine.baselines.published.BASELINES`
         (None when the bank has none).
     paper : str
         The paper that defines it.
@@ -57,7 +57,7 @@ class ReferenceBaseline:
         Another reference baseline this one is a function of (computed on the same network).
     derive : Callable or None
         ``derive(model, value_of_derived_from) -> float``, equal to ``function``'s value; lets
-        :mod:`core.reference_baselines.compute` skip a second expensive pass.
+        :mod:`greenmachine.baselines.reference.compute` skip a second expensive pass.
     """
 
     name: str
@@ -90,7 +90,7 @@ def register(name: str, *, bank_baseline: str | None, paper: str, code_url: str,
     name : str
         Lowercase snake_case name, unique among reference baselines.
     bank_baseline : str or None
-        The corresponding bank baseline (must exist in :data:`core.baselines.BASELINES`).
+        The corresponding bank baseline (must exist in :data:`greenmachine.baselines.published.BASELINES`).
     paper, code_url, followed, summary, bank_difference : str
         Metadata (see :class:`ReferenceBaseline`); all non-empty, ``code_url`` an https URL.
     derived_from, derive : optional
@@ -118,7 +118,7 @@ def register(name: str, *, bank_baseline: str | None, paper: str, code_url: str,
         raise ValueError(f"reference baseline {name!r}: derived_from {derived_from!r} must be registered "
                          "first and derive callable")
     if bank_baseline is not None:
-        from core.baselines import BASELINES
+        from greenmachine.baselines.published import BASELINES
 
         if bank_baseline not in BASELINES:
             raise ValueError(f"reference baseline {name!r}: unknown bank baseline {bank_baseline!r}")
@@ -153,10 +153,10 @@ def get_reference_baseline(name: str) -> ReferenceBaseline:
 
     Raises
     ------
-    core.errors.GMError
+    greenmachine.errors.GMError
         For an unknown name (the message lists the known ones).
     """
-    from core.errors import GMError
+    from greenmachine.errors import GMError
 
     known = reference_baselines()
     if name not in known:
@@ -167,7 +167,7 @@ def get_reference_baseline(name: str) -> ReferenceBaseline:
 def reference_version() -> str:
     """Return the reference-baselines version: manual version plus a hash of the names and followed files.
 
-    Part of every cache key of :mod:`core.reference_baselines.cache`; independent of the
+    Part of every cache key of :mod:`greenmachine.baselines.reference.cache`; independent of the
     probe's bank version.
     """
     text = "\n".join(f"{b.name}:{b.followed}" for b in sorted(reference_baselines().values(), key=lambda b: b.name))
@@ -179,4 +179,4 @@ def _ensure_loaded() -> None:
     import importlib
 
     for module in BASELINE_MODULES:
-        importlib.import_module(f"core.reference_baselines.{module}")
+        importlib.import_module(f"greenmachine.baselines.reference.{module}")

@@ -1,6 +1,6 @@
 """SWAP-Score and regularised SWAP-Score (Peng et al., ICLR 2024) as the authors' release computes them.
 
-Registered in :mod:`core.reference_baselines.registry` at import; called through it.
+Registered in :mod:`greenmachine.baselines.reference.registry` at import; called through it.
 Follows ``src/metrics/swap.py`` (``SampleWiseActivationPatterns``, ``SWAP``,
 ``cal_regular_factor``), ``src/utils/utilities.py`` (``count_parameters`` in thousands,
 ``network_weight_gaussian_init``) and ``correlation.py`` (``--repeats 32``,
@@ -15,8 +15,8 @@ import math
 import torch
 from torch import nn
 
-from core.reference_baselines.common import Preserved, gaussian_reinitialise, generator
-from core.reference_baselines.registry import register
+from greenmachine.baselines.reference.common import Preserved, gaussian_reinitialise, generator
+from greenmachine.baselines.reference.registry import register
 
 #: Repeats averaged (``correlation.py --repeats``).
 SWAP_REPEATS = 32

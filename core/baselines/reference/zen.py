@@ -1,6 +1,6 @@
 """Zen-score (Lin et al., ICCV 2021) as the Zen-NAS release computes it.
 
-Registered in :mod:`core.reference_baselines.registry` at import; called through it.
+Registered in :mod:`greenmachine.baselines.reference.registry` at import; called through it.
 Follows ``ZeroShotProxy/compute_zen_score.py`` of idstcv/ZenNAS at commit d1d617e
 (``network_weight_gaussian_init``, ``compute_nas_score``; its command-line defaults
 ``--repeat_times 32``, ``--mixup_gamma 1e-2``). Read, not copied; written anew here.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from core.reference_baselines.common import Preserved, gaussian_reinitialise, generator
-from core.reference_baselines.registry import register
+from greenmachine.baselines.reference.common import Preserved, gaussian_reinitialise, generator
+from greenmachine.baselines.reference.registry import register
 
 #: Repeats averaged (``--repeat_times``).
 ZEN_REPEATS = 32

@@ -1,6 +1,6 @@
 """ZiCo (Li et al., ICLR 2023) as the authors' released code computes it.
 
-Registered in :mod:`core.reference_baselines.registry` at import; called through it.
+Registered in :mod:`greenmachine.baselines.reference.registry` at import; called through it.
 ``zico`` follows ``ZeroShotProxy/compute_zico.py`` of SLDGroup/ZiCo at its newest commit
 b0fec65 (``getgrad``, ``caculate_zico``, ``getzico``: gradients zeroed before every batch, a
 change of commit d7076d5, 17 Feb 2023); ``zico_accumulated`` follows the first release of
@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.reference_baselines.common import Preserved, weighted_modules
-from core.reference_baselines.registry import register
+from greenmachine.baselines.reference.common import Preserved, weighted_modules
+from greenmachine.baselines.reference.registry import register
 
 _PAPER = "Li et al., ZiCo: Zero-shot NAS via Inverse Coefficient of Variation on Gradients, ICLR 2023"
 _CODE = "https://github.com/SLDGroup/ZiCo"

@@ -3,9 +3,9 @@
 scatter, the hall of fame's size against τ, and the cost front (validation τ against probe
 energy per network).
 
-Called by the engine at the end of a run (``core.engine``; a failure there is a warning
+Called by the engine at the end of a run (``greenmachine.run.controller``; a failure there is a warning
 event, never a failed run) and by ``gm plot RUN_DIR``. Everything is read through
-:class:`core.rundir.RunDirectory`; matplotlib is imported only when a figure is drawn, so
+:class:`greenmachine.rundir.directory.RunDirectory`; matplotlib is imported only when a figure is drawn, so
 importing this package is cheap.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.figures import cost_front, energy, hall_of_fame, tau, test_scatter
-from core.rundir import FIGURES_FOLDER, RunDirectory
+from greenmachine.report.figures import cost_front, energy, hall_of_fame, tau, test_scatter
+from greenmachine.rundir.directory import FIGURES_FOLDER, RunDirectory
 
 #: Every figure family, in report order: (module with STEM, CAPTION and draw).
 FAMILIES = (tau, energy, test_scatter, hall_of_fame, cost_front)
@@ -41,8 +41,8 @@ def draw_run_figures(run_dir: Path, skipped: list[str] | None = None) -> list[Pa
     GMError
         ``run_dir`` is not a run directory, or one of its files is corrupt.
     """
-    from core.errors import GMError
-    from core.figures.context import RunFigureData
+    from greenmachine.errors import GMError
+    from greenmachine.report.figures.context import RunFigureData
 
     try:
         import matplotlib  # noqa: F401
@@ -89,8 +89,8 @@ def draw_and_embed(run_dir: Path, skipped: list[str] | None = None) -> list[Path
     files = draw_run_figures(run_dir, skipped)
     directory = RunDirectory(run_dir)
     if directory.is_completed():
-        from core.errors import GMError
-        from core.report import render_markdown
+        from greenmachine.errors import GMError
+        from greenmachine.report.build import render_markdown
 
         report = directory.read_report()
         try:

@@ -1,7 +1,7 @@
 """What every figure of a run needs: the run's data, read once through ``RunDirectory``,
 its context line (space, datasets, sample sizes, sampling mode, seeds) and the saver.
 
-Used by the figure modules of ``core.figures`` (called by the engine at the end of a run and
+Used by the figure modules of ``greenmachine.report.figures`` (called by the engine at the end of a run and
 by ``gm plot``). Imports matplotlib only inside functions, with the Agg backend.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.rundir import FIGURES_FOLDER, RunDirectory
+from greenmachine.rundir.directory import FIGURES_FOLDER, RunDirectory
 
 #: Colours used by every figure (colour-blind safe, Okabe-Ito).
 EVOLVED_COLOUR = "#0072B2"
@@ -63,7 +63,7 @@ class RunFigureData:
     @classmethod
     def load(cls, run_dir: Path) -> "RunFigureData":
         """Read a run directory (a missing or corrupt required file is one GMError line)."""
-        from core.events import GenerationDone
+        from greenmachine.events import GenerationDone
 
         directory = RunDirectory(run_dir)
         profile = directory.read_profile()

@@ -1,16 +1,16 @@
 """Cost front: validation τ against probe energy per network (``figures/cost_front.png``).
 
-Drawn by :func:`core.figures.draw_run_figures` from ``cost_front.csv`` (the hall of fame
+Drawn by :func:`greenmachine.report.figures.draw_run_figures` from ``cost_front.csv`` (the hall of fame
 plus the best tree of each pass set, with the probe cost of the passes each formula needs;
-see :mod:`core.cost_front`).
+see :mod:`greenmachine.report.cost_front`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from core.cost_front import TAU_MARGIN, cheapest_within, pareto_front
-from core.figures.context import (BASELINE_COLOUR, EVOLVED_COLOUR, MUTED_COLOUR, VALIDATION_COLOUR, RunFigureData,
+from greenmachine.report.cost_front import TAU_MARGIN, cheapest_within, pareto_front
+from greenmachine.report.figures.context import (BASELINE_COLOUR, EVOLVED_COLOUR, MUTED_COLOUR, VALIDATION_COLOUR, RunFigureData,
                                   new_figure, save, set_titles)
 
 STEM = "cost_front"
@@ -18,8 +18,8 @@ CAPTION = "Cost front: validation τ against probe energy per network (estimated
 
 
 def _table_note(space: str) -> str:
-    from core.errors import GMError
-    from core.probe.costs import space_costs
+    from greenmachine.errors import GMError
+    from greenmachine.probe.costs import space_costs
 
     try:
         return "pass costs measured on " + space_costs(space).describe()

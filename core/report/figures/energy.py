@@ -1,6 +1,6 @@
 """Energy per phase and per generation (``figures/energy.png``), saying how it was obtained.
 
-Drawn by :func:`core.figures.draw_run_figures` from ``energy.csv``; the caption names each
+Drawn by :func:`greenmachine.report.figures.draw_run_figures` from ``energy.csv``; the caption names each
 component's method (measured by RAPL/NVML, estimated by codecarbon's models, or absent).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from core.figures.context import BASELINE_COLOUR, EVOLVED_COLOUR, MUTED_COLOUR, RunFigureData, new_figure, save, set_titles
+from greenmachine.report.figures.context import BASELINE_COLOUR, EVOLVED_COLOUR, MUTED_COLOUR, RunFigureData, new_figure, save, set_titles
 
 STEM = "energy"
 CAPTION = "Energy per phase and per generation (measured or estimated, as labelled)"

@@ -1,13 +1,13 @@
 """Hall of fame: tree size against validation τ, the Pareto front (``figures/hall_of_fame.png``).
 
-Drawn by :func:`core.figures.draw_run_figures` from ``hall_of_fame.csv``.
+Drawn by :func:`greenmachine.report.figures.draw_run_figures` from ``hall_of_fame.csv``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from core.figures.context import BASELINE_COLOUR, EVOLVED_COLOUR, VALIDATION_COLOUR, RunFigureData, new_figure, save, set_titles
+from greenmachine.report.figures.context import BASELINE_COLOUR, EVOLVED_COLOUR, VALIDATION_COLOUR, RunFigureData, new_figure, save, set_titles
 
 STEM = "hall_of_fame"
 CAPTION = "Hall of fame: tree size against validation τ (the Pareto front)"

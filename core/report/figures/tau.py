@@ -1,13 +1,13 @@
 """τ per generation: search best and mean, validation best (``figures/tau.png``).
 
-Drawn by :func:`core.figures.draw_run_figures` from the run's ``GenerationDone`` events.
+Drawn by :func:`greenmachine.report.figures.draw_run_figures` from the run's ``GenerationDone`` events.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from core.figures.context import EVOLVED_COLOUR, MUTED_COLOUR, VALIDATION_COLOUR, RunFigureData, new_figure, save, set_titles
+from greenmachine.report.figures.context import EVOLVED_COLOUR, MUTED_COLOUR, VALIDATION_COLOUR, RunFigureData, new_figure, save, set_titles
 
 STEM = "tau"
 CAPTION = "Kendall τ per generation (search best and mean, validation best)"

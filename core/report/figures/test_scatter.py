@@ -1,7 +1,7 @@
 """Held-out test scatter: proxy score rank against ground-truth accuracy, the evolved proxy
 beside the best baseline, τ in the legend (``figures/test_scatter_<dataset>.png``).
 
-Drawn by :func:`core.figures.draw_run_figures` from ``test_scores.csv``; a run made before
+Drawn by :func:`greenmachine.report.figures.draw_run_figures` from ``test_scores.csv``; a run made before
 that file was written has no scatter.
 """
 
@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from core.figures.context import BASELINE_COLOUR, EVOLVED_COLOUR, RunFigureData, new_figure, save, set_titles
+from greenmachine.report.figures.context import BASELINE_COLOUR, EVOLVED_COLOUR, RunFigureData, new_figure, save, set_titles
 
 STEM = "test_scatter"
 CAPTION = "Held-out test sample: proxy score rank against ground-truth accuracy (evolved beside best baseline)"
@@ -36,7 +36,7 @@ def scatter_series(rows: Sequence[Any]) -> dict[str, Any]:
         ``accuracy`` (array), ``evolved`` and ``baseline`` as ``(name, scores, tau)``.
         The best baseline is the one with the highest Kendall τ on these rows.
     """
-    from core.baselines import rank_correlations
+    from greenmachine.baselines.published import rank_correlations
 
     accuracy = np.array([row.accuracy for row in rows], dtype=np.float64)
     evolved = np.array([row.evolved for row in rows], dtype=np.float64)

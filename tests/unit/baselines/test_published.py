@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from core.baselines import (BASELINES, baseline_correlations, baseline_names, baseline_scores,
+from greenmachine.baselines.published import (BASELINES, baseline_correlations, baseline_names, baseline_scores,
                             describe_baselines, rank_correlations)
-from core.probe import probe_network, statistic_names
-from core.probe.registry import NETWORK
-from core.spaces import build_network, count_flops, count_parameters
-from core.table import NetworkStatistics, StatisticTable
+from greenmachine.probe import probe_network, statistic_names
+from greenmachine.probe.registry import NETWORK
+from greenmachine.spaces import build_network, count_flops, count_parameters
+from greenmachine.stats.table import NetworkStatistics, StatisticTable
 
 SMALL = "|skip_connect~0|+|none~0|avg_pool_3x3~1|+|nor_conv_1x1~0|none~1|skip_connect~2|"
 LARGE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"

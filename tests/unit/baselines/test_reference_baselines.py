@@ -1,4 +1,4 @@
-"""Reference baselines (core.reference_baselines) against independent computations written
+"""Reference baselines (greenmachine.baselines.reference) against independent computations written
 differently (explicit loops, NumPy), on tiny hand-made networks; agreement with the bank
 variants where the definitions coincide, difference where documented; registry and cache."""
 
@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.probe.engine import probe_model
-from core.reference_baselines import reference_baselines, reference_version, register
-from core.reference_baselines.registry import unregister
+from greenmachine.probe.engine import probe_model
+from greenmachine.baselines.reference import reference_baselines, reference_version, register
+from greenmachine.baselines.reference.registry import unregister
 
 RELATIVE = 1e-6
 
@@ -243,7 +243,7 @@ def test_zen_matches_loops(kind):
 
 @pytest.mark.parametrize("kind", ["conv_bn", "conv_only", "residual"])
 def test_swap_matches_sets(kind):
-    from core.reference_baselines.swap import TSS_MU_THOUSANDS, TSS_SIGMA
+    from greenmachine.baselines.reference.swap import TSS_MU_THOUSANDS, TSS_SIGMA
 
     images, labels = batch()
     expected = swap_by_sets(build(kind), images, 2)
@@ -327,7 +327,7 @@ def test_zico_bank_agrees_with_the_newest_release_not_the_first(kind):
 
 
 def test_swap_pattern_count_agrees_with_the_bank_on_one_pass_without_bn():
-    from core.reference_baselines.swap import pattern_count
+    from greenmachine.baselines.reference.swap import pattern_count
 
     images, labels = batch()
     model = build("conv_only")
@@ -338,7 +338,7 @@ def test_swap_pattern_count_agrees_with_the_bank_on_one_pass_without_bn():
 
 
 def test_distinct_columns_packed_and_unpacked_agree():
-    from core.reference_baselines.swap import distinct_columns
+    from greenmachine.baselines.reference.swap import distinct_columns
 
     generator = torch.Generator().manual_seed(0)
     for samples in (3, 39, 41):
@@ -382,8 +382,8 @@ def test_registry_validates_and_refuses_duplicates():
 
 
 def test_reference_cache_round_trip_and_separate_key(tmp_path):
-    from core.probe.cache import ProbeCache
-    from core.reference_baselines.cache import ReferenceCache
+    from greenmachine.probe.cache import ProbeCache
+    from greenmachine.baselines.reference.cache import ReferenceCache
 
     cache = ReferenceCache(tmp_path)
     key = dict(arch="a", device="cpu", images="x")
@@ -400,7 +400,7 @@ def test_reference_cache_round_trip_and_separate_key(tmp_path):
 # ---------------------------------------------------------------- networks of a space, cache, command
 
 def test_derived_regularised_swap_equals_its_own_computation():
-    from core.reference_baselines.compute import score_network
+    from greenmachine.baselines.reference.compute import score_network
 
     images, labels = batch()
     model = build("residual")
@@ -412,7 +412,7 @@ def test_derived_regularised_swap_equals_its_own_computation():
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
-    from core.spaces import register_space, unregister_space
+    from greenmachine.spaces import register_space, unregister_space
     from toy_space import ToySpace, write_table
 
     folder = tmp_path_factory.mktemp("toy")
@@ -422,9 +422,9 @@ def toy(tmp_path_factory):
 
 
 def test_reference_scores_go_through_their_cache(toy, tmp_path):
-    from core.errors import GMError
-    from core.reference_baselines.cache import ReferenceCache
-    from core.reference_baselines.compute import reference_scores
+    from greenmachine.errors import GMError
+    from greenmachine.baselines.reference.cache import ReferenceCache
+    from greenmachine.baselines.reference.compute import reference_scores
 
     cache = ReferenceCache(tmp_path)
     first = reference_scores("toy", [0, 5, 9], "cifar10", 4, 0, ["fisher", "zico"], "cpu", cache)
@@ -448,7 +448,7 @@ def test_gm_baselines_reference_adds_rows(toy, tmp_path):
 
     from typer.testing import CliRunner
 
-    from gm_tui.cli import app
+    from greenmachine.tui.cli import app
 
     profile = tmp_path / "toy.toml"
     profile.write_text(
@@ -470,7 +470,7 @@ def test_gm_baselines_reference_adds_rows(toy, tmp_path):
 
 
 def test_reference_cache_keeps_the_other_baselines_of_an_entry(tmp_path):
-    from core.reference_baselines.cache import ReferenceCache
+    from greenmachine.baselines.reference.cache import ReferenceCache
 
     key = dict(arch="a", device="cpu", images="x")
     first, second = ReferenceCache(tmp_path), ReferenceCache(tmp_path)  # two processes

@@ -1,4 +1,4 @@
-"""Tests of core.images: seeded, normalised minibatches from the real image files."""
+"""Tests of greenmachine.benchmark.images: seeded, normalised minibatches from the real image files."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.datadir import CIFAR10_TEST_IMAGES, IMAGE_FILES
-from core.errors import DataFileError, GMError
-from core.images import (
+from greenmachine.datadir import CIFAR10_TEST_IMAGES, IMAGE_FILES
+from greenmachine.errors import DataFileError, GMError
+from greenmachine.benchmark.images import (
     NORMALISATION,
     load_images,
     minibatch,

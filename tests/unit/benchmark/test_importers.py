@@ -1,4 +1,4 @@
-"""Tests of core.importers (fake NATS-Bench API, tiny fake CIFAR archives) and core.datacheck."""
+"""Tests of greenmachine.benchmark.importers (fake NATS-Bench API, tiny fake CIFAR archives) and greenmachine.benchmark.check."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import importers
-from core.benchmarks import read_table
-from core.datacheck import check_data
-from core.spaces import get_space
+from greenmachine.benchmark import importers
+from greenmachine.benchmark.tables import read_table
+from greenmachine.benchmark.check import check_data
+from greenmachine.spaces import get_space
 
 TSS_TABLE, SSS_TABLE = get_space("tss").table_file, get_space("sss").table_file
-from core.errors import GMError
-from core.images import read_image_file
-from core.importers import import_cifar_archive, import_nats_tables, restricted_unpickle
+from greenmachine.errors import GMError
+from greenmachine.benchmark.images import read_image_file
+from greenmachine.benchmark.importers import import_cifar_archive, import_nats_tables, restricted_unpickle
 
 # --------------------------------------------------------------------------- fake NATS API
 

@@ -1,4 +1,4 @@
-"""Tests of core.benchmarks: real NATS-Bench tables (GM_DATA_DIR) and broken copies."""
+"""Tests of greenmachine.benchmark.tables: real NATS-Bench tables (GM_DATA_DIR) and broken copies."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import benchmarks
-from core.benchmarks import Benchmark, load_benchmark, read_table
-from core.spaces import get_space
+from greenmachine.benchmark import tables as benchmarks
+from greenmachine.benchmark.tables import Benchmark, load_benchmark, read_table
+from greenmachine.spaces import get_space
 
 TSS_TABLE, SSS_TABLE = get_space("tss").table_file, get_space("sss").table_file
-from core.errors import DataFileError, GMError
+from greenmachine.errors import DataFileError, GMError
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests of core.energy: span arithmetic, nesting, codecarbon on this CPU, NVML paths."""
+"""Tests of greenmachine.energy: span arithmetic, nesting, codecarbon on this CPU, NVML paths."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from core import energy
-from core.energy import (
+from greenmachine import energy
+from greenmachine.energy import (
     CSV_FIELDS,
     EnergyMeterError,
     EnergyReading,
     NullMeter,
     NvmlSampler,
 )
-from core.energy.testing import FakeClock, FakeMeter
+from greenmachine.energy.testing import FakeClock, FakeMeter
 
 
 def busy(seconds: float) -> None:
@@ -122,7 +122,7 @@ def test_null_meter_durations_only():
 
 
 def test_fakes_live_in_the_testing_module_and_resolve_from_the_package():
-    from core.energy import testing
+    from greenmachine.energy import testing
 
     assert energy.FakeMeter is testing.FakeMeter and energy.FakeClock is testing.FakeClock
     assert "FakeMeter" not in energy.__all__

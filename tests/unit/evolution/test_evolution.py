@@ -7,13 +7,13 @@ import json
 import pytest
 import torch
 
-from core.errors import GMError
-from core.evolution import Evolution
-from core.fitness import kendall_tau_b
-from core.proxy.evaluate import evaluate_population
-from core.proxy.generate import synthetic_table
-from core.proxy.tree import Apply, LayerStatistic, NetworkStatistic
-from core.settings import EvolutionSettings
+from greenmachine.errors import GMError
+from greenmachine.evolution import Evolution
+from greenmachine.stats.fitness import kendall_tau_b
+from greenmachine.proxy.evaluate import evaluate_population
+from greenmachine.proxy.generate import synthetic_table
+from greenmachine.proxy.tree import Apply, LayerStatistic, NetworkStatistic
+from greenmachine.settings.profile import EvolutionSettings
 
 torch.set_num_threads(1)
 
@@ -63,7 +63,7 @@ def test_seeded_golden_run(problem):
 def test_a_full_fitness_cache_is_emptied_without_losing_the_population(problem, monkeypatch):
     # the cache was emptied after reading the new trees but before reading the population's
     # cached ones: a long run (population 1000 x 300) stopped with a KeyError
-    import core.evolution.loop as loop
+    import greenmachine.evolution.loop as loop
 
     expected = _evolution(problem)
     _run(expected)

@@ -23,12 +23,12 @@ import sympy
 import torch
 from typer.testing import CliRunner
 
-from core import export
-from core.errors import GMError
-from core.proxy.evaluate import evaluate_population
-from core.proxy.generate import Primitives, synthetic_table
-from core.proxy.operators import AGGREGATION, ELEMENTWISE, operator_names, operators
-from core.proxy.tree import Apply, Constant, LayerStatistic, NetworkStatistic, evaluate_sympy, tree_from_dict
+from greenmachine import export
+from greenmachine.errors import GMError
+from greenmachine.proxy.evaluate import evaluate_population
+from greenmachine.proxy.generate import Primitives, synthetic_table
+from greenmachine.proxy.operators import AGGREGATION, ELEMENTWISE, operator_names, operators
+from greenmachine.proxy.tree import Apply, Constant, LayerStatistic, NetworkStatistic, evaluate_sympy, tree_from_dict
 
 TSS_INDICES = [0, 1, 100, 5000, 12000, 15000]
 PROBE_CACHE = Path(tempfile.gettempdir()) / "gm-test-formulas-probe-cache"
@@ -41,8 +41,8 @@ def real_table():
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        from core.probe import ProbeCache, probe_many
-        from core.table import StatisticTable
+        from greenmachine.probe import ProbeCache, probe_many
+        from greenmachine.stats.table import StatisticTable
 
         cache = ProbeCache(PROBE_CACHE)
         networks = probe_many("tss", TSS_INDICES, "cifar10", 8, 0, "cpu", cache=cache)
@@ -223,7 +223,7 @@ def test_each_format_for_a_sample_tree(tmp_path):
     assert export.to_latex(squared) == r"\left(\max_{l} \left(\mathrm{snip}_{l}\right)\right)^{2}"
     source = export.export_proxy(tree, "python", 10.0)
     compile(source, "exported.py", "exec")
-    assert "import core" not in source and "from core" not in source and "numpy" not in source
+    assert "import greenmachine" not in source and "from greenmachine" not in source and "numpy" not in source
     assert "snip: SNIP saliency" in source and "parameter_count: Trainable parameters" in source  # bank docs
     module = import_module(source, tmp_path / "sample.py", "gm_exported_sample")
     layer = {"snip": [0.5, 2.0, -3.0], "gradient_l2_norm": [1.0, 4.0, 0.0]}
@@ -258,7 +258,7 @@ def test_python_export_cannot_be_broken_by_names(tmp_path, capsys):
 
 def fake_run(tmp_path):
     """A run directory written by hand: best_proxy.json, hall_of_fame.csv, report.json."""
-    from core.rundir import write_hall_of_fame
+    from greenmachine.rundir.directory import write_hall_of_fame
 
     run = tmp_path / "run"
     run.mkdir()
@@ -290,7 +290,7 @@ runner = CliRunner()
 
 @pytest.mark.parametrize("fmt", ["text", "latex", "python", "json"])
 def test_gm_export_best_proxy(tmp_path, fmt):
-    from gm_tui.cli import app
+    from greenmachine.tui.cli import app
 
     run, best, _ = fake_run(tmp_path)
     result = runner.invoke(app, ["export", str(run), "--format", fmt])
@@ -316,7 +316,7 @@ def test_gm_export_best_proxy(tmp_path, fmt):
 
 @pytest.mark.parametrize("fmt", ["text", "latex", "python", "json"])
 def test_gm_export_top_two(tmp_path, fmt):
-    from gm_tui.cli import app
+    from greenmachine.tui.cli import app
 
     run, best, second = fake_run(tmp_path)
     result = runner.invoke(app, ["export", str(run), "--format", fmt, "--top", "2"])
@@ -348,7 +348,7 @@ def test_gm_export_top_two(tmp_path, fmt):
     ],
 )
 def test_gm_export_bad_input_is_one_line(tmp_path, arguments, fragment):
-    from gm_tui.cli import app
+    from greenmachine.tui.cli import app
 
     run, _, _ = fake_run(tmp_path)
     empty = tmp_path / "empty"
@@ -378,7 +378,7 @@ def _break_best_proxy(run):
 
 
 def _break_hall_of_fame(run):
-    from core.rundir import write_hall_of_fame
+    from greenmachine.rundir.directory import write_hall_of_fame
 
     tree = Apply("logarithm", (NetworkStatistic("no_such_network_statistic"),))
     write_hall_of_fame(run / "hall_of_fame.csv", [
@@ -404,7 +404,7 @@ def _break_hall_of_fame(run):
 )
 def test_gm_export_bad_run_directory_is_one_line(tmp_path, damage, extra, fragment):
     """Unknown statistics and a bad profile.toml are one error naming the file, exit 2."""
-    from gm_tui.cli import app
+    from greenmachine.tui.cli import app
 
     run, _, _ = fake_run(tmp_path)
     damage(run)

@@ -1,4 +1,4 @@
-"""The export-format registry (``core.export.formats.FORMATS``) and the operators' Python forms."""
+"""The export-format registry (``greenmachine.export.formats.FORMATS``) and the operators' Python forms."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import sympy
 import torch
 from typer.testing import CliRunner
 
-import core.export.formats as formats
-from core import export
-from core.errors import GMError
-from core.export.formats import ExportFormat, ExportFormatError, register_format, unregister_format
-from core.proxy import operators as ops
-from core.proxy.tree import Apply, LayerStatistic, NetworkStatistic
+import greenmachine.export.formats as formats
+from greenmachine import export
+from greenmachine.errors import GMError
+from greenmachine.export.formats import ExportFormat, ExportFormatError, register_format, unregister_format
+from greenmachine.proxy import operators as ops
+from greenmachine.proxy.tree import Apply, LayerStatistic, NetworkStatistic
 
 
 def _write_names(records, results):
@@ -48,7 +48,7 @@ def test_registration_validates_and_refuses_duplicates():
 
 
 def test_a_new_format_is_usable_everywhere_once_registered(tmp_path):
-    from gm_tui.cli import app
+    from greenmachine.tui.cli import app
 
     register_format(ExportFormat(name="names_only", suffix="txt", description="labels and one-line formulas",
                                  position=5, write=_write_names))

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 import torch
 
-from core.errors import GMError, ProfileError
-from core.evaluation import ProbePhase, proxy_own_networks
-from core.events import ListSink, ProbeProgress
-from core.probe import probe_many
-from core.probe.cache import ProbeCache
-from core.probe.executors import InProcessExecutor, LocalPoolExecutor, ProbeJob, make_executor, resolve_workers
-from core.settings import ProbeSettings, load_profile
+from greenmachine.errors import GMError, ProfileError
+from greenmachine.evaluation.evaluate import ProbePhase, proxy_own_networks
+from greenmachine.events import ListSink, ProbeProgress
+from greenmachine.probe import probe_many
+from greenmachine.probe.cache import ProbeCache
+from greenmachine.probe.executors import InProcessExecutor, LocalPoolExecutor, ProbeJob, make_executor, resolve_workers
+from greenmachine.settings.profile import ProbeSettings, load_profile
 
 INDICES = [5, 100, 2000, 15000]
 BATCH = 4
@@ -130,7 +130,7 @@ def test_two_drivers_on_one_cache(reference, tmp_path):
 
 def test_ray_local_instance_is_bit_identical(reference, tmp_path):
     ray = pytest.importorskip("ray")
-    from core.probe.ray_executor import RayExecutor
+    from greenmachine.probe.ray_executor import RayExecutor
 
     executor = RayExecutor(address="", workers=2)
     try:
@@ -182,8 +182,8 @@ def test_good_probe_settings():
 def test_own_networks_of_a_shipped_proxy_and_of_a_run(tmp_path):
     import json
 
-    from core.evaluation import profile_samples
-    from core.rundir import RunDirectory
+    from greenmachine.evaluation.evaluate import profile_samples
+    from greenmachine.rundir.directory import RunDirectory
 
     shipped = json.loads(open("core/proxies/tss-cifar10.json").read())
     own, how = proxy_own_networks(tmp_path / "tss-cifar10.json", shipped, "tss")
@@ -198,7 +198,7 @@ def test_own_networks_of_a_shipped_proxy_and_of_a_run(tmp_path):
 
 
 def test_energy_report_names_workers_and_machines():
-    from core.report import contributors
+    from greenmachine.report.build import contributors
 
     one = contributors({"done": 10, "hits": 0, "workers": 2, "machines": 1})
     assert one["workers"] == 2 and "covers all 2 probe worker" in one["note"]

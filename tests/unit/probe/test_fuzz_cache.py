@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from core.probe import ProbeCache
-from core.table import NetworkStatistics
+from greenmachine.probe import ProbeCache
+from greenmachine.stats.table import NetworkStatistics
 
 FAST = settings(max_examples=300, deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.errors import GMError
-from core.probe.engine import build_initialised, passes_for, probe_model
-from core.probe.registry import MAIN, NOISE, STRUCTURE, SYNFLOW, registered
-from core.spaces import forward_layers, weighted_layers
+from greenmachine.errors import GMError
+from greenmachine.probe.engine import build_initialised, passes_for, probe_model
+from greenmachine.probe.registry import MAIN, NOISE, STRUCTURE, SYNFLOW, registered
+from greenmachine.spaces import forward_layers, weighted_layers
 
 TSS_ARCHS = ["|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|",
              "|skip_connect~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|avg_pool_3x3~1|skip_connect~2|"]

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from core.errors import ArchStringError
-from core.probe import (BANK_VERSION, describe_statistics, probe_network, register, statistic_names)
-from core.probe import registry
-from core.probe.engine import build_initialised, one_thread, resolve_device
-from core.spaces import build_network, count_flops, count_parameters, weighted_layers
+from greenmachine.errors import ArchStringError
+from greenmachine.probe import (BANK_VERSION, describe_statistics, probe_network, register, statistic_names)
+from greenmachine.probe import registry
+from greenmachine.probe.engine import build_initialised, one_thread, resolve_device
+from greenmachine.spaces import build_network, count_flops, count_parameters, weighted_layers
 
 TSS_ARCHS = [
     "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|",

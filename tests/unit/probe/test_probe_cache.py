@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-import core.probe.engine as engine
-from core.probe import ProbeCache, default_cache_root, probe_many
-from core.table import NetworkStatistics
+import greenmachine.probe.engine as engine
+from greenmachine.probe import ProbeCache, default_cache_root, probe_many
+from greenmachine.stats.table import NetworkStatistics
 
 # Two small TSS networks (official indices) probed at batch 4.
 INDICES = [0, 1]
@@ -36,8 +36,8 @@ def _counting(monkeypatch):
 
 def _key(index: int = 0, dataset: str = "cifar10") -> dict:
     """The rest of the cache key probe_many uses for a CPU probe of TSS network ``index``."""
-    from core.benchmarks import load_benchmark
-    from core.images import image_identity
+    from greenmachine.benchmark.tables import load_benchmark
+    from greenmachine.benchmark.images import image_identity
 
     return dict(arch=load_benchmark("tss").arch(index), device="cpu", images=image_identity(dataset))
 

@@ -1,6 +1,6 @@
 """The probe's statistics are frozen: exact float64 equality with values stored in a file.
 
-``tests/probe_values_frozen.npz`` holds every statistic of the default bank (and, for a few
+``tests/unit/probe/probe_values_frozen.npz`` holds every statistic of the default bank (and, for a few
 cases, of the bank with GraSP) for some TSS and SSS networks at batch 16 and 64, computed
 on the CPU with one torch thread by the probe code of bank version ``bank_version`` (stored
 in the file). Speed-ups of the passes must leave every value bit-identical, so probes in an
@@ -8,7 +8,7 @@ existing cache stay valid; this test checks it instead of assuming it.
 
 Regenerate (only when a statistic's definition changes, together with a new bank version)::
 
-    GM_DATA_DIR=... PYTHONPATH=. OMP_NUM_THREADS=1 python tests/test_probe_values_frozen.py
+    GM_DATA_DIR=... PYTHONPATH=. OMP_NUM_THREADS=1 python tests/unit/probe/test_probe_values_frozen.py
 
 Values are those of this machine's CPU kernels; another CPU (other SIMD paths in the
 BLAS/LAPACK or the convolution kernels) may differ in the last bits.
@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.probe import bank_version
-from core.probe.engine import build_initialised, probe_model, probe_network
+from greenmachine.probe import bank_version
+from greenmachine.probe.engine import build_initialised, probe_model, probe_network
 
 FROZEN = Path(__file__).resolve().parent / "probe_values_frozen.npz"
 
@@ -111,7 +111,7 @@ def test_probe_values_are_bit_identical(frozen, case, space, arch, dataset, batc
 
 def test_forward_order_probe_gives_the_frozen_values(frozen):
     """probe_model without a layer list (layer order from a forward pass) gives the same values."""
-    from core.images import minibatch
+    from greenmachine.benchmark.images import minibatch
 
     case, space, arch = "sss8839_b16", "sss", SSS["sss8839"]
     images, labels = minibatch("cifar10", 16, 0)

@@ -12,9 +12,9 @@ import torch
 from torch import nn
 from typer.testing import CliRunner
 
-from core.errors import GMError
-from core.proxies import ProxyError, load_proxy, shipped_proxy_names
-from core.proxy.tree import Apply, LayerStatistic, NetworkStatistic
+from greenmachine.errors import GMError
+from greenmachine.proxies import ProxyError, load_proxy, shipped_proxy_names
+from greenmachine.proxy.tree import Apply, LayerStatistic, NetworkStatistic
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "models.py"
 
@@ -35,8 +35,8 @@ def _one_thread(one_torch_thread):
 def test_lazy_score_equals_the_full_probe(tmp_path):
     import examples_models
 
-    from core.probe.engine import probe_model
-    from core.probe.initialisation import initialise
+    from greenmachine.probe.engine import probe_model
+    from greenmachine.probe.initialisation import initialise
 
     proxy = load_proxy(_proxy_file(tmp_path))
     assert proxy.passes == {"structure", "main"}
@@ -77,7 +77,7 @@ def test_bad_proxy_sources_are_one_line(tmp_path):
 
 
 def test_shipped_proxies_load_and_list():
-    from gm_tui.cli import app
+    from greenmachine.tui.cli import app
 
     assert "tss-cifar10" in shipped_proxy_names()
     for name in shipped_proxy_names():
@@ -92,7 +92,7 @@ def test_shipped_proxies_load_and_list():
 
 
 def test_gm_score_on_the_example_models(tmp_path):
-    from gm_tui.cli import app
+    from greenmachine.tui.cli import app
 
     out = tmp_path / "scores.json"
     result = CliRunner().invoke(app, ["score", "--proxy", str(_proxy_file(tmp_path)), "--model",
@@ -107,8 +107,8 @@ def test_gm_score_on_the_example_models(tmp_path):
 
 
 def test_commands_that_take_a_proxy_file_take_a_shipped_name(tmp_path, monkeypatch):
-    from core.proxies import proxy_file
-    from gm_tui.cli import app
+    from greenmachine.proxies import proxy_file
+    from greenmachine.tui.cli import app
 
     assert proxy_file("tss-cifar10").is_file() and proxy_file("tss-cifar10").name == "tss-cifar10.json"
     (tmp_path / "tss-cifar10").mkdir()

@@ -1,9 +1,9 @@
 """Property-based tests: random proxy JSON (deep, wide, wrong types, unknown names,
-non-finite constants, random bytes) ends in one :class:`~core.errors.GMError` line or in a
+non-finite constants, random bytes) ends in one :class:`~greenmachine.errors.GMError` line or in a
 tree that is exactly the JSON it came from, within the hard size limits, and evaluates.
 
 The default run keeps each property to a few seconds; the ``slow`` variants try many more
-cases (``pytest -m slow tests/test_fuzz_proxy.py --hypothesis-show-statistics``).
+cases (``pytest -m slow tests/unit/proxy/test_fuzz_proxy.py --hypothesis-show-statistics``).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from core.errors import GMError
-from core.proxy.evaluate import evaluate_population
-from core.proxy.operators import operators
-from core.proxy.tree import MAX_DEPTH, MAX_SIZE, Node, tree_from_dict
-from core.rundir import read_json
-from core.table import NetworkStatistics, StatisticTable
+from greenmachine.errors import GMError
+from greenmachine.proxy.evaluate import evaluate_population
+from greenmachine.proxy.operators import operators
+from greenmachine.proxy.tree import MAX_DEPTH, MAX_SIZE, Node, tree_from_dict
+from greenmachine.rundir.directory import read_json
+from greenmachine.stats.table import NetworkStatistics, StatisticTable
 
 FAST = settings(max_examples=300, deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

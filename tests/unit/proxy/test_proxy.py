@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from core.errors import GMError
-from core.proxy import operators as ops
-from core.proxy.evaluate import PopulationEvaluator, evaluate_population
-from core.proxy.generate import Primitives, synthetic_table
-from core.proxy.tree import (
+from greenmachine.errors import GMError
+from greenmachine.proxy import operators as ops
+from greenmachine.proxy.evaluate import PopulationEvaluator, evaluate_population
+from greenmachine.proxy.generate import Primitives, synthetic_table
+from greenmachine.proxy.tree import (
     Apply,
     Constant,
     LayerStatistic,
@@ -253,8 +253,8 @@ def test_cuda_matches_cpu(extreme_table):
 
 
 def test_proxy_json_beyond_the_limits_is_one_error_not_a_recursion_error():
-    from core.proxy.tree import MAX_DEPTH, MAX_SIZE
-    from core.settings import MAX_INITIAL_DEPTH_SETTING, MAX_TREE_DEPTH_SETTING, MAX_TREE_SIZE_SETTING
+    from greenmachine.proxy.tree import MAX_DEPTH, MAX_SIZE
+    from greenmachine.settings.profile import MAX_INITIAL_DEPTH_SETTING, MAX_TREE_DEPTH_SETTING, MAX_TREE_SIZE_SETTING
 
     def chain(length):
         node = {"kind": "layer_statistic", "name": "snip"}

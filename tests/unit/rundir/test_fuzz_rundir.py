@@ -15,9 +15,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.errors import GMError
-from core.report import rebuild_report
-from core.rundir import (
+from greenmachine.errors import GMError
+from greenmachine.report.build import rebuild_report
+from greenmachine.rundir.directory import (
     BEST_PROXY_FILE,
     CHECKPOINT_FILE,
     ENERGY_FIELDS,
@@ -76,7 +76,7 @@ READERS = {
 
 
 def _read_proxy_tree(directory: RunDirectory):
-    from core.proxy.tree import tree_from_dict
+    from greenmachine.proxy.tree import tree_from_dict
 
     return tree_from_dict(directory.read_best_proxy()["tree"])
 
@@ -137,8 +137,8 @@ def test_wrong_values_in_profile_toml(tmp_path, section, key, value):
 
 @pytest.fixture(scope="module")
 def evolution_inputs():
-    from core.settings import load_profile
-    from core.table import NetworkStatistics, StatisticTable
+    from greenmachine.settings.profile import load_profile
+    from greenmachine.stats.table import NetworkStatistics, StatisticTable
 
     rng = np.random.default_rng(0)
     networks = [
@@ -154,7 +154,7 @@ def evolution_inputs():
 
 @pytest.fixture(scope="module")
 def valid_state(evolution_inputs):
-    from core.evolution import Evolution
+    from greenmachine.evolution import Evolution
 
     evolution = Evolution(*evolution_inputs)
     evolution.step()
@@ -166,7 +166,7 @@ def valid_state(evolution_inputs):
     ["rng", "generation", "population", "search_tau", "best_per_size", "best", "layer_statistic_names",
      "network_statistic_names", "operator_names", "seed"]), value=st.one_of(json_values, shaped_json))
 def test_wrong_shape_evolution_state(evolution_inputs, valid_state, key, value):
-    from core.evolution import Evolution
+    from greenmachine.evolution import Evolution
 
     state = json.loads(json.dumps(valid_state))
     state[key] = value
@@ -174,7 +174,7 @@ def test_wrong_shape_evolution_state(evolution_inputs, valid_state, key, value):
 
 
 def test_valid_state_restores(evolution_inputs, valid_state):
-    from core.evolution import Evolution
+    from greenmachine.evolution import Evolution
 
     restored = Evolution.from_state_dict(valid_state, *evolution_inputs)
     assert restored.generation == 1 and restored.best().tree.to_dict() == valid_state["best"]["tree"]

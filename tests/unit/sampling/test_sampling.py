@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from core.benchmarks import load_benchmark
-from core.sampling import draw_samples, stratum_of
-from core.settings import SamplingSettings
+from greenmachine.benchmark.tables import load_benchmark
+from greenmachine.sampling.samples import draw_samples, stratum_of
+from greenmachine.settings.profile import SamplingSettings
 
 
 @pytest.mark.parametrize("space", ["tss", "sss"])

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from core.errors import GMError
-from core.search import SearchSettings, run_search
-from core.search.guides import ScoreBank, resolve_guide
-from core.search.hardware import HardwareError, load_hardware, parse_constraint, pareto_front
-from core.search.strategies import evolution_search, run_strategy, sample_search
-from core.spaces import get_space
+from greenmachine.errors import GMError
+from greenmachine.search import SearchSettings, run_search
+from greenmachine.search.guides import ScoreBank, resolve_guide
+from greenmachine.search.hardware import HardwareError, load_hardware, parse_constraint, pareto_front
+from greenmachine.search.strategies import evolution_search, run_strategy, sample_search
+from greenmachine.spaces import get_space
 
 pytestmark = pytest.mark.skipif(not os.environ.get("GM_DATA_DIR"), reason="needs GM_DATA_DIR")
 
@@ -22,7 +22,7 @@ SIZE = 15625
 
 
 def _tss_neighbour():
-    from core.benchmarks import load_benchmark
+    from greenmachine.benchmark.tables import load_benchmark
 
     space = get_space("tss")
     benchmark = load_benchmark(space)
@@ -82,8 +82,8 @@ def test_mutation_changes_exactly_one_choice():
 
 def test_the_strategy_never_sees_an_accuracy(monkeypatch, tmp_path):
     """True accuracy is read only after every search ended (checked on the call order)."""
-    import core.search.run as search_run
-    from core.benchmarks import Benchmark
+    import greenmachine.search.run as search_run
+    from greenmachine.benchmark.tables import Benchmark
 
     order = []
     real_accuracy, real_strategy = Benchmark.accuracy, search_run.run_strategy
@@ -133,7 +133,7 @@ def test_malformed_constraint(text):
 
 
 def test_score_bank_probes_each_network_once_for_every_guide():
-    from core.table import NetworkStatistics, StatisticTable
+    from greenmachine.stats.table import NetworkStatistics, StatisticTable
 
     class FakePhase:
         def __init__(self):
@@ -159,8 +159,8 @@ def test_score_bank_probes_each_network_once_for_every_guide():
 
 
 def test_run_directory_contract(tmp_path):
-    from core.events import NetworkFound, RunFinished, RunStarted, SearchProgress
-    from core.rundir import RunDirectory
+    from greenmachine.events import NetworkFound, RunFinished, RunStarted, SearchProgress
+    from greenmachine.rundir.directory import RunDirectory
 
     out = tmp_path / "run"
     run_search(SearchSettings(proxy="random", budget=8, strategy="evolution", constraint="edgegpu_energy<=20",
@@ -212,7 +212,7 @@ def test_bad_settings_fail_before_anything_is_written(tmp_path, changes, message
     (["--proxy", "random", "--space", "sss", "--constraint", "a<=1"], "no hardware cost table"),
 ])
 def test_cli_bad_input_is_one_line(arguments, message):
-    from gm_tui.cli import app
+    from greenmachine.tui.cli import app
 
     result = CliRunner().invoke(app, ["search", *arguments, "--no-energy"])
     assert result.exit_code == 2
@@ -221,7 +221,7 @@ def test_cli_bad_input_is_one_line(arguments, message):
 
 
 def test_cli_search_writes_json(tmp_path):
-    from gm_tui.cli import app
+    from greenmachine.tui.cli import app
 
     result = CliRunner().invoke(app, ["search", "--proxy", "random", "--budget", "4", "--compare-seeds", "0",
                                       "--no-energy", "--out", str(tmp_path / "run"), "--json", str(tmp_path / "r.json")])
@@ -236,10 +236,10 @@ async def test_tui_replays_a_search_run_directory(tmp_path):
 
     from textual.widgets import RichLog
 
-    from core.rundir import RunDirectory
-    from gm_tui.app import create_app
-    from gm_tui.screens import SearchScreen
-    from gm_tui.widgets import FoundNetwork, ScorePlot
+    from greenmachine.rundir.directory import RunDirectory
+    from greenmachine.tui.app import create_app
+    from greenmachine.tui.screens import SearchScreen
+    from greenmachine.tui.widgets import FoundNetwork, ScorePlot
 
     out = tmp_path / "run"
     run_search(SearchSettings(proxy="random", budget=6, strategy="evolution", compare_seeds=0, energy=False,
@@ -267,7 +267,7 @@ async def test_tui_replays_a_search_run_directory(tmp_path):
 @pytest.mark.slow
 def test_probed_guides_share_the_cache(tmp_path):
     """A baseline-guided search probes real networks; the comparison guides reuse them."""
-    from core.rundir import RunDirectory
+    from greenmachine.rundir.directory import RunDirectory
 
     out = tmp_path / "run"
     run_search(SearchSettings(proxy="params", budget=3, compare_seeds=2, compare_budget=2, energy=False,
@@ -279,7 +279,7 @@ def test_probed_guides_share_the_cache(tmp_path):
     progress = [e for e in RunDirectory(out).read_events() if type(e).__name__ == "ProbeProgress"]
     assert progress[0].total > 5 and (progress[-1].done, progress[-1].total) == (5, 5)
     assert set(report["comparison"]["guides"]) == {"params", "naswot", "synflow", "random"}
-    from core.benchmarks import load_benchmark
+    from greenmachine.benchmark.tables import load_benchmark
 
     benchmark = load_benchmark("tss")
     assert report["found"]["accuracy"] == benchmark.accuracy("cifar10")[report["found"]["index"]]

@@ -1,9 +1,9 @@
 """Property-based tests: random profiles, ``--set`` overrides and profile TOML text.
 
-Every input ends either in one :class:`~core.errors.ProfileError` line or in a profile whose
+Every input ends either in one :class:`~greenmachine.errors.ProfileError` line or in a profile whose
 values are exactly what was given, within their documented ranges, and which survives the
 ``profile.toml`` round trip of a run directory. The default run keeps each property to a few
-seconds; the ``slow`` variants try many more cases (``pytest -m slow tests/test_fuzz_settings.py
+seconds; the ``slow`` variants try many more cases (``pytest -m slow tests/unit/settings/test_fuzz_settings.py
 --hypothesis-show-statistics`` prints how many ran).
 """
 
@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from core.errors import GMError, ProfileError
-from core.settings import (
+from greenmachine.errors import GMError, ProfileError
+from greenmachine.settings.profile import (
     _SECTIONS,
     SEED_LIMIT,
     Profile,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from core.errors import ProfileError
-from core.settings import available_profiles, load_profile, load_profile_text
+from greenmachine.errors import ProfileError
+from greenmachine.settings.profile import available_profiles, load_profile, load_profile_text
 
 
 def test_every_shipped_profile_loads_and_round_trips():
@@ -99,7 +99,7 @@ def test_out_of_range_values_are_one_clear_error(override, fragment):
 def test_valid_devices_pass_and_strings_round_trip():
     for device in ("auto", "cpu", "cuda", "cuda:0", "cuda:12"):
         assert load_profile("quick", [f"probe.device='{device}'"]).probe.device == device
-    from core.settings import profile_from_mapping
+    from greenmachine.settings.profile import profile_from_mapping
 
     profile = profile_from_mapping({"description": 'tab\\t quote" back\\\\ newline\n nul\x00 del\x7f é'})
     assert load_profile_text(profile.to_toml(), "copy") == profile
@@ -110,8 +110,8 @@ def test_valid_devices_pass_and_strings_round_trip():
 def test_cuda_index_beyond_the_devices_is_refused(monkeypatch):
     import torch
 
-    from core.errors import GMError
-    from core.probe.engine import resolve_device
+    from greenmachine.errors import GMError
+    from greenmachine.probe.engine import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)

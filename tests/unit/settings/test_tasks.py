@@ -1,4 +1,4 @@
-"""Per-task normalisation, fitness aggregates and the multi-task profile settings (core.tasks)."""
+"""Per-task normalisation, fitness aggregates and the multi-task profile settings (greenmachine.settings.tasks)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from core.errors import GMError, ProfileError
-from core.evolution import Evolution
-from core.settings import EvolutionSettings, load_profile, load_profile_text, profile_from_mapping
-from core.table import StatisticTable
-from core.tasks import aggregate_taus, normalise_table, normalise_values, profile_tasks
+from greenmachine.errors import GMError, ProfileError
+from greenmachine.evolution import Evolution
+from greenmachine.settings.profile import EvolutionSettings, load_profile, load_profile_text, profile_from_mapping
+from greenmachine.stats.table import StatisticTable
+from greenmachine.stats.aggregate import aggregate_taus
+from greenmachine.stats.normalise import normalise_table, normalise_values
+from greenmachine.settings.tasks import profile_tasks
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 samples = st.lists(finite, min_size=2, max_size=40)
@@ -178,7 +180,7 @@ def test_shipped_universal_profile_is_valid():
 
 
 def test_shipped_universal_proxy_is_normalised_and_refuses_one_network():
-    from core.proxies import ProxyError, load_proxy
+    from greenmachine.proxies import ProxyError, load_proxy
 
     proxy = load_proxy("universal")
     assert proxy.normalise == "rank" and len(proxy.tasks) >= 2

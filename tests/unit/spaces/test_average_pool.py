@@ -1,6 +1,6 @@
 """The fast CPU ``avg_pool_3x3`` of the TSS networks equals PyTorch's pooling bit for bit.
 
-:class:`core.spaces.operations.AveragePool3x3` replaces ``nn.AvgPool2d(3, 1, 1,
+:class:`greenmachine.spaces.operations.AveragePool3x3` replaces ``nn.AvgPool2d(3, 1, 1,
 count_include_pad=False)`` (whose CPU kernel is as slow as a convolution); its values, its
 gradients and its second-order gradients (GraSP) must be the same float bits.
 """
@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.spaces.operations import AveragePool3x3
+from greenmachine.spaces.operations import AveragePool3x3
 
 SHAPES = [(8, 16, 32, 32), (16, 64, 8, 8), (3, 5, 7, 6), (2, 3, 1, 1), (2, 3, 1, 5), (1, 1, 2, 3)]
 

@@ -16,14 +16,14 @@ from types import MappingProxyType
 import numpy as np
 import pytest
 
-from core.errors import GMError, ProfileError
-from core.events import ListSink
-from core.settings import load_profile
-from core.spaces import register_space, unregister_space
-from core.spaces.tss import TopologySearchSpace
+from greenmachine.errors import GMError, ProfileError
+from greenmachine.events import ListSink
+from greenmachine.settings.profile import load_profile
+from greenmachine.spaces import register_space, unregister_space
+from greenmachine.spaces.tss import TopologySearchSpace
 
 BUILDER = '''
-from core.spaces.tss import build_tss_network
+from greenmachine.spaces.tss import build_tss_network
 
 
 def build(arch, num_classes):
@@ -79,7 +79,7 @@ class SubsetTSS(TopologySearchSpace):
 
 @pytest.fixture(scope="module")
 def networks():
-    from core.benchmarks import load_benchmark
+    from greenmachine.benchmark.tables import load_benchmark
 
     tss = load_benchmark("tss")
     indices = np.random.default_rng(7).choice(len(tss), size=60, replace=False)
@@ -89,7 +89,7 @@ def networks():
 def test_custom_space_equals_the_same_networks_through_tss(networks, tmp_path):
     import gzip
 
-    from core.engine import RunController
+    from greenmachine.run.controller import RunController
 
     tss, indices = networks
     archs = [tss.arch(i) for i in indices]
@@ -128,7 +128,7 @@ def test_custom_space_equals_the_same_networks_through_tss(networks, tmp_path):
     assert custom_baselines == subset["test"]["cifar10"]["baselines"]
     assert {"naswot", "synflow", "snip"} <= set(custom_baselines)
 
-    from core.probe import ProbeCache, probe_many
+    from greenmachine.probe import ProbeCache, probe_many
 
     some = archs[:3]
     via_custom = probe_many(custom_profile.search_space, some, "cifar10", 8, 0, "cpu", ProbeCache(tmp_path / "c1"))
@@ -157,7 +157,7 @@ def _bad_profile(tmp_path, table_rows=None, header=("arch", "cifar10"), builder=
     ("bad builder reference", "must read 'file.py:function'"),
 ])
 def test_bad_tables_are_one_line(tmp_path, case, fragment):
-    from core.benchmarks import load_benchmark
+    from greenmachine.benchmark.tables import load_benchmark
 
     if case == "missing arch column":
         path = _bad_profile(tmp_path, header=("network", "cifar10"))
@@ -187,7 +187,7 @@ def test_bad_tables_are_one_line(tmp_path, case, fragment):
     ("syntax_error.py:build", "failed to import: SyntaxError"),
 ])
 def test_bad_builders_are_one_line_naming_the_arch(tmp_path, builder, fragment):
-    from core.probe import probe_many
+    from greenmachine.probe import probe_many
 
     (tmp_path / "syntax_error.py").write_text("def build(:\n")
     profile = load_profile(str(_bad_profile(tmp_path, builder=builder)))
@@ -197,7 +197,7 @@ def test_bad_builders_are_one_line_naming_the_arch(tmp_path, builder, fragment):
 
 
 def test_too_few_networks_for_the_samples_is_one_line(tmp_path):
-    from core.engine import RunController
+    from greenmachine.run.controller import RunController
 
     profile = load_profile(str(_bad_profile(tmp_path)))
     with pytest.raises(GMError) as caught:

@@ -1,6 +1,6 @@
 """Property-based tests: random and damaged TSS/SSS arch strings, space and dataset names.
 
-Every input ends in one :class:`~core.errors.GMError` line, or in an architecture whose
+Every input ends in one :class:`~greenmachine.errors.GMError` line, or in an architecture whose
 canonical string is the input itself (so nothing is silently read as another network) and,
 with the benchmark tables (GM_DATA_DIR, else the embedded copy), whose official index maps
 back to the same string.
@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from core.errors import GMError
-from core.spaces import DATASETS, build_network, get_dataset, parse_arch
-from core.spaces.sss import CHANNEL_CHOICES
-from core.spaces.operations import OPERATION_NAMES as OPERATIONS
+from greenmachine.errors import GMError
+from greenmachine.spaces import DATASETS, build_network, get_dataset, parse_arch
+from greenmachine.spaces.sss import CHANNEL_CHOICES
+from greenmachine.spaces.operations import OPERATION_NAMES as OPERATIONS
 
 FAST = settings(max_examples=400, deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -69,7 +69,7 @@ def _one_line(error: GMError) -> None:
 
 
 def _benchmarks():
-    from core.benchmarks import load_benchmark
+    from greenmachine.benchmark.tables import load_benchmark
 
     try:
         return {space: load_benchmark(space) for space in ("tss", "sss")}

@@ -1,7 +1,7 @@
-"""Tests of core.spaces: arch-string parsing, NATS-Bench networks, parameter and FLOP counts.
+"""Tests of greenmachine.spaces: arch-string parsing, NATS-Bench networks, parameter and FLOP counts.
 
 Ground truth is read directly from the benchmark tables in ``GM_DATA_DIR`` (gzip + csv), not
-through ``core.benchmarks``, so these tests stand on their own.
+through ``greenmachine.benchmark.tables``, so these tests stand on their own.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.errors import ArchStringError
-from core.spaces import (
+from greenmachine.errors import ArchStringError
+from greenmachine.spaces import (
     DATASETS,
     SSSArch,
     TSSArch,
@@ -30,7 +30,7 @@ from core.spaces import (
     tss_parameter_count,
     weighted_layers,
 )
-from core.spaces.operations import OPERATION_NAMES
+from greenmachine.spaces.operations import OPERATION_NAMES
 
 torch.set_num_threads(1)
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.stats import kendalltau, spearmanr
 
-from core.fitness import WORST_FITNESS, kendall_tau_b, multi_dataset_fitness, spearman_rho
+from greenmachine.stats.fitness import WORST_FITNESS, kendall_tau_b, multi_dataset_fitness, spearman_rho
 
 torch.set_num_threads(1)
 
