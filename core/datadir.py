@@ -68,7 +68,7 @@ class DataLocation:
 
 def embedded_dir() -> Path:
     """Return the folder of the embedded data shipped inside the package."""
-    return Path(str(resources.files("core") / "data" / "embedded"))
+    return Path(str(resources.files("greenmachine") / "data" / "embedded"))
 
 
 def user_data_dir() -> Path:

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any, Mapping
 
 from greenmachine.export.forms import parse_srepr
@@ -112,16 +111,13 @@ def worker_main() -> int:
 
 
 _WORKER_COMMAND = "import sys\nfrom greenmachine.export.worker import worker_main\nsys.exit(worker_main())\n"
-_PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class Worker:
     """One simplification process, fed requests one at a time (killed at a time limit)."""
 
     def __init__(self) -> None:
-        environment = dict(os.environ)
-        path = environment.get("PYTHONPATH")
-        environment["PYTHONPATH"] = _PROJECT_ROOT + (os.pathsep + path if path else "")
+        environment = dict(os.environ)  # the child imports the installed greenmachine, as this process does
         environment.setdefault("PYTHONDONTWRITEBYTECODE", "1")
         self.process = subprocess.Popen(
             [sys.executable, "-c", _WORKER_COMMAND],

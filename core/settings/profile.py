@@ -30,7 +30,7 @@ from greenmachine.settings.checks import (  # noqa: F401  (the limits are re-exp
 
 #: Package the top-level ``profiles/`` folder is installed as (see setup.py).
 PROFILE_PACKAGE = "greenmachine.profiles"
-_SOURCE_ROOT = Path(__file__).resolve().parent.parent
+_SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def profile_dir(source_root: Path | None = _SOURCE_ROOT) -> Path:
@@ -147,7 +147,7 @@ class FitnessSettings:
     ``margin``: the worst task's tau less that task's best baseline tau on the same sample
     (halved; a multi-task run, see :func:`greenmachine.stats.aggregate.aggregate_taus`);
     ``normalise``: ``none``, ``rank`` or ``zscore`` of every statistic within each task's
-    sample before the formula reads it (see :mod:`greenmachine.settings.tasks`).
+    sample before the formula reads it (see :mod:`greenmachine.stats.normalise`).
     """
 
     aggregate: str = "min"
