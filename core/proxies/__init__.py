@@ -68,7 +68,7 @@ class Proxy:
         The ``space/dataset`` tasks of a multi-task proxy (empty for a single-space one).
     normalise : str
         ``none``, ``rank`` or ``zscore``: how each statistic is normalised within the
-        networks scored before the formula reads it (see :mod:`greenmachine.settings.tasks`). A normalised
+        networks scored before the formula reads it (see :mod:`greenmachine.stats.normalise`). A normalised
         proxy ranks a *set* of networks (:meth:`rank`, :meth:`scores_of` with two or more);
         it cannot score one network alone.
     """
