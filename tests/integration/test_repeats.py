@@ -39,7 +39,7 @@ from greenmachine.repeats.summary import SUMMARY_JSON_FILE, SUMMARY_MD_FILE, ene
 from greenmachine.rundir.directory import REPORT_JSON_FILE, RunDirectory
 from greenmachine.tui.cli import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = [
     "sampling.strata=2", "sampling.search=10", "sampling.validation=10", "sampling.test=10", "probe.batch_size=8",
     "evolution.population=12", "evolution.generations=4", "energy.enabled=false",

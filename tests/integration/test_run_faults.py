@@ -27,7 +27,7 @@ from greenmachine.rundir.directory import BEST_PROXY_FILE, CHECKPOINT_FILE, ENER
 from greenmachine.settings.profile import load_profile
 from greenmachine.tui.cli import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = [
     "sampling.search=12", "sampling.validation=10", "sampling.test=10", "probe.batch_size=8",
     "evolution.population=12", "evolution.generations=4", "evolution.seed=0", "energy.enabled=false",

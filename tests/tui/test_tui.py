@@ -335,7 +335,7 @@ async def test_tiny_real_run_updates_the_widgets(tmp_path: Path, monkeypatch):
     first run pays for probing (minutes on a busy CPU); later runs take seconds.
     """
     monkeypatch.chdir(tmp_path)  # the default controller writes runs/<id> under the cwd
-    cache = Path(__file__).resolve().parents[1] / ".gm_cache" / "tui-test"
+    cache = Path(__file__).resolve().parents[2] / ".gm_cache" / "tui-test"
     overrides = REAL_OVERRIDES + (f"probe.cache_dir={json.dumps(str(cache))}",)
     app = create_app("quick", overrides=overrides)  # the real greenmachine.run.controller.RunController
     async with app.run_test(size=(100, 30)) as pilot:

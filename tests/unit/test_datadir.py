@@ -34,13 +34,13 @@ from greenmachine.datadir import (
     locate,
 )
 from greenmachine.errors import DataFileError
-from greenmachine.settings.profile import PROFILE_PACKAGE, available_profiles, profile_dir
+from greenmachine.settings.profile import available_profiles, profile_dir
 from greenmachine.spaces import get_space
 from greenmachine.tui.cli import app
 
 TSS_TABLE, SSS_TABLE = get_space("tss").table_file, get_space("sss").table_file
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EMBEDDED = REPO / "core" / "data" / "embedded"
 BUILD_SCRIPT = REPO / "scripts" / "build_embedded_data.py"
 PROFILE_NAMES = {"quick", "tss-cifar10", "tss-cifar100", "sss-cifar10", "sss-cifar100"}
@@ -228,16 +228,14 @@ def test_profiles_from_checkout() -> None:
     assert PROFILE_NAMES <= set(available_profiles())
 
 
-def test_profiles_from_package_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_profiles_from_package_data(tmp_path: Path) -> None:
     """Outside a source checkout the profiles come from the greenmachine.profiles package."""
-    package = tmp_path / "site" / PROFILE_PACKAGE
-    package.mkdir(parents=True)
-    shutil.copyfile(REPO / "profiles" / "__init__.py", package / "__init__.py")
-    shutil.copyfile(REPO / "profiles" / "quick.toml", package / "quick.toml")
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    monkeypatch.delitem(sys.modules, PROFILE_PACKAGE, raising=False)
+    import greenmachine.profiles
+
+    package = Path(greenmachine.profiles.__file__).parent
     assert profile_dir(None) == package
     assert profile_dir(tmp_path) == package  # a folder without pyproject.toml is no checkout
+    assert (package / "quick.toml").is_file()
 
 
 def _have_setuptools() -> bool:
@@ -259,15 +257,17 @@ def test_wheel_ships_profiles_data_and_styles(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = (tmp_path / "dist").glob("greenmachine-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
+    # one top-level name: no generic "core" or "greenmachine.profiles" in the user's site-packages
+    assert {name.split("/")[0] for name in names} == {"greenmachine", "greenmachine-0.1.0.dist-info"}
     for profile in PROFILE_NAMES:
-        assert f"{PROFILE_PACKAGE}/{profile}.toml" in names
-    assert "gm_tui/gm.tcss" in names
+        assert f"greenmachine/profiles/{profile}.toml" in names
+    assert "greenmachine/tui/gm.tcss" in names
     for name in (*EMBEDDED_FILES, "DATA.md", "PROVENANCE.md"):
-        assert f"core/data/embedded/{name}" in names
+        assert f"greenmachine/data/embedded/{name}" in names
     # every file of the package folders ships (modules, styles, embedded data, shipped proxies)
-    expected = {str(p.relative_to(REPO)) for d in ("core", "greenmachine.tui") for p in (REPO / d).rglob("*")
-                if p.is_file() and "__pycache__" not in p.parts}
-    expected |= {f"{PROFILE_PACKAGE}/{p.name}" for p in (REPO / "profiles").iterdir() if p.is_file()}
+    installed_as = {"core": "greenmachine", "greenmachine.tui": "greenmachine/tui", "profiles": "greenmachine/profiles"}
+    expected = {f"{installed_as[folder]}/{p.relative_to(REPO / folder)}" for folder in installed_as
+                for p in (REPO / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts}
     assert expected - names == set()
 
     target = tmp_path / "installed"
@@ -286,8 +286,11 @@ def test_wheel_ships_profiles_data_and_styles(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=elsewhere,
                             env=env, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    core_file, profiles, listed, located = result.stdout.splitlines()
-    assert core_file.startswith(str(target))
-    assert profiles == str(target / PROFILE_PACKAGE)
+    package_file, profiles, listed, located = result.stdout.splitlines()
+    assert package_file.startswith(str(target))
+    assert profiles == str(target / "greenmachine" / "profiles")
     assert PROFILE_NAMES <= set(listed.split(","))
-    assert located == f"embedded {target / 'core' / 'data' / 'embedded' / TSS_TABLE}"
+    assert located == f"embedded {target / 'greenmachine' / 'data' / 'embedded' / TSS_TABLE}"
+    generic = subprocess.run([sys.executable, "-c", "import greenmachine"], capture_output=True, text=True, cwd=elsewhere,
+                             env=env, timeout=120)
+    assert generic.returncode != 0 and "No module named 'core'" in generic.stderr

@@ -16,7 +16,7 @@ from greenmachine.errors import GMError
 from greenmachine.proxies import ProxyError, load_proxy, shipped_proxy_names
 from greenmachine.proxy.tree import Apply, LayerStatistic, NetworkStatistic
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "models.py"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "models.py"
 
 
 def _proxy_file(folder: Path) -> Path:
