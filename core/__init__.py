@@ -1,6 +1,13 @@
-"""GreenMachine engine: benchmarks, networks, probe, proxy language, evolution, energy.
+"""GreenMachine: energy-aware automatic design of zero-cost NAS proxies (import name ``greenmachine``).
 
-Nothing in ``core`` prints or imports Textual; the CLI and TUI in ``greenmachine.tui`` consume it.
+The package is the folder ``core/`` of the repository; ``greenmachine.tui`` (``gm_tui/``) is the
+command line and Textual app, the only part that prints. Folders name the layers; each imports
+only from the ones below it:
+
+    tui -> search, repeats -> run -> evolution, evaluation, report -> export, rundir, sampling
+    -> proxies, baselines, settings -> probe -> benchmark -> proxy, spaces -> stats, energy, datadir
+    -> events, errors, files
+
 Data flows one way: benchmark + images -> probe (cached statistics) -> proxy formulas ->
 fitness (Kendall tau) -> evolution -> run directory -> reporters.
 """
