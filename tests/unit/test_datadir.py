@@ -249,7 +249,7 @@ def test_wheel_ships_profiles_data_and_styles(tmp_path: Path) -> None:
     source.mkdir()
     for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copyfile(REPO / name, source / name)
-    for name in ("core", "greenmachine.tui", "profiles"):
+    for name in ("core", "gm_tui", "profiles"):
         shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     built = subprocess.run([*pip, "wheel", "--no-build-isolation", "--no-deps", "-w", str(tmp_path / "dist"),
@@ -265,7 +265,7 @@ def test_wheel_ships_profiles_data_and_styles(tmp_path: Path) -> None:
     for name in (*EMBEDDED_FILES, "DATA.md", "PROVENANCE.md"):
         assert f"greenmachine/data/embedded/{name}" in names
     # every file of the package folders ships (modules, styles, embedded data, shipped proxies)
-    installed_as = {"core": "greenmachine", "greenmachine.tui": "greenmachine/tui", "profiles": "greenmachine/profiles"}
+    installed_as = {"core": "greenmachine", "gm_tui": "greenmachine/tui", "profiles": "greenmachine/profiles"}
     expected = {f"{installed_as[folder]}/{p.relative_to(REPO / folder)}" for folder in installed_as
                 for p in (REPO / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts}
     assert expected - names == set()
@@ -291,6 +291,6 @@ def test_wheel_ships_profiles_data_and_styles(tmp_path: Path) -> None:
     assert profiles == str(target / "greenmachine" / "profiles")
     assert PROFILE_NAMES <= set(listed.split(","))
     assert located == f"embedded {target / 'greenmachine' / 'data' / 'embedded' / TSS_TABLE}"
-    generic = subprocess.run([sys.executable, "-c", "import greenmachine"], capture_output=True, text=True, cwd=elsewhere,
-                             env=env, timeout=120)
+    generic = subprocess.run([sys.executable, "-c", "import importlib; importlib.import_module('core')"],
+                             capture_output=True, text=True, cwd=elsewhere, env=env, timeout=120)
     assert generic.returncode != 0 and "No module named 'core'" in generic.stderr
