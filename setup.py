@@ -1,14 +1,25 @@
 """Package list for setuptools (everything else is in pyproject.toml).
 
-The experiment profiles stay in the top-level ``profiles/`` folder and are installed as the
-package ``gm_profiles`` (found with ``importlib.resources`` by ``core.settings``); a
-``package_dir`` entry for that is not expressible beside automatic package discovery in
-pyproject.toml alone.
+The repository keeps its folders ``core/``, ``gm_tui/`` and ``profiles/``; they are installed
+under the one public import name ``greenmachine``: ``core/`` is ``greenmachine``, ``gm_tui/`` is
+``greenmachine.tui`` and ``profiles/`` is ``greenmachine.profiles`` (the shipped TOML profiles,
+found with ``importlib.resources`` by :mod:`greenmachine.settings.profile` outside a checkout).
+Installing adds no other top-level module. A ``package_dir`` mapping is not expressible beside
+package discovery in pyproject.toml alone, hence this file.
 """
 
 from setuptools import find_namespace_packages, setup
 
+ROOTS = {"greenmachine": "core", "greenmachine.tui": "gm_tui", "greenmachine.profiles": "profiles"}
+
+
+def packages(name: str, folder: str) -> list[str]:
+    """Return ``name`` and every package below ``folder``, named under ``name``."""
+    found = find_namespace_packages(where=folder)
+    return [name] + [f"{name}.{package}" for package in found if "__pycache__" not in package]
+
+
 setup(
-    packages=find_namespace_packages(include=["core*", "gm_tui*"]) + ["gm_profiles"],
-    package_dir={"gm_profiles": "profiles"},
+    packages=[package for name, folder in ROOTS.items() for package in packages(name, folder)],
+    package_dir=ROOTS,
 )

@@ -1,6 +1,13 @@
-"""GreenMachine engine: benchmarks, networks, probe, proxy language, evolution, energy.
+"""GreenMachine: energy-aware automatic design of zero-cost NAS proxies (import name ``greenmachine``).
 
-Nothing in ``core`` prints or imports Textual; the CLI and TUI in ``gm_tui`` consume it.
+The package is the folder ``core/`` of the repository; ``greenmachine.tui`` (``gm_tui/``) is the
+command line and Textual app, the only part that prints. Folders name the layers; each imports
+only from the ones below it:
+
+    tui -> search, repeats -> run -> evolution, evaluation, report -> export, rundir, sampling
+    -> proxies, baselines, settings -> probe -> benchmark -> proxy, spaces -> stats, energy, datadir
+    -> events, errors, files
+
 Data flows one way: benchmark + images -> probe (cached statistics) -> proxy formulas ->
 fitness (Kendall tau) -> evolution -> run directory -> reporters.
 """
@@ -9,9 +16,9 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    """``core.load_proxy`` and ``core.Proxy`` load :mod:`core.proxies` on first use."""
+    """``greenmachine.load_proxy`` and ``greenmachine.Proxy`` load :mod:`greenmachine.proxies` on first use."""
     if name in ("load_proxy", "Proxy", "shipped_proxy_names"):
-        from core import proxies
+        from greenmachine import proxies
 
         return getattr(proxies, name)
-    raise AttributeError(f"module 'core' has no attribute {name!r}")
+    raise AttributeError(f"module 'greenmachine' has no attribute {name!r}")

@@ -1,0 +1,3 @@
+"""Scoring a proxy and the baselines on a sample of networks (:mod:`.evaluate`), for one task or several
+(:mod:`.tasks`).
+"""

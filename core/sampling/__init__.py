@@ -1,0 +1,1 @@
+"""Seeded, disjoint search / validation / test samples (:mod:`.samples`), per task (:mod:`.tasks`)."""
