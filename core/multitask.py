@@ -24,6 +24,7 @@ from core.engine import DatasetData, RunController, _sampling_label
 from core.evaluation import ProbePhase, baseline_rows, score_proxy
 from core.events import RunStarted
 from core.tasks import Task, normalise_table, profile_tasks, task_samples
+from core.top_metrics import top_sizes
 from core.table import StatisticTable
 
 SAMPLE_NAMES = ("search", "validation", "test")
@@ -109,7 +110,8 @@ class MultiTaskRunController(RunController):
             test_target = item.targets["test"].numpy()
             evolved = score_proxy(tree, item.tables["test"], test_target, self.device)
             baselines = baseline_rows(item.raw["test"], test_target)
-            self.test_results[item.task.label] = {"n": int(item.raw["test"].num_networks), "evolved": evolved,
+            count = int(item.raw["test"].num_networks)
+            self.test_results[item.task.label] = {"n": count, "top_sizes": top_sizes(count), "evolved": evolved,
                                                   "baselines": baselines}
             validation = baseline_rows(item.raw["validation"], item.targets["validation"].numpy())
             self.cells.append(_cell(item, tree, evolved, baselines, validation, self.device))

@@ -222,6 +222,29 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def top_cells(row: Mapping[str, Any]) -> list[str]:
+    """The top-of-ranking cells of one proxy row: P@1%, P@5%, P@10%, top-1 accuracy, top-1 rank.
+
+    A row written before these figures existed (an old report) shows dashes.
+    """
+    from core.top_metrics import PRECISION_KEYS
+
+    cells = [_fmt(row.get(key), 2) for key in PRECISION_KEYS.values()]
+    cells.append(_fmt(row.get("top1_accuracy"), 2))
+    rank = row.get("top1_rank")
+    cells.append("–" if rank is None else (f"{rank:.0f}" if float(rank).is_integer() else f"{rank:.1f}"))
+    return cells
+
+
+def top_note(result: Mapping[str, Any]) -> str:
+    """One line saying what the top-of-ranking columns of a sample's table mean (and their sizes)."""
+    sizes = result.get("top_sizes")
+    size_text = f" ({' / '.join(str(v) for v in sizes.values())} of the {result.get('n')} networks)" if sizes else ""
+    return (f"P@k%: share of the k % best-scored networks{size_text} that are among the k % most accurate; "
+            "top-1: true accuracy and rank (1 = best) of the network each proxy scores highest; "
+            "NaN/inf scores rank last; ties count as their expected value.")
+
+
 def _energy(joules: float | None) -> str:
     if joules is None:
         return "not measured"
@@ -302,16 +325,19 @@ def render_markdown(report: Mapping[str, Any], figures: Sequence[tuple[str, str]
             + (f", {sampling['stratification']} strata" if sampling["mode"] == "stratified" else "")
             + f", seed {sampling['seed']})",
             "",
-            "| proxy | Kendall τ | Spearman ρ |",
-            "|---|---:|---:|",
-            f"| **evolved** | **{result['evolved']['kendall_tau']:.4f}** | **{result['evolved']['spearman_rho']:.4f}** |",
+            "| proxy | Kendall τ | Spearman ρ | P@1% | P@5% | P@10% | top-1 acc | top-1 rank |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            f"| **evolved** | **{result['evolved']['kendall_tau']:.4f}** | **{result['evolved']['spearman_rho']:.4f}** | "
+            + " | ".join(f"**{cell}**" for cell in top_cells(result["evolved"])) + " |",
         ]
         ranked = sorted(
             result["baselines"].items(),
             key=lambda item: -(item[1]["kendall_tau"] if item[1]["kendall_tau"] is not None else -2.0),
         )
         for name, values in ranked:
-            lines.append(f"| {name} | {_fmt(values['kendall_tau'], 4)} | {_fmt(values['spearman_rho'], 4)} |")
+            lines.append(f"| {name} | {_fmt(values['kendall_tau'], 4)} | {_fmt(values['spearman_rho'], 4)} | "
+                         + " | ".join(top_cells(values)) + " |")
+        lines += ["", top_note(result)]
     from core.cost_front import render_cost
     from core.multitask_report import render_cells
 
