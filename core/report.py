@@ -168,6 +168,8 @@ def build_report(
         "search_tau": float(best.search_tau),
         "validation_tau": float(best.validation_tau),
         "tree": dict(best.tree),
+        # what search_tau / validation_tau are: Kendall tau-b, or the top-weighted tau
+        "fitness_metric": str(getattr(getattr(profile, "fitness", None), "metric", "kendall")),
     }
     if best.simplified:
         best_proxy["simplified"] = best.simplified
@@ -203,6 +205,10 @@ def build_report(
         **({} if validation_results is None else {"validation": dict(validation_results)}),
         "energy": dict(energy),
     }
+
+
+METRIC_LABELS = {"kendall": "Kendall τ", "weighted_kendall": "weighted Kendall τ (top-weighted fitness)"}
+"""How report.md names each ``fitness.metric`` (what the best proxy's search / validation figures are)."""
 
 
 def _bank_version() -> str:
@@ -314,7 +320,8 @@ def render_markdown(report: Mapping[str, Any], figures: Sequence[tuple[str, str]
         best.get("simplified") or best["formula"],
         "```",
         "",
-        f"Size {best['size']}; Kendall τ search {best['search_tau']:.4f}, validation {best['validation_tau']:.4f}.",
+        f"Size {best['size']}; {METRIC_LABELS.get(best.get('fitness_metric', 'kendall'), 'Kendall τ')} "
+        f"search {best['search_tau']:.4f}, validation {best['validation_tau']:.4f}.",
     ]
     if best.get("simplified") and best.get("simplified") != best["formula"]:
         lines += ["", "Unsimplified tree:", "", "```", best["formula"], "```"]

@@ -116,6 +116,17 @@ def test_report_gives_the_top_of_ranking_of_every_proxy(first_run):
         assert naswot["top1_rank"] == 1 + int((accuracy > naswot["top1_accuracy"]).sum())
 
 
+def test_a_weighted_fitness_run_names_its_metric(first_run, cache_dir, tmp_path):
+    """fitness.metric = weighted_kendall runs on the one-space controller (the probes are cache hits)."""
+    controller, run_dir, _ = run(tiny_profile(cache_dir, "fitness.metric='weighted_kendall'"), tmp_path / "weighted")
+    assert controller.evolution.metric == "weighted_kendall" and first_run[0].evolution.metric == "kendall"
+    report = rundir.RunDirectory(run_dir).read_report()
+    assert report["best_proxy"]["fitness_metric"] == "weighted_kendall"
+    assert report["profile"]["fitness"]["metric"] == "weighted_kendall"
+    assert "weighted Kendall τ (top-weighted fitness) search" in (run_dir / rundir.REPORT_MD_FILE).read_text()
+    assert first_run[0].directory.read_report()["best_proxy"]["fitness_metric"] == "kendall"
+
+
 def test_energy_spans_nest_and_are_written(first_run):
     _, run_dir, sink = first_run
     samples = [e for e in sink.events if isinstance(e, EnergySample)]
