@@ -1,11 +1,11 @@
 """Where GreenMachine finds its data files.
 
 Every data-file lookup in ``core`` goes through :func:`data_file` (the benchmark, image and
-hardware tables, :mod:`core.datacheck`, the baseline cross-check script). A file is looked
+hardware tables, :mod:`greenmachine.benchmark.check`, the baseline cross-check script). A file is looked
 for, in this order:
 
 1. ``GM_DATA_DIR`` set: that folder, and only that folder. A file missing there is a
-   :class:`~core.errors.DataFileError`; there is no fallback to the embedded copy, so a
+   :class:`~greenmachine.errors.DataFileError`; there is no fallback to the embedded copy, so a
    folder named on purpose (the full files, or the official-archive imports) is never
    silently mixed with the reduced embedded data.
 2. ``GM_DATA_DIR`` not set: the per-user folder (``$XDG_DATA_HOME/greenmachine`` or
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from core.errors import DataFileError
+from greenmachine.errors import DataFileError
 
 TSS_HW_TABLE = "nats_tss_hw.csv.gz"
 ZC_PROXIES_TABLE = "nb201_zc_proxies_freerea.csv.gz"
@@ -38,7 +38,7 @@ IMAGE_FILES = {
 CIFAR10_TEST_IMAGES = "cifar10_test_yoongikim_jpeg.npz"
 
 #: Files shipped in the package (``core/data/embedded``), verbatim copies of the full files:
-#: the TSS and SSS tables (``core.spaces`` names them), the hardware table, the probe images.
+#: the TSS and SSS tables (``greenmachine.spaces`` names them), the hardware table, the probe images.
 EMBEDDED_FILES = ("nats_tss.csv.gz", "nats_sss.csv.gz", TSS_HW_TABLE, *IMAGE_FILES.values())
 
 #: Names of the three places a file can come from (shown by ``gm data check``).

@@ -1,6 +1,6 @@
 """Typed events that the engine emits while it works.
 
-The evolution engine (``core.engine``) sends every event to one sink, a plain callable.
+The evolution engine (``greenmachine.run.controller``) sends every event to one sink, a plain callable.
 The headless reporter (writes ``events.jsonl`` and prints progress), the Textual TUI and
 tests all consume the same events. Events are frozen dataclasses; ``to_dict`` /
 ``event_from_dict`` give their JSON form (``{"type": "<name>", ...}``), which is what

@@ -1,7 +1,7 @@
 """Atomic file writes (text, bytes, JSON): readers see the old file or the whole new one, never a part.
 
-Called by the run directory (:mod:`core.rundir`), the probe cache
-(:mod:`core.probe.cache`) and the importers (:mod:`core.importers`). The data goes to a
+Called by the run directory (:mod:`greenmachine.rundir.directory`), the probe cache
+(:mod:`greenmachine.probe.cache`) and the importers (:mod:`greenmachine.benchmark.importers`). The data goes to a
 temporary file in the same folder (``.<name>.<random>.tmp``), is flushed and fsynced, and
 replaces the target with ``os.replace``; on any failure (a full disk, an interrupt) the
 temporary file is removed and the error propagates.

@@ -1,4 +1,4 @@
-"""Example candidate networks for ``gm score`` and ``core.load_proxy(...).rank``.
+"""Example candidate networks for ``gm score`` and ``greenmachine.load_proxy(...).rank``.
 
 Run, for instance::
 

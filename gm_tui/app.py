@@ -1,11 +1,11 @@
 """The GreenMachine Textual app (thin): bindings, engine worker, replay, export.
 
 ``create_app`` is the factory shared by ``gm tui`` and the tests. The engine
-(:class:`core.engine.RunController`) runs in a Textual *thread* worker; its sink wraps each
-event in a :mod:`gm_tui.messages` message and posts it to the run screen, which pushes the
+(:class:`greenmachine.run.controller.RunController`) runs in a Textual *thread* worker; its sink wraps each
+event in a :mod:`greenmachine.tui.messages` message and posts it to the run screen, which pushes the
 data down into its widgets. The UI thread never waits on the engine. A finished (or still
-growing) run directory is replayed by :mod:`gm_tui.replay` into the run screen, or into the
-search screen when ``gm search`` wrote it (``core.rundir.RunDirectory.is_search``).
+growing) run directory is replayed by :mod:`greenmachine.tui.replay` into the run screen, or into the
+search screen when ``gm search`` wrote it (``greenmachine.rundir.directory.RunDirectory.is_search``).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from gm_tui import messages
-from gm_tui.export_action import EXPORT_FALLBACK_FILE, export_best  # noqa: F401  (the export action)
-from gm_tui.screens import HelpScreen, ProfilePickerScreen, RunScreen, SearchScreen
+from greenmachine.tui import messages
+from greenmachine.tui.export_action import EXPORT_FALLBACK_FILE, export_best  # noqa: F401  (the export action)
+from greenmachine.tui.screens import HelpScreen, ProfilePickerScreen, RunScreen, SearchScreen
 
 #: ``controller_factory(profile, sink) -> controller`` with run / request_stop / pause / resume
 #: (``resume`` continues after a pause; ``request_stop`` also ends a pause).
@@ -32,14 +32,14 @@ ACTIVE = ("starting", "running", "paused", "stopping")
 
 def default_controller_factory(profile: Any, sink: Callable[[Any], None]) -> Any:
     """Build the real engine controller (imported lazily: it pulls in torch)."""
-    from core.engine import RunController
+    from greenmachine.run.controller import RunController
 
     return RunController(profile, sink)
 
 
 def error_text(error: BaseException) -> str:
     """One line for an engine error: a ``GMError`` as is, anything else with its type."""
-    from core.errors import GMError
+    from greenmachine.errors import GMError
 
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     if isinstance(error, GMError) and text:
@@ -116,7 +116,7 @@ class GreenMachineApp(App[None]):
 
     def _show_profile(self, name: str) -> None:
         try:
-            from core.settings import load_profile
+            from greenmachine.settings.profile import load_profile
 
             self.run_screen.show_profile(load_profile(name, self.overrides))
         except Exception as error:  # noqa: BLE001 - shown in the UI, the run start reports it too
@@ -149,7 +149,7 @@ class GreenMachineApp(App[None]):
 
         run_dir: str | None = None
         try:
-            from core.settings import load_profile
+            from greenmachine.settings.profile import load_profile
 
             profile = load_profile(profile_name, self.overrides)
             controller = self.controller_factory(profile, sink)
@@ -309,7 +309,7 @@ class GreenMachineApp(App[None]):
 
     def replay(self, run_dir: Path) -> None:
         """Show a run directory (finished or still written): its events through the same messages."""
-        from core.rundir import RunDirectory
+        from greenmachine.rundir.directory import RunDirectory
 
         if RunDirectory(run_dir).is_search() and not isinstance(self.view, SearchScreen):
             self.view = SearchScreen(id="search")
@@ -324,7 +324,7 @@ class GreenMachineApp(App[None]):
             self._start_replay(run_dir)
 
     def _start_replay(self, run_dir: Path) -> None:
-        from gm_tui.replay import replay_run_directory
+        from greenmachine.tui.replay import replay_run_directory
 
         view = self.view
         if isinstance(view, SearchScreen):
@@ -366,7 +366,7 @@ def create_app(
     open_run_dir : Path, optional
         Replay this finished run directory instead of running (``gm tui --open``).
     controller_factory : callable, optional
-        ``factory(profile, sink) -> controller``; default :class:`core.engine.RunController`.
+        ``factory(profile, sink) -> controller``; default :class:`greenmachine.run.controller.RunController`.
     autostart : bool
         Start the run for ``profile_name`` on launch (else press ``s``).
     """

@@ -1,7 +1,7 @@
 """The ``gm`` command line.
 
 Thin typer commands over ``core``; heavy imports (torch, textual, sympy) happen inside the
-command bodies so ``gm --help`` is instant. Every user error (``core.errors.GMError``) is
+command bodies so ``gm --help`` is instant. Every user error (``greenmachine.errors.GMError``) is
 printed as one line on stderr with exit status 2, never a traceback.
 """
 
@@ -35,7 +35,7 @@ def user_errors(command: Callable) -> Callable:
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        from core.errors import GMError
+        from greenmachine.errors import GMError
 
         try:
             return command(*args, **kwargs)
@@ -51,15 +51,15 @@ SetOption = Annotated[
     Optional[list[str]],
     typer.Option("--set", help="Override a profile value: section.key=value (repeatable)."),
 ]
-from gm_tui.probe_options import AddressOption, ExecutorOption, WorkersOption, probe_overrides as _probe_overrides  # noqa: E402
-from gm_tui.probe_options import probe_settings as _probe_settings  # noqa: E402
+from greenmachine.tui.probe_options import AddressOption, ExecutorOption, WorkersOption, probe_overrides as _probe_overrides  # noqa: E402
+from greenmachine.tui.probe_options import probe_settings as _probe_settings  # noqa: E402
 
 
 @app.command("profiles")
 @user_errors
 def profiles_command() -> None:
     """List the shipped experiment profiles."""
-    from core.settings import available_profiles, load_profile
+    from greenmachine.settings.profile import available_profiles, load_profile
 
     for name, path in available_profiles().items():
         profile = load_profile(str(path))
@@ -79,8 +79,8 @@ def export_command(
     timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds for sympy simplification (default: the run's export.simplify_timeout, else 5).")] = None,
 ) -> None:
     """Export the best proxy (or the top K) simplified, as text, LaTeX, a Python module or JSON."""
-    from core.export import export_run
-    from core.rundir import atomic_write_text
+    from greenmachine.export import export_run
+    from greenmachine.rundir.directory import atomic_write_text
 
     if timeout is not None and timeout < 0:
         _fail("--timeout must be zero or more seconds")
@@ -103,8 +103,8 @@ def tui_command(
     open_run: Annotated[Optional[Path], typer.Option("--open", help="Replay a run directory of gm run or gm search (one still being written is watched).")] = None,
 ) -> None:
     """Open the Textual app: live tau per generation, energy, the best proxy tree, hall of fame (or a search's scores)."""
-    from core.settings import load_profile
-    from gm_tui.app import create_app
+    from greenmachine.settings.profile import load_profile
+    from greenmachine.tui.app import create_app
 
     if profile is not None:
         load_profile(profile, overrides or [])  # bad profile or override: one line, before the screen opens
@@ -115,7 +115,7 @@ def tui_command(
 
 def _top_summary(row: dict) -> str:
     """``, P@10% 0.40, top-1 acc 93.1 (rank 12)`` for a row with top-of-ranking figures (else empty)."""
-    from core.report import top_cells
+    from greenmachine.report.build import top_cells
 
     if row.get("precision_at_10pct") is None:
         return ""
@@ -140,9 +140,9 @@ def _install_stop_on_interrupt(controller):
 
 
 def _print_run_summary(run_dir: Path) -> None:
-    from core.evaluation import rank_rows
-    from core.report import render_energy
-    from core.rundir import RunDirectory
+    from greenmachine.evaluation.evaluate import rank_rows
+    from greenmachine.report.build import render_energy
+    from greenmachine.rundir.directory import RunDirectory
 
     data = RunDirectory(run_dir).read_report()
     typer.echo("\n".join(render_energy(data["energy"])), err=True)
@@ -151,7 +151,7 @@ def _print_run_summary(run_dir: Path) -> None:
         typer.echo(f"test {dataset} (n={result['n']}, {data['sampling']['mode']}): evolved tau "
                    f"{result['evolved']['kendall_tau']:.4f}{_top_summary(result['evolved'])}; "
                    f"best baseline {name} {_tau(best['kendall_tau'])}{_top_summary(best)}", err=True)
-    from core.cost_front import summary_lines
+    from greenmachine.report.cost_front import summary_lines
 
     for line in summary_lines(data):  # the hall of fame's probe costs (none without a cost table)
         typer.echo(line, err=True)
@@ -174,13 +174,13 @@ def run_command(
     """Probe, evolve and report headlessly: progress on stderr, energy report at the end."""
     import numpy  # noqa: F401 - imported here, before the meter's start-up thread imports it too
 
-    from core.energy import MeterStartup
-    from core.settings import load_profile
+    from greenmachine.energy import MeterStartup
+    from greenmachine.settings.profile import load_profile
 
     if seeds is not None or repeat is not None or probe_seeds is not None:
         if resume is not None:
             _fail("--resume is for one run; rerun the same --seeds/--repeat command to resume a folder of seed runs")
-        from gm_tui.repeat_command import run_repeats
+        from greenmachine.tui.commands.repeat import run_repeats
 
         return run_repeats(profile, overrides or [], out, seeds, repeat, probe_seeds, workers, executor, address)
     if resume is None and profile is None:
@@ -195,8 +195,8 @@ def run_command(
     # Start codecarbon's hardware detection now, so it overlaps importing torch and the engine.
     startup = MeterStartup(settings.energy.enabled, settings.energy.country) if settings is not None else None
 
-    from core.engine import RunController
-    from gm_tui.headless import HeadlessReporter
+    from greenmachine.run.controller import RunController
+    from greenmachine.tui.headless import HeadlessReporter
 
     if resume is not None:
         controller = RunController.resume_directory(resume, HeadlessReporter())
@@ -222,8 +222,8 @@ def report_command(
     write: Annotated[bool, typer.Option("--write/--no-write", help="Rewrite report.md/report.json.")] = True,
 ) -> None:
     """Rebuild a run's report (including the energy report) from its run directory."""
-    from core.report import rebuild_report
-    from core.rundir import RunDirectory
+    from greenmachine.report.build import rebuild_report
+    from greenmachine.rundir.directory import RunDirectory
 
     report, markdown = rebuild_report(run_dir)
     if write:
@@ -235,8 +235,8 @@ def report_command(
 @user_errors
 def plot_command(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
     """Redraw a run's figures (PNG and SVG in RUN_DIR/figures) and embed them in report.md."""
-    from core.errors import GMError
-    from core.figures import draw_and_embed
+    from greenmachine.errors import GMError
+    from greenmachine.report.figures import draw_and_embed
 
     if not run_dir.is_dir():
         raise GMError(f"{run_dir} is not a directory")
@@ -249,7 +249,7 @@ def plot_command(run_dir: Annotated[Path, typer.Argument(help="A run directory."
 
 
 def _probe_sink():
-    from gm_tui.headless import HeadlessReporter
+    from greenmachine.tui.headless import HeadlessReporter
 
     return HeadlessReporter()
 
@@ -270,7 +270,7 @@ def probe_command(
     energy: Annotated[bool, typer.Option("--energy/--no-energy", help="Meter this machine's energy (codecarbon, NVML).")] = True,
 ) -> None:
     """Precompute the probe cache for a profile's networks, or a whole space (interrupt and rerun to resume)."""
-    from core.energy import make_meter
+    from greenmachine.energy import make_meter
 
     if whole and (profile is not None or overrides):
         _fail("--all takes no PROFILE or --set: give --space, --dataset, --batch-size, --seed")
@@ -300,8 +300,8 @@ def probe_command(
 
 def _probe(profile, overrides, whole, space, dataset, batch_size, seed, workers, executor, address):
     """The probe work of ``gm probe`` (its arguments as given); returns the ProbePhase."""
-    from core.evaluation import probe_profile, probe_whole_space
-    from core.settings import load_profile
+    from greenmachine.evaluation.evaluate import probe_profile, probe_whole_space
+    from greenmachine.settings.profile import load_profile
 
     if whole:
         probe = _probe_settings(workers, executor, address, batch_size=16 if batch_size is None else batch_size,
@@ -318,8 +318,8 @@ def _tau(value) -> str:
 
 def _print_correlations(title: str, rows: dict, result: Optional[dict] = None) -> None:
     """A table of tau, rho and the top-of-ranking figures; ``result`` (its ``n`` and ``top_sizes``) adds their note."""
-    from core.evaluation import rank_rows
-    from core.report import top_cells, top_note
+    from greenmachine.evaluation.evaluate import rank_rows
+    from greenmachine.report.build import top_cells, top_note
 
     typer.echo(title)
     typer.echo(f"  {'proxy':24s} {'Kendall tau':>12s} {'Spearman rho':>13s} {'P@1%':>5s} {'P@5%':>5s} {'P@10%':>5s} "
@@ -334,7 +334,7 @@ def _print_correlations(title: str, rows: dict, result: Optional[dict] = None) -
 
 def _write_json(path: Optional[Path], data) -> None:
     if path is not None:
-        from core.rundir import atomic_write_json
+        from greenmachine.rundir.directory import atomic_write_json
 
         try:
             atomic_write_json(path, data)
@@ -361,13 +361,13 @@ def baselines_command(
                                   "or the per-user cache).")] = None,
 ) -> None:
     """Kendall tau and Spearman rho of every baseline proxy on the profile's test networks."""
-    from core.evaluation import profile_baselines
-    from core.settings import load_profile
+    from greenmachine.evaluation.evaluate import profile_baselines
+    from greenmachine.settings.profile import load_profile
 
     settings = load_profile(profile, _probe_overrides(overrides, workers, executor, address))
     names = None
     if reference:
-        from core.reference_baselines.compute import resolve_names
+        from greenmachine.baselines.reference.compute import resolve_names
 
         names = resolve_names([n.strip() for n in (reference_names or "").split(",") if n.strip()] or None)
     elif reference_names:
@@ -404,7 +404,7 @@ def eval_command(
     address: AddressOption = None,
 ) -> None:
     """Score a saved proxy on a new sample (any dataset: transfer), next to the baselines."""
-    from core.evaluation import evaluate_saved_proxy
+    from greenmachine.evaluation.evaluate import evaluate_saved_proxy
 
     probe = _probe_settings(workers, executor, address)
     result = evaluate_saved_proxy(proxy_json, _probe_sink(), space=space, dataset=dataset, sample=sample, n=n, seed=seed,
@@ -426,7 +426,7 @@ def eval_command(
 
 
 def _register_data_commands() -> None:
-    from gm_tui.data_commands import data_check_command, data_import_cifar_command, data_import_nats_command
+    from greenmachine.tui.commands.data import data_check_command, data_import_cifar_command, data_import_nats_command
 
     data_app.command("check")(user_errors(data_check_command))
     data_app.command("import-nats")(user_errors(data_import_nats_command))
@@ -437,7 +437,7 @@ _register_data_commands()
 
 
 def _register_proxy_commands() -> None:
-    from gm_tui.proxy_commands import proxies_command, score_command
+    from greenmachine.tui.commands.proxy import proxies_command, score_command
 
     app.command("proxies")(user_errors(proxies_command))
     app.command("score")(user_errors(score_command))
@@ -447,7 +447,7 @@ _register_proxy_commands()
 
 
 def _register_search_command() -> None:
-    from gm_tui.search_command import search_command
+    from greenmachine.tui.commands.search import search_command
 
     app.command("search")(user_errors(search_command))
 
@@ -456,7 +456,7 @@ _register_search_command()
 
 
 def _register_summary_command() -> None:
-    from gm_tui.repeat_command import summary_command
+    from greenmachine.tui.commands.repeat import summary_command
 
     app.command("summary")(user_errors(summary_command))
 
@@ -465,7 +465,7 @@ _register_summary_command()
 
 
 def main() -> None:  # pragma: no cover - console entry point helper
-    """Entry point for ``python -m gm_tui.cli``."""
+    """Entry point for ``python -m greenmachine.tui.cli``."""
     app()
 
 

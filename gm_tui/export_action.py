@@ -1,6 +1,6 @@
 """The TUI's export action: write the best proxy in every format into the run directory.
 
-Called by :class:`gm_tui.app.GreenMachineApp` (key ``e``). Uses :mod:`core.export`
+Called by :class:`greenmachine.tui.app.GreenMachineApp` (key ``e``). Uses :mod:`greenmachine.export`
 (simplified text, LaTeX, a Python module and JSON); without it, the proxy's JSON tree and
 formula text go to :data:`EXPORT_FALLBACK_FILE`.
 """
@@ -24,7 +24,7 @@ def _sympy_unicode() -> Iterator[None]:
 
     sympy decides from ``sys.stdout.encoding`` at first use; inside a running Textual app
     stdout is Textual's capture, sympy falls back to ASCII and its ASCII tables lack the
-    summation sign (``KeyError: 'sum'`` from ``core.export.to_text``).
+    summation sign (``KeyError: 'sum'`` from ``greenmachine.export.to_text``).
     """
     try:
         from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
@@ -41,15 +41,15 @@ def _sympy_unicode() -> Iterator[None]:
 def export_best(run_dir: Path, best: Any) -> str:
     """Export the best proxy of ``run_dir``; return a line saying where it went.
 
-    Uses ``core.export`` (simplified text, LaTeX, a Python module and JSON, written as
+    Uses ``greenmachine.export`` (simplified text, LaTeX, a Python module and JSON, written as
     ``<run_dir>/exported_best.{txt,tex,py,json}``): ``export_run`` when the run wrote its
     ``best_proxy.json``, else ``export_proxy`` on the tree of the last ``NewBest`` event.
-    Without ``core.export`` the proxy's JSON tree and formula text go to
+    Without ``greenmachine.export`` the proxy's JSON tree and formula text go to
     ``<run_dir>/exported_best.txt``.
     """
     run_dir = Path(run_dir)
     try:
-        from core import export as formulas
+        from greenmachine import export as formulas
     except ImportError:
         formulas = None
     if formulas is not None:
@@ -57,7 +57,7 @@ def export_best(run_dir: Path, best: Any) -> str:
             def export(fmt: str) -> str:
                 return formulas.export_run(run_dir, fmt)
         elif hasattr(formulas, "export_proxy"):
-            from core.proxy.tree import tree_from_dict
+            from greenmachine.proxy.tree import tree_from_dict
 
             tree = tree_from_dict(getattr(best, "tree"))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from core.events import (
+from greenmachine.events import (
     EnergySample,
     Event,
     GenerationDone,

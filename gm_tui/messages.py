@@ -1,6 +1,6 @@
 """Textual messages that carry engine events up to the screen showing the run.
 
-The engine emits :mod:`core.events` dataclasses to a sink from its worker thread. The sink
+The engine emits :mod:`greenmachine.events` dataclasses to a sink from its worker thread. The sink
 wraps each event in the matching message class below (``Engine`` + the event's name, so
 ``LogMessage`` arrives as :class:`EngineLogMessage`, handled by ``on_engine_log_message``)
 and posts it to the screen showing the run (the run screen, or the search screen for a
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from core.events import (
+from greenmachine.events import (
     EnergySample,
     Event,
     GenerationDone,
@@ -36,61 +36,61 @@ class EngineEvent(Message):
 
 
 class EngineRunStarted(EngineEvent):
-    """Wraps :class:`core.events.RunStarted` (handler ``on_engine_run_started``)."""
+    """Wraps :class:`greenmachine.events.RunStarted` (handler ``on_engine_run_started``)."""
 
     event: RunStarted
 
 
 class EngineProbeProgress(EngineEvent):
-    """Wraps :class:`core.events.ProbeProgress` (handler ``on_engine_probe_progress``)."""
+    """Wraps :class:`greenmachine.events.ProbeProgress` (handler ``on_engine_probe_progress``)."""
 
     event: ProbeProgress
 
 
 class EngineGenerationDone(EngineEvent):
-    """Wraps :class:`core.events.GenerationDone` (handler ``on_engine_generation_done``)."""
+    """Wraps :class:`greenmachine.events.GenerationDone` (handler ``on_engine_generation_done``)."""
 
     event: GenerationDone
 
 
 class EngineNewBest(EngineEvent):
-    """Wraps :class:`core.events.NewBest` (handler ``on_engine_new_best``)."""
+    """Wraps :class:`greenmachine.events.NewBest` (handler ``on_engine_new_best``)."""
 
     event: NewBest
 
 
 class EngineHallOfFameUpdated(EngineEvent):
-    """Wraps :class:`core.events.HallOfFameUpdated` (handler ``on_engine_hall_of_fame_updated``)."""
+    """Wraps :class:`greenmachine.events.HallOfFameUpdated` (handler ``on_engine_hall_of_fame_updated``)."""
 
     event: HallOfFameUpdated
 
 
 class EngineEnergySample(EngineEvent):
-    """Wraps :class:`core.events.EnergySample` (handler ``on_engine_energy_sample``)."""
+    """Wraps :class:`greenmachine.events.EnergySample` (handler ``on_engine_energy_sample``)."""
 
     event: EnergySample
 
 
 class EngineLogMessage(EngineEvent):
-    """Wraps :class:`core.events.LogMessage` (handler ``on_engine_log_message``)."""
+    """Wraps :class:`greenmachine.events.LogMessage` (handler ``on_engine_log_message``)."""
 
     event: LogMessage
 
 
 class EngineRunFinished(EngineEvent):
-    """Wraps :class:`core.events.RunFinished` (handler ``on_engine_run_finished``)."""
+    """Wraps :class:`greenmachine.events.RunFinished` (handler ``on_engine_run_finished``)."""
 
     event: RunFinished
 
 
 class EngineSearchProgress(EngineEvent):
-    """Wraps :class:`core.events.SearchProgress` (handler ``on_engine_search_progress``)."""
+    """Wraps :class:`greenmachine.events.SearchProgress` (handler ``on_engine_search_progress``)."""
 
     event: SearchProgress
 
 
 class EngineNetworkFound(EngineEvent):
-    """Wraps :class:`core.events.NetworkFound` (handler ``on_engine_network_found``)."""
+    """Wraps :class:`greenmachine.events.NetworkFound` (handler ``on_engine_network_found``)."""
 
     event: NetworkFound
 

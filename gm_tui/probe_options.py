@@ -1,6 +1,6 @@
 """The ``--workers`` / ``--executor`` / ``--address`` options of ``gm probe|run|eval|baselines``.
 
-Called by :mod:`gm_tui.cli`. The options become ``probe.workers`` / ``probe.executor`` /
+Called by :mod:`greenmachine.tui.cli`. The options become ``probe.workers`` / ``probe.executor`` /
 ``probe.address`` settings, validated like any ``--set`` override (one error line).
 """
 
@@ -40,8 +40,8 @@ def probe_overrides(overrides: Optional[list[str]], workers: Optional[int], exec
 
 
 def probe_settings(workers: Optional[int], executor: Optional[str], address: Optional[str], **base):
-    """Validated :class:`core.settings.ProbeSettings` from the options (``gm eval``, which has no profile)."""
-    from core.settings import profile_from_mapping
+    """Validated :class:`greenmachine.settings.profile.ProbeSettings` from the options (``gm eval``, which has no profile)."""
+    from greenmachine.settings.profile import profile_from_mapping
 
     section = dict(base)
     section.update({key: value for key, value in (("workers", workers), ("executor", executor),

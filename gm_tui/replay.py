@@ -1,8 +1,8 @@
 """Replay a run directory's ``events.jsonl`` into a screen, and watch it while it grows.
 
-Called by :meth:`gm_tui.app.GreenMachineApp.replay` in a thread worker. Every event is
+Called by :meth:`greenmachine.tui.app.GreenMachineApp.replay` in a thread worker. Every event is
 posted to the screen as the message the live engine's sink would post
-(:func:`gm_tui.messages.message_for`), so a replay and a live run share every handler. A run
+(:func:`greenmachine.tui.messages.message_for`), so a replay and a live run share every handler. A run
 that has not finished yet (no ``RunFinished`` at the end: ``gm run`` or ``gm search`` is
 still writing in another process) is watched: new whole lines are read every
 :data:`POLL_SECONDS` until ``RunFinished`` arrives or ``stopped()`` says the app is closing.
@@ -14,14 +14,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from gm_tui import messages
+from greenmachine.tui import messages
 
 #: Seconds between two reads of a run directory that is still being written.
 POLL_SECONDS = 0.25
 
 
 def _log(screen: Any, level: str, text: str) -> None:
-    from core.events import LogMessage
+    from greenmachine.events import LogMessage
 
     screen.post_message(messages.EngineLogMessage(LogMessage(level=level, message=text)))
 
@@ -43,9 +43,9 @@ def replay_run_directory(run_dir: Path, screen: Any, stopped: Callable[[], bool]
     poll_seconds : float
         Seconds between two reads while watching.
     """
-    from core.errors import GMError
-    from core.events import RunFinished
-    from core.rundir import EVENTS_FILE, RunDirectory
+    from greenmachine.errors import GMError
+    from greenmachine.events import RunFinished
+    from greenmachine.rundir.directory import EVENTS_FILE, RunDirectory
 
     path = Path(run_dir) / EVENTS_FILE
     if not path.is_file():

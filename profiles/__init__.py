@@ -1,4 +1,4 @@
-"""Shipped experiment profiles (TOML), installed as the package ``gm_profiles``.
+"""Shipped experiment profiles (TOML), installed as the package ``greenmachine.profiles``.
 
-Found by ``core.settings.profile_dir``; this file only makes the folder a package.
+Found by ``greenmachine.settings.profile.profile_dir``; this file only makes the folder a package.
 """

@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.energy import CodecarbonMeter, NullMeter  # noqa: E402
-from core.energy.testing import FakeMeter  # noqa: E402
+from greenmachine.energy import CodecarbonMeter, NullMeter  # noqa: E402
+from greenmachine.energy.testing import FakeMeter  # noqa: E402
 
 
 def pairs(meter, n: int) -> list[float]:

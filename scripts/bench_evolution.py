@@ -18,12 +18,12 @@ import time
 
 import torch
 
-from core.evolution import Evolution
-from core.fitness import kendall_tau_b
-from core.proxy.evaluate import evaluate_population
-from core.proxy.generate import Primitives, synthetic_table
-from core.proxy.tree import Apply, LayerStatistic, NetworkStatistic
-from core.settings import EvolutionSettings
+from greenmachine.evolution import Evolution
+from greenmachine.stats.fitness import kendall_tau_b
+from greenmachine.proxy.evaluate import evaluate_population
+from greenmachine.proxy.generate import Primitives, synthetic_table
+from greenmachine.proxy.tree import Apply, LayerStatistic, NetworkStatistic
+from greenmachine.settings.profile import EvolutionSettings
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ runs, so the script also measures metering's own costs one by one and adds them 
 (``--components-only`` skips the whole runs):
 
 1. start-up: a fresh interpreter imports the engine as ``gm run`` does, with and without the
-   background :class:`core.energy.MeterStartup`; the extra time until the meter is ready
+   background :class:`greenmachine.energy.MeterStartup`; the extra time until the meter is ready
    (medians of ``--startup-repeats`` processes each) is what metering adds before the run;
 2. spans: the cost of one span start/stop times the run's spans (probe, generations,
    evaluation, run);
@@ -44,7 +44,7 @@ def gm_command() -> list[str]:
     script = Path(sys.executable).with_name("gm")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from gm_tui.cli import main; main()"]
+    return [sys.executable, "-c", "from greenmachine.tui.cli import main; main()"]
 
 
 def one_run(profile: str, metered: bool, overrides: list[str], workdir: Path, label: str) -> float:
@@ -65,11 +65,11 @@ STARTUP_PROBE = """
 import sys, time
 t0 = time.perf_counter()
 import numpy
-from core.energy import MeterStartup
-from core.settings import load_profile
+from greenmachine.energy import MeterStartup
+from greenmachine.settings.profile import load_profile
 profile = load_profile("quick", [])
 startup = MeterStartup(True, profile.energy.country) if sys.argv[1] == "on" else None
-import core.engine, gm_tui.headless
+import greenmachine.run.controller, greenmachine.tui.headless
 meter = startup.result() if startup is not None else None
 print(time.perf_counter() - t0)
 if meter is not None:
@@ -85,7 +85,7 @@ def startup_seconds(metered: bool) -> float:
 
 def component_costs(run_seconds: float, spans: int, startup_repeats: int) -> dict[str, float]:
     """Seconds that metering adds to a run of ``run_seconds`` with ``spans`` spans."""
-    from core.energy import CodecarbonMeter
+    from greenmachine.energy import CodecarbonMeter
 
     on, off = [], []
     for _ in range(startup_repeats):
@@ -129,7 +129,7 @@ def main() -> None:
         off = whole_runs(arguments)
     else:
         off = arguments.run_seconds or 120.0
-    from core.settings import load_profile
+    from greenmachine.settings.profile import load_profile
 
     profile = load_profile(arguments.profile, arguments.overrides)
     spans = profile.evolution.generations + 3

@@ -15,7 +15,7 @@ bank (lazy probing). The machine may be shared: the load average is printed.
 
 ``--write`` stores the space's pass costs, with their context (machine, load, energy method
 and label, date, this command), in ``core/probe/pass_costs.json``: the table
-:mod:`core.probe.costs` reads for the probe cost of every formula (hall of fame, reports,
+:mod:`greenmachine.probe.costs` reads for the probe cost of every formula (hall of fame, reports,
 ``evolution.cost_weight``). The other spaces' entries are kept.
 """
 
@@ -33,14 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from core.benchmarks import load_benchmark  # noqa: E402
-from core.energy import make_meter  # noqa: E402
-from core.images import minibatch  # noqa: E402
-from core.probe.engine import build_initialised, probe_model  # noqa: E402
-from core.probe.costs import write_space_costs  # noqa: E402
-from core.probe.registry import GRASP, MAIN, NOISE, STRUCTURE, SYNFLOW  # noqa: E402
-from core.proxies import shipped_proxies  # noqa: E402
-from core.spaces import weighted_layers  # noqa: E402
+from greenmachine.benchmark.tables import load_benchmark  # noqa: E402
+from greenmachine.energy import make_meter  # noqa: E402
+from greenmachine.benchmark.images import minibatch  # noqa: E402
+from greenmachine.probe.engine import build_initialised, probe_model  # noqa: E402
+from greenmachine.probe.costs import write_space_costs  # noqa: E402
+from greenmachine.probe.registry import GRASP, MAIN, NOISE, STRUCTURE, SYNFLOW  # noqa: E402
+from greenmachine.proxies import shipped_proxies  # noqa: E402
+from greenmachine.spaces import weighted_layers  # noqa: E402
 
 PASSES = (STRUCTURE, MAIN, SYNFLOW, NOISE, GRASP)
 
@@ -59,7 +59,7 @@ def main() -> None:
                              "energy): on a shared machine the fastest is the least disturbed by other work")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--write", action="store_true",
-                        help="store the pass costs in core/probe/pass_costs.json (core.probe.costs)")
+                        help="store the pass costs in core/probe/pass_costs.json (greenmachine.probe.costs)")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     torch.set_num_threads(args.threads)

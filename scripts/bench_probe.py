@@ -42,15 +42,15 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from core.benchmarks import load_benchmark  # noqa: E402
-from core.images import minibatch, noise_batch  # noqa: E402
-from core.probe.engine import build_initialised, probe_model  # noqa: E402
-from core.probe.passes.codes import binary_kernel, code_matrix, pattern_keys, unique_count  # noqa: E402
-from core.probe.initialisation import UNIT_GAUSSIAN, initialise  # noqa: E402
-from core.probe.passes.main import MAIN_CHUNKS, jacobian_covariance_score, min_correlation_eigenvalue  # noqa: E402
-from core.probe.passes.noise import GAUSSIAN_SEED_OFFSET, NOISE_BATCH, ZEN_MIXUP_GAMMA, gaussian_copy  # noqa: E402
-from core.probe.passes.synflow import without_batchnorm  # noqa: E402
-from core.spaces import weighted_layers  # noqa: E402
+from greenmachine.benchmark.tables import load_benchmark  # noqa: E402
+from greenmachine.benchmark.images import minibatch, noise_batch  # noqa: E402
+from greenmachine.probe.engine import build_initialised, probe_model  # noqa: E402
+from greenmachine.probe.passes.codes import binary_kernel, code_matrix, pattern_keys, unique_count  # noqa: E402
+from greenmachine.probe.initialisation import UNIT_GAUSSIAN, initialise  # noqa: E402
+from greenmachine.probe.passes.main import MAIN_CHUNKS, jacobian_covariance_score, min_correlation_eigenvalue  # noqa: E402
+from greenmachine.probe.passes.noise import GAUSSIAN_SEED_OFFSET, NOISE_BATCH, ZEN_MIXUP_GAMMA, gaussian_copy  # noqa: E402
+from greenmachine.probe.passes.synflow import without_batchnorm  # noqa: E402
+from greenmachine.spaces import weighted_layers  # noqa: E402
 
 
 def _weights(model):

@@ -47,7 +47,7 @@ def identical(left, right) -> bool:
 
 def run(name: str, executor, job_of, indices, start_up: float = 0.0):
     """Probe ``indices`` into an empty cache; rate excludes ``start_up`` (timed before), also shown with it."""
-    from core.probe.cache import ProbeCache
+    from greenmachine.probe.cache import ProbeCache
 
     with tempfile.TemporaryDirectory(prefix="gm-bench-scaling-") as root:
         before = load()
@@ -77,8 +77,8 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from core.benchmarks import load_benchmark
-    from core.probe.executors import InProcessExecutor, LocalPoolExecutor, ProbeJob, usable_cpus
+    from greenmachine.benchmark.tables import load_benchmark
+    from greenmachine.probe.executors import InProcessExecutor, LocalPoolExecutor, ProbeJob, usable_cpus
 
     torch.set_num_threads(1)
     count = len(load_benchmark(args.space).accuracy(args.dataset))
@@ -100,7 +100,7 @@ def main() -> None:
         if workers == 2:
             pool_rate = rate
     if args.ray:
-        from core.probe.ray_executor import RayExecutor
+        from greenmachine.probe.ray_executor import RayExecutor
 
         started = time.perf_counter()
         executor = RayExecutor(workers=2)

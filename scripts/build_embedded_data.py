@@ -8,7 +8,7 @@ Copies the TSS, SSS and hardware tables and the three probe-image samples from t
 folder verbatim (byte for byte: results on the embedded data equal results on the full
 files), with the folder's ``PROVENANCE.md``, and writes ``DATA.md`` beside them: what each file is, its source file, its columns
 or arrays, its size and its sha256. The output is deterministic, so rerunning the script on
-the same source reproduces the shipped folder exactly (``tests/test_datadir.py`` checks
+the same source reproduces the shipped folder exactly (``tests/unit/test_datadir.py`` checks
 this when the full data is available). The 28 MB CIFAR-10 test set and the precomputed-proxy
 table are not embedded. Standard library and numpy only; no project imports.
 """

@@ -5,8 +5,8 @@ Usage::
     PYTHONPATH=. GM_DATA_DIR=/path/to/data python scripts/check_all_tss_params.py [--dataset cifar10] [--limit N]
 
 Reads ``nats_tss.csv.gz`` from ``GM_DATA_DIR`` directly (gzip + csv), builds each network with
-:func:`core.spaces.build_network`, counts its parameters with
-:func:`core.spaces.count_parameters` and compares the count, printed in millions to six
+:func:`greenmachine.spaces.build_network`, counts its parameters with
+:func:`greenmachine.spaces.count_parameters` and compares the count, printed in millions to six
 decimals, with the ``params_MB_<dataset>`` column. Prints how many matched and the seconds
 taken; exits non-zero if any differ.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from core.spaces import DATASETS, build_network, count_parameters
+from greenmachine.spaces import DATASETS, build_network, count_parameters
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,13 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from core.baselines import BASELINES, baseline_scores, rank_correlations  # noqa: E402
-from core.benchmarks import load_benchmark  # noqa: E402
-from core.datadir import ZC_PROXIES_TABLE, data_file  # noqa: E402
-from core.probe import ProbeCache, probe_many  # noqa: E402
-from core.images import image_identity  # noqa: E402
-from core.probe.engine import resolve_device  # noqa: E402
-from core.table import StatisticTable  # noqa: E402
+from greenmachine.baselines.published import BASELINES, baseline_scores, rank_correlations  # noqa: E402
+from greenmachine.benchmark.tables import load_benchmark  # noqa: E402
+from greenmachine.datadir import ZC_PROXIES_TABLE, data_file  # noqa: E402
+from greenmachine.probe import ProbeCache, probe_many  # noqa: E402
+from greenmachine.benchmark.images import image_identity  # noqa: E402
+from greenmachine.probe.engine import resolve_device  # noqa: E402
+from greenmachine.stats.table import StatisticTable  # noqa: E402
 
 #: Published rank correlations with test accuracy over all architectures of the space.
 #: "tau": Kendall tau from ZiCo (Li et al., ICLR 2023), Table 1 (TSS) and Table 3 (SSS), which

@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from core.baselines import rank_correlations  # noqa: E402
-from core.benchmarks import load_benchmark  # noqa: E402
-from core.images import minibatch  # noqa: E402
-from core.probe import passes  # noqa: E402
-from core.probe.engine import build_initialised  # noqa: E402
-from core.spaces import weighted_layers  # noqa: E402
+from greenmachine.baselines.published import rank_correlations  # noqa: E402
+from greenmachine.benchmark.tables import load_benchmark  # noqa: E402
+from greenmachine.benchmark.images import minibatch  # noqa: E402
+from greenmachine.probe import passes  # noqa: E402
+from greenmachine.probe.engine import build_initialised  # noqa: E402
+from greenmachine.spaces import weighted_layers  # noqa: E402
 
 
 def grasp_score(arch: str, dataset: str, batch: int, batch_seed: int, weight_seed: int) -> float:

@@ -31,15 +31,15 @@ import time
 import numpy as np
 import torch
 
-from core.benchmarks import load_benchmark
-from core.evaluation import ProbePhase
-from core.evolution import Evolution
-from core.events import ListSink
-from core.fitness import FITNESS_METRICS, kendall_tau_b, weighted_kendall_tau
-from core.proxy.evaluate import evaluate_population
-from core.sampling import draw_sample, draw_samples
-from core.settings import EvolutionSettings, profile_from_mapping
-from core.top_metrics import top_of_ranking
+from greenmachine.benchmark.tables import load_benchmark
+from greenmachine.evaluation.evaluate import ProbePhase
+from greenmachine.evolution import Evolution
+from greenmachine.events import ListSink
+from greenmachine.stats.fitness import FITNESS_METRICS, kendall_tau_b, weighted_kendall_tau
+from greenmachine.proxy.evaluate import evaluate_population
+from greenmachine.sampling.samples import draw_sample, draw_samples
+from greenmachine.settings.profile import EvolutionSettings, profile_from_mapping
+from greenmachine.stats.top_metrics import top_of_ranking
 
 
 def figures(tree, table, target) -> dict:

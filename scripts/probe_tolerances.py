@@ -1,7 +1,7 @@
 """Measure how much each probe statistic moves when the CPU kernels change.
 
 Called by hand (not by the tests) to justify the per-statistic tolerances of
-``core/probe/reproducibility.py`` that ``tests/test_probe_values_frozen.py`` applies.
+``core/probe/reproducibility.py`` that ``tests/unit/probe/test_probe_values_frozen.py`` applies.
 
 The cases of the frozen-values test are probed once per *kernel configuration*, each in a
 fresh process because the switches are read when torch loads:
@@ -102,7 +102,7 @@ def main() -> None:
     reference = results.pop("reference")
     measured = {name: relative_differences(values, reference) for name, values in results.items()}
     sys.path.insert(0, str(ROOT))
-    from core.probe.reproducibility import TOLERANCES
+    from greenmachine.probe.reproducibility import TOLERANCES
 
     statistics = sorted(set().union(*(m.keys() for m in measured.values())))
     print(f"{'statistic':40s} " + " ".join(f"{name:>10s}" for name in measured) + f" {'tolerance':>10s}")

@@ -38,7 +38,7 @@ CONFIGURATIONS = {
 
 def shipped_proxies() -> list[str]:
     """Names of the proxies that ship with the package."""
-    from core.proxies import shipped_proxy_names
+    from greenmachine.proxies import shipped_proxy_names
 
     return shipped_proxy_names()
 
@@ -47,7 +47,7 @@ def evaluate(proxy: str, n: int, environment: dict[str, str], cache: Path, worke
     """One ``gm eval`` of ``proxy`` in a fresh process; its JSON result."""
     with tempfile.TemporaryDirectory() as folder:
         output = Path(folder) / "eval.json"
-        command = [sys.executable, "-m", "gm_tui.cli", "eval", proxy, "--sample", "random", "--n", str(n),
+        command = [sys.executable, "-m", "greenmachine.tui.cli", "eval", proxy, "--sample", "random", "--n", str(n),
                    "--seed", "0", "--workers", str(workers), "--json", str(output)]
         done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                               env={**os.environ, "OMP_NUM_THREADS": "1", "GM_CACHE_DIR": str(cache), **environment})

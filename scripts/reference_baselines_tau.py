@@ -7,7 +7,7 @@ Usage::
         [--sample-seed 0] [--baselines fisher,meco,...] [--bank-cache-dir DIR]
         [--reference-cache-dir DIR] [--device cpu]
 
-Draws ``n`` networks (core.sampling, ``--sampling`` / ``--sample-seed``), reads the bank
+Draws ``n`` networks (greenmachine.sampling.samples, ``--sampling`` / ``--sample-seed``), reads the bank
 statistics from the probe cache (``--bank-cache-dir``, default ``$GM_CACHE_DIR``; read only:
 networks missing there are probed in-process and not stored), computes the reference
 baselines through their own cache (``--reference-cache-dir``, default
@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 from check_baselines_agreement import PUBLISHED  # noqa: E402
-from core.baselines import BASELINES, rank_correlations  # noqa: E402
-from core.benchmarks import load_benchmark  # noqa: E402
-from core.errors import GMError  # noqa: E402
-from core.sampling import draw_sample  # noqa: E402
+from greenmachine.baselines.published import BASELINES, rank_correlations  # noqa: E402
+from greenmachine.benchmark.tables import load_benchmark  # noqa: E402
+from greenmachine.errors import GMError  # noqa: E402
+from greenmachine.sampling.samples import draw_sample  # noqa: E402
 
 
 def bank_values(space: str, indices: np.ndarray, dataset: str, batch: int, seed: int, root: str | None,
@@ -44,10 +44,10 @@ def bank_values(space: str, indices: np.ndarray, dataset: str, batch: int, seed:
     """Bank network statistics of ``indices``: read from the probe cache, else probed in-process (never stored)."""
     import torch
 
-    from core.images import image_identity, minibatch
-    from core.probe.cache import ProbeCache, default_cache_root
-    from core.probe.engine import build_initialised, probe_model
-    from core.spaces import get_space
+    from greenmachine.benchmark.images import image_identity, minibatch
+    from greenmachine.probe.cache import ProbeCache, default_cache_root
+    from greenmachine.probe.engine import build_initialised, probe_model
+    from greenmachine.spaces import get_space
 
     search_space = get_space(space)
     benchmark = load_benchmark(search_space)
@@ -73,9 +73,9 @@ def bank_values(space: str, indices: np.ndarray, dataset: str, batch: int, seed:
 
 def bank_cached(space: str, dataset: str, batch: int, seed: int, root: str | None, count: int) -> np.ndarray:
     """Mask of the networks whose bank entry exists in the probe cache (file present; read later)."""
-    from core.images import image_identity
-    from core.probe.cache import ProbeCache, default_cache_root
-    from core.spaces import get_space
+    from greenmachine.benchmark.images import image_identity
+    from greenmachine.probe.cache import ProbeCache, default_cache_root
+    from greenmachine.spaces import get_space
 
     cache = ProbeCache(default_cache_root(root))
     folder = cache.path(get_space(space).cache_name, 0, dataset, batch, seed, "cpu", image_identity(dataset)).parent
@@ -91,9 +91,9 @@ def reference_cached(cache, space: str, indices: np.ndarray, dataset: str, batch
     """The networks of ``indices`` whose reference values of ``names`` are all in ``cache``."""
     import torch
 
-    from core.images import image_identity
-    from core.probe.engine import resolve_device
-    from core.spaces import get_space
+    from greenmachine.benchmark.images import image_identity
+    from greenmachine.probe.engine import resolve_device
+    from greenmachine.spaces import get_space
 
     search_space = get_space(space)
     benchmark = load_benchmark(search_space)
@@ -114,9 +114,9 @@ def published(space: str, dataset: str, bank_name: str, reference_name: str) -> 
 
 
 def main() -> int:
-    from core.reference_baselines import reference_baselines
-    from core.reference_baselines.cache import ReferenceCache
-    from core.reference_baselines.compute import reference_scores, resolve_names
+    from greenmachine.baselines.reference import reference_baselines
+    from greenmachine.baselines.reference.cache import ReferenceCache
+    from greenmachine.baselines.reference.compute import reference_scores, resolve_names
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--space", default="tss")

@@ -1,6 +1,6 @@
 """Markdown table of several ``gm search`` run directories, next to published proxy-guided searches.
 
-Reads each run directory's ``report.json`` (written by :func:`core.search.run_search`) and
+Reads each run directory's ``report.json`` (written by :func:`greenmachine.search.run_search`) and
 prints one row per (dataset, strategy, budget): mean ± sd of the found network's test
 accuracy over the comparison seeds for every guide, the space optimum, and the energy of the
 run (measured or estimated as the report says). Then the published figures that the same

@@ -5,13 +5,13 @@ Usage::
     PYTHONPATH=. python scripts/ship_proxy.py RUN_DIR NAME [--commit HASH] [--note TEXT]
 
 Copies the run's ``best_proxy.json`` and adds a ``provenance`` block read from the run's
-``report.json`` (through :class:`core.rundir.RunDirectory`): profile, sampling, sample sizes,
+``report.json`` (through :class:`greenmachine.rundir.directory.RunDirectory`): profile, sampling, sample sizes,
 seeds, statistic bank, validation and held-out test tau (with Spearman rho), the best
 baseline on the same test networks, and the run's probe cost (seconds and joules per
 network, as measured by the run, with how energy was obtained). Nothing is computed here:
 every figure comes from the run.
 
-A multi-task run (``benchmark.tasks``, see ``core.tasks``) ships its tasks, fitness
+A multi-task run (``benchmark.tasks``, see ``greenmachine.settings.tasks``) ships its tasks, fitness
 (aggregate, normalisation) and per-task cells (test tau beside the best baseline of the task
 chosen by validation tau); ``test_tau`` is then the minimum test tau over the tasks. A run
 whose every network was a cache hit measured no probe cost, and says so.
@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.rundir import RunDirectory  # noqa: E402
+from greenmachine.rundir.directory import RunDirectory  # noqa: E402
 
 
 def main() -> None:

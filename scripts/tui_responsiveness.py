@@ -9,7 +9,7 @@ worker and records, during the probe phase,
 then prints the longest gap between consecutive ticks / paints in milliseconds (target
 < 200 ms). Engines:
 
-* ``real``: the real ``core.engine.RunController`` (profile ``quick``, small samples, a cold
+* ``real``: the real ``greenmachine.run.controller.RunController`` (profile ``quick``, small samples, a cold
   probe cache in a temporary folder), measured while it probes networks on the CPU/GPU;
 * ``busy``: a stand-in that holds the GIL in bursts (long C-level calls, as torch's Python
   side does), emitting ``ProbeProgress`` events between bursts;
@@ -38,9 +38,9 @@ sys.path.insert(0, str(ROOT))
 
 from textual.widget import Widget  # noqa: E402
 
-from core.events import EnergySample, ProbeProgress, RunFinished, RunStarted  # noqa: E402
-from gm_tui.app import create_app  # noqa: E402
-from gm_tui.widgets import ProbeProgress as ProbeWidget  # noqa: E402
+from greenmachine.events import EnergySample, ProbeProgress, RunFinished, RunStarted  # noqa: E402
+from greenmachine.tui.app import create_app  # noqa: E402
+from greenmachine.tui.widgets import ProbeProgress as ProbeWidget  # noqa: E402
 
 
 class Heartbeat(Widget):
@@ -118,7 +118,7 @@ class BusyController:
 
 
 def data_dir() -> Path | None:
-    from core.spaces import get_space
+    from greenmachine.spaces import get_space
 
     TSS_TABLE = get_space("tss").table_file
 

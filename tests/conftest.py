@@ -1,6 +1,6 @@
 """Shared test set-up: the ``real_data`` fixture and marker.
 
-Most tests read their data the way the product does (:mod:`core.datadir`: ``GM_DATA_DIR``,
+Most tests read their data the way the product does (:mod:`greenmachine.datadir`: ``GM_DATA_DIR``,
 else the per-user folder, else the embedded copy shipped in the package), so they run on any
 machine. Tests that need the **full data files** (the 28 MB CIFAR-10 test set, the
 precomputed-proxy table, or the tables read straight from ``GM_DATA_DIR``) ask for the
@@ -24,8 +24,8 @@ import pytest
 
 os.environ.setdefault("GM_PROBE_WORKERS", "1")
 
-from core.datadir import CIFAR10_TEST_IMAGES, IMAGE_FILES, TSS_HW_TABLE, ZC_PROXIES_TABLE
-from core.spaces import get_space
+from greenmachine.datadir import CIFAR10_TEST_IMAGES, IMAGE_FILES, TSS_HW_TABLE, ZC_PROXIES_TABLE
+from greenmachine.spaces import get_space
 
 TSS_TABLE, SSS_TABLE = get_space("tss").table_file, get_space("sss").table_file
 

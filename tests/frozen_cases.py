@@ -1,6 +1,6 @@
 """The networks and settings of the frozen-values test, shared with ``scripts/probe_tolerances.py``.
 
-Called by ``tests/test_probe_values_frozen.py`` (which compares a fresh probe of each case with
+Called by ``tests/unit/probe/test_probe_values_frozen.py`` (which compares a fresh probe of each case with
 ``probe_values_frozen.npz`` within per-statistic tolerances) and by the tolerance script (which
 probes the same cases under other CPU kernels to measure how far each statistic moves).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.probe.engine import probe_network
+from greenmachine.probe.engine import probe_network
 
 TSS = {
     "tss13285": "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|nor_conv_3x3~1|nor_conv_1x1~2|",

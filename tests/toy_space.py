@@ -1,6 +1,6 @@
 """A toy third search space for the tests: plain CNNs of a few widths, depths and kernels.
 
-Used by ``tests/test_toy_space.py`` to show that a new space is one module (this one) plus
+Used by ``tests/integration/test_toy_space.py`` to show that a new space is one module (this one) plus
 its table: the benchmark loader, the probe, evolution, ``gm eval`` and ``gm baselines``
 run on it without any change elsewhere. The table is written by :func:`write_table` with
 made-up accuracies (a smooth function of size plus seeded noise), so the numbers mean
@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.errors import ArchStringError
-from core.spaces import SearchSpace
+from greenmachine.errors import ArchStringError
+from greenmachine.spaces import SearchSpace
 
 WIDTHS = (4, 8, 12, 16)
 DEPTHS = (1, 2, 3, 4)

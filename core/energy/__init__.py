@@ -11,26 +11,26 @@ Nothing here prints; codecarbon's logger is set to ``ERROR`` and it writes no fi
 
 Meters
 ------
-:class:`CodecarbonMeter` (:mod:`core.energy.codecarbon_meter`)
+:class:`CodecarbonMeter` (:mod:`greenmachine.energy.codecarbon_meter`)
     CPU and RAM energy from codecarbon's :class:`~codecarbon.OfflineEmissionsTracker` (never
     the online tracker: no network), GPU energy from NVML through :class:`NvmlSampler`
-    (:mod:`core.energy.nvml`). CPU energy is *measured* when codecarbon can read RAPL and
+    (:mod:`greenmachine.energy.nvml`). CPU energy is *measured* when codecarbon can read RAPL and
     otherwise *estimated* from the CPU load and the CPU's TDP; RAM energy is always
     *estimated*. Every reading carries these labels in :attr:`EnergyReading.methods`.
-:class:`NullMeter` (:mod:`core.energy.meter`)
+:class:`NullMeter` (:mod:`greenmachine.energy.meter`)
     Energy metering off: readings carry durations only, energies are ``None``.
-``FakeMeter`` (:mod:`core.energy.testing`)
+``FakeMeter`` (:mod:`greenmachine.energy.testing`)
     Deterministic meter for tests and benchmarks: constant watts times the duration on an
     injectable clock. It runs the same span bookkeeping as :class:`CodecarbonMeter`. It is
-    not imported with this package; ``core.energy.FakeMeter`` and ``core.energy.FakeClock``
-    still resolve (lazily) for existing imports, new code imports :mod:`core.energy.testing`.
+    not imported with this package; ``greenmachine.energy.FakeMeter`` and ``greenmachine.energy.FakeClock``
+    still resolve (lazily) for existing imports, new code imports :mod:`greenmachine.energy.testing`.
 
 Modules
 -------
-:mod:`~core.energy.readings` (readings, units, method labels, the error),
-:mod:`~core.energy.meter` (span bookkeeping, nesting, :class:`NullMeter`),
-:mod:`~core.energy.nvml`, :mod:`~core.energy.codecarbon_meter`,
-:mod:`~core.energy.startup` (:func:`make_meter`, :class:`MeterStartup`, :func:`resolve_meter`).
+:mod:`~greenmachine.energy.readings` (readings, units, method labels, the error),
+:mod:`~greenmachine.energy.meter` (span bookkeeping, nesting, :class:`NullMeter`),
+:mod:`~greenmachine.energy.nvml`, :mod:`~greenmachine.energy.codecarbon_meter`,
+:mod:`~greenmachine.energy.startup` (:func:`make_meter`, :class:`MeterStartup`, :func:`resolve_meter`).
 
 CO2-eq is ``energy (kWh) x carbon intensity (g/kWh)`` of the configured country, taken from
 codecarbon's offline energy-mix tables (the same figure codecarbon itself applies).
@@ -40,10 +40,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.energy.codecarbon_meter import CodecarbonMeter
-from core.energy.meter import EnergyMeter, NullMeter, SpanHandle, cpu_model_name
-from core.energy.nvml import NvmlSampler
-from core.energy.readings import (
+from greenmachine.energy.codecarbon_meter import CodecarbonMeter
+from greenmachine.energy.meter import EnergyMeter, NullMeter, SpanHandle, cpu_model_name
+from greenmachine.energy.nvml import NvmlSampler
+from greenmachine.energy.readings import (
     CSV_FIELDS,
     DEFAULT_COUNTRY,
     JOULES_PER_KWH,
@@ -57,7 +57,7 @@ from core.energy.readings import (
     EnergyReading,
     GpuSpanResult,
 )
-from core.energy.startup import MeterStartup, make_meter, resolve_meter
+from greenmachine.energy.startup import MeterStartup, make_meter, resolve_meter
 
 __all__ = [
     "CSV_FIELDS",
@@ -76,13 +76,13 @@ __all__ = [
     "resolve_meter",
 ]
 
-#: Test stand-ins that resolve lazily from :mod:`core.energy.testing`.
+#: Test stand-ins that resolve lazily from :mod:`greenmachine.energy.testing`.
 _TESTING_NAMES = ("FakeClock", "FakeMeter")
 
 
 def __getattr__(name: str) -> Any:
     if name in _TESTING_NAMES:
-        from core.energy import testing
+        from greenmachine.energy import testing
 
         return getattr(testing, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

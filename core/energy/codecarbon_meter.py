@@ -1,6 +1,6 @@
 """The real meter: CPU/RAM energy from codecarbon's offline tracker, GPU energy from NVML.
 
-Called by :func:`core.energy.make_meter` (a run with ``energy.enabled``), the metering
+Called by :func:`greenmachine.energy.make_meter` (a run with ``energy.enabled``), the metering
 benchmarks in ``scripts/`` and the tests. Every codecarbon detail lives here.
 """
 
@@ -10,9 +10,9 @@ import contextlib
 import logging
 from typing import Any, Optional
 
-from core.energy.meter import EnergyMeter
-from core.energy.nvml import NvmlSampler
-from core.energy.readings import (
+from greenmachine.energy.meter import EnergyMeter
+from greenmachine.energy.nvml import NvmlSampler
+from greenmachine.energy.readings import (
     DEFAULT_COUNTRY,
     JOULES_PER_KWH,
     METHOD_RAM_ESTIMATED,

@@ -1,8 +1,8 @@
 """The meter base class: span bookkeeping shared by every meter, and the meter that measures nothing.
 
-Called by the engine (through :func:`core.energy.make_meter`), the TUI (``peek`` for live
-power) and the concrete meters (:mod:`core.energy.codecarbon_meter`, the test fakes in
-:mod:`core.energy.testing`), which supply the CPU/RAM backend and optionally a GPU sampler.
+Called by the engine (through :func:`greenmachine.energy.make_meter`), the TUI (``peek`` for live
+power) and the concrete meters (:mod:`greenmachine.energy.codecarbon_meter`, the test fakes in
+:mod:`greenmachine.energy.testing`), which supply the CPU/RAM backend and optionally a GPU sampler.
 
 Nesting
 -------
@@ -28,7 +28,7 @@ import threading
 import time
 from typing import Any, Callable, Iterator, Optional
 
-from core.energy.readings import JOULES_PER_KWH, METHOD_NOT_MEASURED, EnergyReading, GpuSpanResult, Segment
+from greenmachine.energy.readings import JOULES_PER_KWH, METHOD_NOT_MEASURED, EnergyReading, GpuSpanResult, Segment
 
 
 class SpanHandle:

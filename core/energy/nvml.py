@@ -1,6 +1,6 @@
 """GPU power and energy through NVML, for the codecarbon meter's GPU part.
 
-Called by :class:`core.energy.codecarbon_meter.CodecarbonMeter` (one sampler per meter) and
+Called by :class:`greenmachine.energy.codecarbon_meter.CodecarbonMeter` (one sampler per meter) and
 by the tests, which pass a stand-in for ``pynvml``.
 """
 
@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
-from core.energy.readings import (
+from greenmachine.energy.readings import (
     METHOD_NVML_COUNTER,
     METHOD_NVML_MIXED,
     METHOD_NVML_SAMPLING,

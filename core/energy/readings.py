@@ -1,6 +1,6 @@
 """Energy readings and their vocabulary: units, method labels, CSV columns, the meter's error.
 
-Called by every other module of :mod:`core.energy` (the meters build readings), by the
+Called by every other module of :mod:`greenmachine.energy` (the meters build readings), by the
 engine (``energy.csv``, energy events), the run directory, the report and the tests
 (:meth:`EnergyReading.from_dict`).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from core.errors import GMError
+from greenmachine.errors import GMError
 
 DEFAULT_COUNTRY = "USA"
 """Default ISO 3166-1 alpha-3 country code for the CO2 intensity of the electricity."""

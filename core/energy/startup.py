@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 from typing import Optional, Union
 
-from core.energy.codecarbon_meter import CodecarbonMeter
-from core.energy.meter import EnergyMeter, NullMeter
-from core.energy.readings import DEFAULT_COUNTRY
+from greenmachine.energy.codecarbon_meter import CodecarbonMeter
+from greenmachine.energy.meter import EnergyMeter, NullMeter
+from greenmachine.energy.readings import DEFAULT_COUNTRY
 
 
 def make_meter(enabled: bool, country: str = DEFAULT_COUNTRY, gpu: bool = True) -> EnergyMeter:

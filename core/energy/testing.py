@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from core.energy.meter import EnergyMeter
-from core.energy.readings import GpuSpanResult, Segment
+from greenmachine.energy.meter import EnergyMeter
+from greenmachine.energy.readings import GpuSpanResult, Segment
 
 
 class FakeClock:

@@ -1,6 +1,6 @@
 """Typed genetic programming over proxy formulas, one generation per call.
 
-:class:`Evolution` is driven by the engine (``core.engine``), which calls :meth:`Evolution.step`
+:class:`Evolution` is driven by the engine (``greenmachine.run.controller``), which calls :meth:`Evolution.step`
 once per generation, emits events from the returned :class:`GenerationResult`, checks for
 stop / pause between generations and checkpoints :meth:`Evolution.state_dict` (JSON-able)
 after each one; :meth:`Evolution.from_state_dict` resumes *exactly* (a resumed run ends with
@@ -13,14 +13,14 @@ Algorithm
   without any statistic are redrawn; duplicates avoided).
 * Fitness of a tree: Kendall tau-b of its scores against the ground truth on the *search*
   sample, the minimum (or, with ``aggregate="mean"``, the mean) over datasets or tasks when
-  several are given (:func:`core.fitness.kendall_tau_b`, :func:`core.tasks.aggregate_taus`; NaN/inf/constant scores get ``-1``). Selection uses
+  several are given (:func:`greenmachine.stats.fitness.kendall_tau_b`, :func:`greenmachine.stats.aggregate.aggregate_taus`; NaN/inf/constant scores get ``-1``). Selection uses
   the penalised fitness ``tau - parsimony * size``. With ``metric="weighted_kendall"``
-  (``fitness.metric``) the top-weighted :func:`core.fitness.weighted_kendall_tau` takes the
+  (``fitness.metric``) the top-weighted :func:`greenmachine.stats.fitness.weighted_kendall_tau` takes the
   place of tau-b everywhere in the search (search and validation fitness).
 * Optional cost term (``cost_weight > 0``, with a ``probe_cost`` per tree): the fitness
   that selects, keeps the best tree of each size and chooses the final proxy is
   ``tau - cost_weight * J`` (``J``: the tree's probe energy per network, the measured
-  cost of the passes its statistics need, :mod:`core.probe.costs`); the taus reported
+  cost of the passes its statistics need, :mod:`greenmachine.probe.costs`); the taus reported
   stay plain taus. With ``cost_weight = 0`` nothing changes. Given ``probe_cost``, the
   search also keeps the best tree of each pass set: with the hall of fame, the
   candidates of the cost front (:meth:`Evolution.cost_candidates`).
@@ -35,7 +35,7 @@ Algorithm
   plain reproduction. Children over ``max_depth`` / ``max_size`` or already in the new
   population are rejected and redrawn (a few times, then the parent is copied).
 * Scores are computed for the whole population in one batched pass per dataset
-  (:mod:`core.proxy.evaluate`); a tree seen before reuses its exact fitness.
+  (:mod:`greenmachine.proxy.evaluate`); a tree seen before reuses its exact fitness.
 * Hall of fame (PySR-style): for every size the tree with the best search tau seen so far;
   each row also carries that tree's tau on the *validation* sample. The rows shown are the
   Pareto front (a larger size is listed only if it beats every smaller one on search tau),
@@ -44,15 +44,15 @@ Algorithm
 * All randomness comes from one ``random.Random(settings.seed)`` whose state is part of
   the checkpoint: the same inputs and seed give the same best formula.
 
-Layout: :mod:`~core.evolution.loop` (:class:`Evolution`: one generation per call, fitness,
-hall of fame), :mod:`~core.evolution.variation` (tournament selection and the variation
-operators), :mod:`~core.evolution.entries` (:class:`HallOfFameEntry`,
-:class:`GenerationResult`) and :mod:`~core.evolution.checkpoint` (the JSON state and its
-exact restore). Every public name is re-exported here: import from ``core.evolution``.
+Layout: :mod:`~greenmachine.evolution.loop` (:class:`Evolution`: one generation per call, fitness,
+hall of fame), :mod:`~greenmachine.evolution.variation` (tournament selection and the variation
+operators), :mod:`~greenmachine.evolution.entries` (:class:`HallOfFameEntry`,
+:class:`GenerationResult`) and :mod:`~greenmachine.evolution.checkpoint` (the JSON state and its
+exact restore). Every public name is re-exported here: import from ``greenmachine.evolution``.
 """
 
-from core.evolution.checkpoint import STATE_FORMAT
-from core.evolution.entries import GenerationResult, HallOfFameEntry
-from core.evolution.loop import Evolution
+from greenmachine.evolution.checkpoint import STATE_FORMAT
+from greenmachine.evolution.entries import GenerationResult, HallOfFameEntry
+from greenmachine.evolution.loop import Evolution
 
 __all__ = ["STATE_FORMAT", "Evolution", "GenerationResult", "HallOfFameEntry"]

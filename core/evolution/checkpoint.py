@@ -4,8 +4,8 @@ The state holds the population (tree JSON), the RNG state, the generation, the s
 and operator names and the hall of fame, so that a resumed run ends with the same best
 formula as an uninterrupted one. A malformed state is one :class:`GMError` line.
 
-Called by :meth:`core.evolution.Evolution.state_dict` and
-:meth:`core.evolution.Evolution.from_state_dict` (the engine checkpoints after every
+Called by :meth:`greenmachine.evolution.Evolution.state_dict` and
+:meth:`greenmachine.evolution.Evolution.from_state_dict` (the engine checkpoints after every
 generation).
 """
 
@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import torch
 
-from core.errors import GMError
-from core.evolution.entries import HallOfFameEntry
-from core.proxy.tree import tree_from_dict
-from core.settings import EvolutionSettings
-from core.table import StatisticTable
+from greenmachine.errors import GMError
+from greenmachine.evolution.entries import HallOfFameEntry
+from greenmachine.proxy.tree import tree_from_dict
+from greenmachine.settings.profile import EvolutionSettings
+from greenmachine.stats.table import StatisticTable
 
 if TYPE_CHECKING:
-    from core.evolution.loop import Evolution
+    from greenmachine.evolution.loop import Evolution
 
 STATE_FORMAT = "gm-evolution-1"
 
@@ -63,7 +63,7 @@ def restore_evolution(
     metric: str = "kendall",
 ) -> "Evolution":
     """Rebuild an evolution of class ``cls`` from :func:`evolution_state` output and the
-    same inputs (``probe_cost``: see :class:`core.evolution.Evolution`; ``aggregate``: the
+    same inputs (``probe_cost``: see :class:`greenmachine.evolution.Evolution`; ``aggregate``: the
     fitness aggregate and its ``offsets``, and ``metric``, as the evolution was made with).
 
     Raises

@@ -1,7 +1,7 @@
 """What evolution reports: a hall-of-fame entry and the result of one generation.
 
-Called by :mod:`core.evolution.loop` (which builds them), :mod:`core.evolution.checkpoint`
-(entries' JSON state) and, through :mod:`core.evolution`, by the engine.
+Called by :mod:`greenmachine.evolution.loop` (which builds them), :mod:`greenmachine.evolution.checkpoint`
+(entries' JSON state) and, through :mod:`greenmachine.evolution`, by the engine.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from core.proxy.tree import Node, tree_from_dict
-from core.rundir import HallOfFameRow
+from greenmachine.proxy.tree import Node, tree_from_dict
+from greenmachine.rundir.directory import HallOfFameRow
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class HallOfFameEntry:
         return self.tree.size
 
     def to_row(self) -> HallOfFameRow:
-        """Return the row as :class:`core.rundir.HallOfFameRow` (the project's one row type)."""
+        """Return the row as :class:`greenmachine.rundir.directory.HallOfFameRow` (the project's one row type)."""
         return HallOfFameRow.from_entry(self)
 
     def to_state(self) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """The evolution loop: :class:`Evolution` evaluates one generation per call of
 :meth:`Evolution.step` (the random population first, then bred ones), scores it on the
-search sample, keeps the hall of fame and the final proxy (see :mod:`core.evolution`).
+search sample, keeps the hall of fame and the final proxy (see :mod:`greenmachine.evolution`).
 
-Called by the engine (``core.engine``) through :mod:`core.evolution`, and by the tests and
+Called by the engine (``greenmachine.run.controller``) through :mod:`greenmachine.evolution`, and by the tests and
 ``scripts/bench_evolution.py``. Nothing here prints or emits events.
 """
 
@@ -15,17 +15,17 @@ from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
-from core.errors import GMError
-from core.evolution.checkpoint import evolution_state, restore_evolution
-from core.evolution.entries import GenerationResult, HallOfFameEntry
-from core.evolution.variation import Breeder
-from core.fitness import FITNESS_METRICS, WORST_FITNESS, rank_fitness
-from core.proxy.evaluate import PopulationEvaluator
-from core.proxy.generate import Primitives
-from core.proxy.tree import Node
-from core.settings import EvolutionSettings
-from core.table import StatisticTable
-from core.tasks import aggregate_taus
+from greenmachine.errors import GMError
+from greenmachine.evolution.checkpoint import evolution_state, restore_evolution
+from greenmachine.evolution.entries import GenerationResult, HallOfFameEntry
+from greenmachine.evolution.variation import Breeder
+from greenmachine.stats.fitness import FITNESS_METRICS, WORST_FITNESS, rank_fitness
+from greenmachine.proxy.evaluate import PopulationEvaluator
+from greenmachine.proxy.generate import Primitives
+from greenmachine.proxy.tree import Node
+from greenmachine.settings.profile import EvolutionSettings
+from greenmachine.stats.table import StatisticTable
+from greenmachine.stats.aggregate import aggregate_taus
 
 _FITNESS_CACHE_LIMIT = 200_000
 _EVALUATION_CACHE_BYTES = 256 * 1024 * 1024
@@ -55,19 +55,19 @@ class Evolution:
     operator_names : sequence of str, optional
         Operators the formulas may use (default: all registered).
     probe_cost : callable, optional
-        ``probe_cost(tree) -> core.probe.costs.ProbeCost`` (seconds, joules, passes per
+        ``probe_cost(tree) -> greenmachine.probe.costs.ProbeCost`` (seconds, joules, passes per
         network). When given, the search also keeps the best tree of each pass set (the
         candidates of the cost front, :meth:`cost_candidates`), and
         ``settings.cost_weight > 0`` subtracts ``cost_weight * joules`` from the fitness
         that selects, fills the hall of fame and chooses the final proxy.
     aggregate : {"min", "mean", "margin"}
         How the per-table (per-task) taus become one fitness (default ``min``; see
-        :func:`core.tasks.aggregate_taus`).
+        :func:`greenmachine.stats.aggregate.aggregate_taus`).
     offsets : mapping, optional
         ``{"search": [...], "validation": [...]}``: each table's best-baseline tau (in
         ``metric``) on that sample, needed by the ``margin`` aggregate.
     metric : {"kendall", "weighted_kendall"}
-        The correlation of each table's fitness (:func:`core.fitness.rank_fitness`; default
+        The correlation of each table's fitness (:func:`greenmachine.stats.fitness.rank_fitness`; default
         Kendall tau-b). The ``search_tau`` / ``validation_tau`` of the results are values of it.
 
     Raises
@@ -97,9 +97,9 @@ class Evolution:
         self.cost_weight = float(getattr(settings, "cost_weight", 0.0))
         if self.cost_weight > 0 and probe_cost is None:
             raise GMError("evolution.cost_weight > 0 needs the probe cost of each formula (no pass-cost table)")
-        #: How the per-table taus become one fitness (``min``, ``mean`` or ``margin``; :func:`core.tasks.aggregate_taus`).
+        #: How the per-table taus become one fitness (``min``, ``mean`` or ``margin``; :func:`greenmachine.stats.aggregate.aggregate_taus`).
         self.aggregate = aggregate
-        #: The correlation each table's fitness is (``kendall`` or ``weighted_kendall``; :func:`core.fitness.rank_fitness`).
+        #: The correlation each table's fitness is (``kendall`` or ``weighted_kendall``; :func:`greenmachine.stats.fitness.rank_fitness`).
         self.metric = metric
         if metric not in FITNESS_METRICS:
             raise GMError(f"unknown fitness metric {metric!r} (choose from {', '.join(FITNESS_METRICS)})")

@@ -12,7 +12,7 @@ the new population are rejected and redrawn (a few times, then the parent is cop
 random draw comes from the caller's ``random.Random``, in a fixed order, so a seed gives one
 population.
 
-Called by :meth:`core.evolution.Evolution.step` (every generation after the first).
+Called by :meth:`greenmachine.evolution.Evolution.step` (every generation after the first).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from core.proxy.generate import Primitives, round_constant, uses_statistics
-from core.proxy.operators import NETWORK, get_operator
-from core.proxy.tree import Apply, Constant, LayerStatistic, NetworkStatistic, Node
-from core.settings import EvolutionSettings
+from greenmachine.proxy.generate import Primitives, round_constant, uses_statistics
+from greenmachine.proxy.operators import NETWORK, get_operator
+from greenmachine.proxy.tree import Apply, Constant, LayerStatistic, NetworkStatistic, Node
+from greenmachine.settings.profile import EvolutionSettings
 
 _MAX_ATTEMPTS = 10
 

@@ -3,16 +3,16 @@ unicode text, LaTeX, a standalone Python module, or JSON.
 
 The package's modules:
 
-* :mod:`core.export.forms` -- the sympy forms of proxies: parsing, inspection, display
+* :mod:`greenmachine.export.forms` -- the sympy forms of proxies: parsing, inspection, display
   helpers and the one-line text (:func:`one_line`);
-* :mod:`core.export.simplify` -- :func:`simplify_expression` / :func:`simplify_many`, run by
-  the time-limited process of :mod:`core.export.worker`, with the checks a simplified form
+* :mod:`greenmachine.export.simplify` -- :func:`simplify_expression` / :func:`simplify_many`, run by
+  the time-limited process of :mod:`greenmachine.export.worker`, with the checks a simplified form
   must pass;
-* :mod:`core.export.formats` -- the :data:`FORMATS` registry, one module per format
+* :mod:`greenmachine.export.formats` -- the :data:`FORMATS` registry, one module per format
   (``text``, ``latex``, ``python``, ``json``): adding a format is adding one module there;
-* :mod:`core.export.records` -- :class:`ProxyRecord`, :func:`export_records`,
+* :mod:`greenmachine.export.records` -- :class:`ProxyRecord`, :func:`export_records`,
   :func:`export_proxy`, :func:`simplified_text(s) <simplified_texts>`;
-* :mod:`core.export.source` -- reading a run directory's proxies (:func:`export_run`).
+* :mod:`greenmachine.export.source` -- reading a run directory's proxies (:func:`export_run`).
 
 Called by ``gm export`` (:func:`export_run`), the engine (:func:`simplified_texts` fills
 ``report.md``'s formula and the hall of fame's ``simplified`` column), the TUI's export
@@ -20,14 +20,14 @@ action (:func:`export_run`, :func:`export_proxy`) and the tests. Importing it im
 neither sympy nor torch. Never prints.
 """
 
-from core.export.forms import free_layer_terms, one_line, parse_srepr
-from core.export.formats import FORMATS, ExportFormat, ExportFormatError, get_format, register_format
-from core.export.formats.json import to_json
-from core.export.formats.latex import to_latex
-from core.export.formats.python import python_operator_names, statistic_docs, to_python_module
-from core.export.formats.text import to_text
-from core.export.records import ProxyRecord, export_proxy, export_records, simplified_text, simplified_texts
-from core.export.simplify import (
+from greenmachine.export.forms import free_layer_terms, one_line, parse_srepr
+from greenmachine.export.formats import FORMATS, ExportFormat, ExportFormatError, get_format, register_format
+from greenmachine.export.formats.json import to_json
+from greenmachine.export.formats.latex import to_latex
+from greenmachine.export.formats.python import python_operator_names, statistic_docs, to_python_module
+from greenmachine.export.formats.text import to_text
+from greenmachine.export.records import ProxyRecord, export_proxy, export_records, simplified_text, simplified_texts
+from greenmachine.export.simplify import (
     DEFAULT_TIMEOUT,
     VERIFY_RELATIVE_TOLERANCE,
     SimplifyResult,
@@ -35,7 +35,7 @@ from core.export.simplify import (
     simplify_expression,
     simplify_many,
 )
-from core.export.source import export_run, load_proxies, run_timeout
+from greenmachine.export.source import export_run, load_proxies, run_timeout
 
 __all__ = [
     "DEFAULT_TIMEOUT", "FORMATS", "VERIFY_RELATIVE_TOLERANCE", "ExportFormat", "ExportFormatError",

@@ -3,15 +3,15 @@
 A per-layer statistic is ``snip[l]`` (an ``Indexed`` symbol, ``l`` the layer index), a
 network statistic is a plain real symbol, and an aggregation over the layers of a network
 is a ``LayerAggregation`` function such as ``LayerSum(log(Abs(snip[l]) + 1.0e-30))`` (see
-:mod:`core.proxy.operators` and :mod:`core.proxy.tree`). This module parses ``srepr`` text
+:mod:`greenmachine.proxy.operators` and :mod:`greenmachine.proxy.tree`). This module parses ``srepr`` text
 back into such forms, finds their statistics and aggregations, and holds what every
 display shares: constants shown as short floats, the guard ``1e-30`` shown as ``ε``, the
 legend lines, and the one-line text (:func:`one_line`: ``sum_l(...)``, ``max_l(...)``,
 ``|x|``) used by ``report.md``, the hall of fame and every export format.
 
-Called by :mod:`core.export.simplify` (parsing and checking candidate forms, also inside
-the simplification process), the format modules of :mod:`core.export.formats` and
-:mod:`core.export.records`. Imports sympy only when a function runs, so the
+Called by :mod:`greenmachine.export.simplify` (parsing and checking candidate forms, also inside
+the simplification process), the format modules of :mod:`greenmachine.export.formats` and
+:mod:`greenmachine.export.records`. Imports sympy only when a function runs, so the
 simplification process starts fast. Never prints.
 """
 
@@ -34,7 +34,7 @@ def _sympy():
 
 def _aggregation_forms() -> list[tuple[Any, type]]:
     """(operator, class of its sympy form) of every registered aggregation, in registration order."""
-    from core.proxy.operators import AGGREGATION, LAYER_INDEX, LayerAggregation, operators
+    from greenmachine.proxy.operators import AGGREGATION, LAYER_INDEX, LayerAggregation, operators
 
     sympy = _sympy()
     probe = sympy.IndexedBase("x", real=True)[LAYER_INDEX]
@@ -158,7 +158,7 @@ def numbers_as_floats(expr):
 
 def display_symbols():
     """(the guard ``1e-30`` as a sympy Float, the positive symbol ``epsilon`` shown for it)."""
-    from core.proxy.operators import EPSILON
+    from greenmachine.proxy.operators import EPSILON
 
     sympy = _sympy()
     return sympy.Float(EPSILON), sympy.Symbol("epsilon", positive=True)

@@ -1,12 +1,12 @@
 """Proxies to export with what is known of them, and the format-independent export entry points.
 
-:func:`export_records` simplifies every proxy (:mod:`core.export.simplify`) and hands them
-to the registered format (:mod:`core.export.formats`); :func:`simplified_text` /
+:func:`export_records` simplifies every proxy (:mod:`greenmachine.export.simplify`) and hands them
+to the registered format (:mod:`greenmachine.export.formats`); :func:`simplified_text` /
 :func:`simplified_texts` give the one-line simplified formula for ``report.md`` and the hall
 of fame's ``simplified`` column.
 
-Called by the engine (``simplified_texts``), :mod:`core.export.source` (``export_run``),
-the TUI's export action (``export_proxy``) and the tests, through :mod:`core.export`.
+Called by the engine (``simplified_texts``), :mod:`greenmachine.export.source` (``export_run``),
+the TUI's export action (``export_proxy``) and the tests, through :mod:`greenmachine.export`.
 Never prints.
 """
 
@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from core.errors import GMError
-from core.export.formats import get_format
-from core.export.forms import one_line
-from core.export.simplify import DEFAULT_TIMEOUT, simplify_expression, simplify_many
+from greenmachine.errors import GMError
+from greenmachine.export.formats import get_format
+from greenmachine.export.forms import one_line
+from greenmachine.export.simplify import DEFAULT_TIMEOUT, simplify_expression, simplify_many
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def export_records(records: Sequence[ProxyRecord], fmt: str, timeout: float = DE
     records : sequence of ProxyRecord
         At least one proxy.
     fmt : str
-        A name in :data:`core.export.formats.FORMATS`.
+        A name in :data:`greenmachine.export.formats.FORMATS`.
     timeout : float
         Simplification time limit per proxy, in seconds.
 
@@ -103,7 +103,7 @@ def simplified_text(tree, timeout: float = DEFAULT_TIMEOUT) -> str:
     """One-line simplified formula of ``tree`` (for report.md and the hall of fame).
 
     Falls back to the unsimplified sympy form on timeout or error (see
-    :func:`core.export.simplify.simplify_expression`).
+    :func:`greenmachine.export.simplify.simplify_expression`).
     """
     return one_line(simplify_expression(tree.to_sympy(), timeout).expression)
 

@@ -1,7 +1,7 @@
 """Simplification of a proxy's sympy form under a hard time limit, with its checks.
 
 :func:`simplify_expression` / :func:`simplify_many` send the expression to the
-simplification process of :mod:`core.export.worker` (cheap canonicalisations, then
+simplification process of :mod:`greenmachine.export.worker` (cheap canonicalisations, then
 ``sympy.simplify``, level by level) and wait for its replies until the time limit; at the
 limit the process is killed and the best form seen so far is kept (the cheaply
 canonicalised one, else the original), and the result says so. A candidate form is kept
@@ -11,7 +11,7 @@ outside an aggregation, and gives the same numbers as the original (relative dif
 1e-8..1e30 with zeros and negatives -- mathematically equal forms can differ in float64
 (``1/(1 + exp(-x))`` versus ``exp(x)/(exp(x) + 1)`` at ``x = 1e6``).
 
-Called by :mod:`core.export.records` (every export format, and the engine's
+Called by :mod:`greenmachine.export.records` (every export format, and the engine's
 ``simplified_text(s)`` for report.md and the hall of fame) and the tests. Never prints.
 """
 
@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from core.export.forms import aggregations_in, free_layer_terms, parse_srepr, statistic_names
-from core.export.worker import TIMEOUT, WorkerPool
+from greenmachine.export.forms import aggregations_in, free_layer_terms, parse_srepr, statistic_names
+from greenmachine.export.worker import TIMEOUT, WorkerPool
 
 DEFAULT_TIMEOUT = 5.0
 """Default simplification time limit in seconds (``ExportSettings.simplify_timeout``)."""
@@ -87,7 +87,7 @@ def _verification_tables(layer_names: Sequence[str], network_names: Sequence[str
     """Seeded synthetic networks with the expression's statistic names (moderate and extreme)."""
     from dataclasses import replace
 
-    from core.proxy.generate import synthetic_table
+    from greenmachine.proxy.generate import synthetic_table
 
     tables = []
     for seed, extreme in ((11, False), (12, True)):
@@ -123,7 +123,7 @@ def same_numbers(candidate, original, tables=None) -> bool:
     """
     import numpy as np
 
-    from core.proxy.tree import evaluate_sympy
+    from greenmachine.proxy.tree import evaluate_sympy
 
     if tables is None:
         layer, network = statistic_names(original)

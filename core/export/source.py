@@ -1,14 +1,14 @@
 """Reading the proxies of a run directory (or of a ``best_proxy.json`` file) for export.
 
 Reads ``best_proxy.json``, ``hall_of_fame.csv`` and ``report.json`` (test τ) of a run and
-its ``profile.toml`` (the ``[export] simplify_timeout``, through :mod:`core.settings`).
+its ``profile.toml`` (the ``[export] simplify_timeout``, through :mod:`greenmachine.settings.profile`).
 Every proxy read is checked: a network-typed tree whose statistics are all in the probe's
-statistic bank. Bad or missing files are one-line :class:`core.errors.GMError` naming the
+statistic bank. Bad or missing files are one-line :class:`greenmachine.errors.GMError` naming the
 file; a run without ``profile.toml`` uses the default time limit, a bad one is an error.
-The readers stay small so that they can later go through ``core.rundir``.
+The readers stay small so that they can later go through ``greenmachine.rundir.directory``.
 
 Called by the CLI's ``gm export`` and the TUI's export action (:func:`export_run`, through
-:mod:`core.export`) and the tests. Never prints.
+:mod:`greenmachine.export`) and the tests. Never prints.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from core.errors import GMError
-from core.export.formats import get_format
-from core.export.records import ProxyRecord, export_records
-from core.export.simplify import DEFAULT_TIMEOUT
+from greenmachine.errors import GMError
+from greenmachine.export.formats import get_format
+from greenmachine.export.records import ProxyRecord, export_records
+from greenmachine.export.simplify import DEFAULT_TIMEOUT
 
 PROFILE_FILE = "profile.toml"
 """The run's resolved profile, next to ``best_proxy.json``."""
@@ -62,7 +62,7 @@ def _read_json_file(path: Path) -> Any:
 
 def _check_statistics(tree, where: Any) -> None:
     """Raise a one-line :class:`GMError` naming ``where`` (the file) if ``tree`` uses a statistic outside the bank."""
-    from core.probe.registry import statistic_names
+    from greenmachine.probe.registry import statistic_names
 
     layer, network = tree.statistics()
     for name in sorted(layer - set(statistic_names("layer", grasp=True))):
@@ -88,8 +88,8 @@ def load_proxies(source: str | os.PathLike, top: int | None = None) -> list[Prox
         Missing or malformed files, ``top < 1``, a proxy using a statistic that is not in
         the probe's statistic bank.
     """
-    from core.proxies import proxy_file
-    from core.proxy.tree import check_proxy, tree_from_dict
+    from greenmachine.proxies import proxy_file
+    from greenmachine.proxy.tree import check_proxy, tree_from_dict
 
     path = proxy_file(source)
     if not path.exists():
@@ -161,9 +161,9 @@ def run_timeout(source: str | os.PathLike) -> float:
         (a ``ProfileError``) if ``profile.toml`` exists but cannot be read, is not TOML,
         or holds an unknown key or a bad value; the message names the file.
     """
-    from core.settings import load_profile
+    from greenmachine.settings.profile import load_profile
 
-    from core.proxies import proxy_file
+    from greenmachine.proxies import proxy_file
 
     path = proxy_file(source)
     profile_path = (path if path.is_dir() else path.parent) / PROFILE_FILE
@@ -181,7 +181,7 @@ def export_run(source: str | os.PathLike, fmt: str, top: int | None = None,
     source : path
         A run directory or a ``best_proxy.json`` file (see :func:`load_proxies`).
     fmt : str
-        A name in :data:`core.export.formats.FORMATS`.
+        A name in :data:`greenmachine.export.formats.FORMATS`.
     top : int, optional
         Export the ``top`` hall-of-fame proxies by validation τ instead of the best one.
     timeout : float, optional

@@ -1,7 +1,7 @@
 """The simplification process: sympy runs in a separate Python process, killed at a time limit.
 
 sympy's ``simplify`` can run for minutes, so it runs in a *separate process* (a fresh
-``python`` that imports only sympy and :mod:`core.export`, whose modules import nothing
+``python`` that imports only sympy and :mod:`greenmachine.export`, whose modules import nothing
 heavy) fed JSON requests on stdin. The expression travels as ``sympy.srepr`` text and is
 parsed back with sympy's own parser on a fixed namespace (sympy plus the aggregation
 classes); no formula text is ever passed to ``eval``. Inside the process, aggregations are
@@ -10,7 +10,7 @@ expression is simplified on its own, and at the level above the aggregation stan
 opaque real symbol, so sympy can never move a per-layer term (``snip[l]``) out of the
 aggregation that binds ``l``.
 
-Called by :mod:`core.export.simplify` (the parent side: :class:`WorkerPool`, replies read
+Called by :mod:`greenmachine.export.simplify` (the parent side: :class:`WorkerPool`, replies read
 with a deadline) and, as ``python -c``, by the process itself (:func:`worker_main`).
 Never prints in the parent; the process writes its replies to its own stdout.
 """
@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from core.export.forms import parse_srepr
+from greenmachine.export.forms import parse_srepr
 
 TIMEOUT = object()
 """What :meth:`Worker.receive` returns when the deadline passed without a reply."""
@@ -111,7 +111,7 @@ def worker_main() -> int:
     return 0
 
 
-_WORKER_COMMAND = "import sys\nfrom core.export.worker import worker_main\nsys.exit(worker_main())\n"
+_WORKER_COMMAND = "import sys\nfrom greenmachine.export.worker import worker_main\nsys.exit(worker_main())\n"
 _PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 
 

@@ -1,8 +1,8 @@
 """The probe: a bank of named statistics of untrained networks, computed in few passes.
 
 Called by the CLI (``gm probe``, ``gm baselines``), the evolution engine, the baselines
-and the tests. See :mod:`core.probe.passes` for the passes, :mod:`core.probe.statistics`
-for the statistics, :mod:`core.probe.cache` for the on-disk cache.
+and the tests. See :mod:`greenmachine.probe.passes` for the passes, :mod:`greenmachine.probe.statistics`
+for the statistics, :mod:`greenmachine.probe.cache` for the on-disk cache.
 
 Public API
 ----------
@@ -15,7 +15,7 @@ should_stop, grasp=None) -> list[NetworkStatistics]``
 
 from __future__ import annotations
 
-from core.probe.registry import (
+from greenmachine.probe.registry import (
     LAYER,
     NETWORK,
     bank_version,
@@ -24,8 +24,8 @@ from core.probe.registry import (
     registered,
     statistic_names,
 )
-from core.probe.engine import probe_many, probe_model, probe_network, resolve_device
-from core.probe.cache import ProbeCache, default_cache_root
+from greenmachine.probe.engine import probe_many, probe_model, probe_network, resolve_device
+from greenmachine.probe.cache import ProbeCache, default_cache_root
 
 #: Version of the default statistic bank (part of every cache key); see :func:`bank_version`.
 BANK_VERSION = bank_version()

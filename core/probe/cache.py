@@ -1,11 +1,11 @@
 """On-disk cache of probe results: one ``.npz`` file per network.
 
-Called by :func:`core.probe.probe_many` (look-up before probing, store after), by the CLI
+Called by :func:`greenmachine.probe.probe_many` (look-up before probing, store after), by the CLI
 (``gm probe`` shows :attr:`ProbeCache.problems`) and by the tests.
 
 Key: everything that changes the numbers: space, arch index and arch string, dataset,
 batch size, probe seed, bank version, device type (``cpu``/``cuda``) and the identity of the
-images (:func:`core.images.image_identity`, a content hash). Layout::
+images (:func:`greenmachine.benchmark.images.image_identity`, a content hash). Layout::
 
     <root>/<space>/<dataset>/batch<B>-seed<S>-bank<VERSION>-<device>-img<IMAGES>/<index>.npz
 
@@ -28,8 +28,8 @@ from typing import Callable
 
 import numpy as np
 
-from core.files import atomic_writer
-from core.table import NetworkStatistics
+from greenmachine.files import atomic_writer
+from greenmachine.stats.table import NetworkStatistics
 
 FORMAT = "greenmachine-probe-cache-1"
 _FIELDS = ("format", "key", "layer_names", "layer_statistic_names", "layer_values",
@@ -43,7 +43,7 @@ def default_cache_root(cache_dir: str | os.PathLike | None = None, variable: str
     ``~/.cache/greenmachine/probe``.
 
     ``variable`` and ``folder`` name another cache's environment variable and folder (the
-    reference baselines' cache, :mod:`core.reference_baselines.cache`).
+    reference baselines' cache, :mod:`greenmachine.baselines.reference.cache`).
     """
     if cache_dir:
         return Path(cache_dir).expanduser()
@@ -90,7 +90,7 @@ class ProbeCache:
 
     def __init__(self, root: str | os.PathLike | None = None,
                  on_problem: Callable[[str], None] | None = None, grasp: bool = False) -> None:
-        from core.probe.registry import bank_version
+        from greenmachine.probe.registry import bank_version
 
         self.root = Path(root) if root is not None else default_cache_root()
         self.on_problem = on_problem
@@ -105,7 +105,7 @@ class ProbeCache:
     @classmethod
     def from_settings(cls, settings, on_problem: Callable[[str], None] | None = None,
                       grasp: bool = False) -> "ProbeCache":
-        """Build the cache of a :class:`core.settings.ProbeSettings` (its ``cache_dir`` or the default)."""
+        """Build the cache of a :class:`greenmachine.settings.profile.ProbeSettings` (its ``cache_dir`` or the default)."""
         return cls(default_cache_root(getattr(settings, "cache_dir", "") or None), on_problem, grasp)
 
     def _key(self, space: str, index: int, dataset: str, batch_size: int, seed: int,
@@ -118,7 +118,7 @@ class ProbeCache:
         """Return the file of one entry (it may not exist).
 
         ``device`` is the device type the statistics were computed on and ``images`` the
-        identity of the image file (:func:`core.images.image_identity`).
+        identity of the image file (:func:`greenmachine.benchmark.images.image_identity`).
         """
         folder = self.root / space / dataset / (
             f"batch{int(batch_size)}-seed{int(seed)}-{self.version_label}{self.bank_version}-{device}-img{images or 'none'}")

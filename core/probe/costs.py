@@ -5,12 +5,12 @@ The table lives in ``core/probe/pass_costs.json``, written by ``scripts/bench_pa
 measured batch size on one torch thread, the whole default bank beside them, and the
 context of the measurement: machine, load average, energy method and whether energy was
 measured or estimated, date and the command). A formula's probe cost is the sum of the
-passes its statistics need (:func:`core.probe.engine.passes_for`, the structure pass always
+passes its statistics need (:func:`greenmachine.probe.engine.passes_for`, the structure pass always
 included), which is what lazy probing (``probe_model(only=...)``) spends on a new network.
 
 Called by the evolution loop (the optional cost term of ``evolution.cost_weight``), the
-hall-of-fame rows (``core.rundir_rows``), the report, the cost front figure, ``gm proxies``
-and the profile validation (``core.settings``). Never prints.
+hall-of-fame rows (``greenmachine.rundir.rows``), the report, the cost front figure, ``gm proxies``
+and the profile validation (``greenmachine.settings.profile``). Never prints.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping, NamedTuple
 
-from core.errors import GMError
+from greenmachine.errors import GMError
 
 #: The measured table (see the module docstring).
 COSTS_FILE = Path(__file__).with_name("pass_costs.json")
@@ -104,7 +104,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 @lru_cache(maxsize=8)
 def _load(path: str) -> dict[str, SpaceCosts]:
-    from core.probe.registry import PASSES
+    from greenmachine.probe.registry import PASSES
 
     tables = {}
     for space, entry in _read(Path(path))["spaces"].items():
@@ -174,7 +174,7 @@ def probe_cost(statistic_names: Iterable[str], space: str, path: Path | None = N
     GMError
         Unknown statistic, or no measured costs for the space.
     """
-    from core.probe.engine import passes_for
+    from greenmachine.probe.engine import passes_for
 
     table = space_costs(space, path)
     passes = tuple(sorted(passes_for(set(statistic_names))))
@@ -185,7 +185,7 @@ def probe_cost(statistic_names: Iterable[str], space: str, path: Path | None = N
 
 
 def tree_cost(tree: Any, space: str, path: Path | None = None) -> ProbeCost:
-    """:func:`probe_cost` of a proxy tree (``core.proxy.tree.Node``)."""
+    """:func:`probe_cost` of a proxy tree (``greenmachine.proxy.tree.Node``)."""
     layer, network = tree.statistics()
     return probe_cost(layer | network, space, path)
 
@@ -197,7 +197,7 @@ def write_space_costs(space: str, passes: Mapping[str, Mapping[str, Any]], bank:
     Called by ``scripts/bench_passes.py --write``. ``passes`` and ``bank`` map to
     ``{"seconds_per_network": s, "joules_per_network": J or None}``.
     """
-    from core.files import atomic_write_text
+    from greenmachine.files import atomic_write_text
 
     path = Path(path or COSTS_FILE)
     data = _read(path)
@@ -220,8 +220,8 @@ def proxy_cost_rows(proxies: Iterable[Any], path: Path | None = None) -> list[di
 
     Parameters
     ----------
-    proxies : iterable of core.proxies.Proxy
-        E.g. ``core.proxies.shipped_proxies()``.
+    proxies : iterable of greenmachine.proxies.Proxy
+        E.g. ``greenmachine.proxies.shipped_proxies()``.
 
     Returns
     -------

@@ -25,12 +25,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.errors import GMError
-from core.probe import passes
-from core.probe.initialisation import initialise
-from core.probe.registry import (GRASP, LAYER, MAIN, NOISE, OPTIONAL_PASSES, PASSES, STRUCTURE, SYNFLOW,
+from greenmachine.errors import GMError
+from greenmachine.probe import passes
+from greenmachine.probe.initialisation import initialise
+from greenmachine.probe.registry import (GRASP, LAYER, MAIN, NOISE, OPTIONAL_PASSES, PASSES, STRUCTURE, SYNFLOW,
                                  registered)
-from core.table import NetworkStatistics
+from greenmachine.stats.table import NetworkStatistics
 
 #: Statistic filled after all others (it counts their non-finite values).
 _COUNTER = "non_finite_value_count"
@@ -44,7 +44,7 @@ def one_thread() -> Iterator[None]:
     differ in the last bits with torch's thread count, so one thread everywhere makes the
     statistics independent of the executor (in-process, pool workers, Ray tasks) and of the
     machine's core count. Parallelism comes from probing several networks at once
-    (:mod:`core.probe.executors`).
+    (:mod:`greenmachine.probe.executors`).
     """
     previous = torch.get_num_threads()
     if previous != 1:
@@ -93,7 +93,7 @@ def resolve_device(device: str | torch.device | None = "auto") -> str:
 
 def build_initialised(space, arch: str, dataset: str, seed: int, device: str | torch.device) -> nn.Module:
     """Build the network of ``arch`` and initialise it with ``seed`` (training mode, on ``device``)."""
-    from core.spaces import build_network
+    from greenmachine.spaces import build_network
 
     torch.manual_seed(int(seed))
     model = build_network(space, arch, dataset)
@@ -165,7 +165,7 @@ def probe_model(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, se
     """Run the passes on an initialised ``model`` with a minibatch already on its device.
 
     Works on any ``nn.Module`` made of ``Conv2d``/``Linear`` layers (see
-    :mod:`core.spaces.layers` for the conventions).
+    :mod:`greenmachine.spaces.layers` for the conventions).
 
     Parameters
     ----------
@@ -181,7 +181,7 @@ def probe_model(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, se
         passes) and include ``grasp`` / ``grasp_total``; default False.
     layers : list of (str, nn.Module), optional
         The weighted layers in execution order; default: taken from a forward pass of one
-        image (:func:`core.spaces.layers.forward_layers`).
+        image (:func:`greenmachine.spaces.layers.forward_layers`).
     only : set of str, optional
         Run only these passes (see :func:`passes_for`); the statistics of the others are
         absent from the result. Default: every pass (lazy probing runs fewer; each
@@ -193,7 +193,7 @@ def probe_model(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, se
 
     Raises
     ------
-    core.spaces.layers.LayerError
+    greenmachine.spaces.layers.LayerError
         A model with no Conv2d/Linear layer, or whose forward pass fails.
     """
     with one_thread():
@@ -202,8 +202,8 @@ def probe_model(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, se
 
 def _probe_model(model, images, labels, seed, grasp, layers, only) -> NetworkStatistics:
     """:func:`probe_model` on the current torch threads."""
-    from core.probe.passes.structure import LayerFlops
-    from core.spaces.layers import WEIGHTED_TYPES, forward_layers
+    from greenmachine.probe.passes.structure import LayerFlops
+    from greenmachine.spaces.layers import WEIGHTED_TYPES, forward_layers
 
     recorded = None
     if layers is None:
@@ -228,7 +228,7 @@ def _probe_model(model, images, labels, seed, grasp, layers, only) -> NetworkSta
 
 def _space_layers(space, model: nn.Module):
     """The layer order of a network built by ``space`` (registration order when the space vouches for it)."""
-    from core.spaces import get_space, weighted_layers
+    from greenmachine.spaces import get_space, weighted_layers
 
     return weighted_layers(model) if get_space(space).layers_in_registration_order else None
 
@@ -239,7 +239,7 @@ def probe_network(space: str, arch: str, dataset: str, batch_size: int, seed: in
 
     Parameters
     ----------
-    space : str or core.spaces.SearchSpace
+    space : str or greenmachine.spaces.SearchSpace
         A registered search space (or its name).
     arch : str
         An arch string of that space.
@@ -266,7 +266,7 @@ def probe_network(space: str, arch: str, dataset: str, batch_size: int, seed: in
     GMError
         Unknown dataset or device, missing image file.
     """
-    from core.images import minibatch
+    from greenmachine.benchmark.images import minibatch
 
     resolved = resolve_device(device)
     images, labels = minibatch(dataset, batch_size, seed)
@@ -284,14 +284,14 @@ def probe_many(space, arch_indices: Sequence[int | str], dataset: str, batch_siz
 
     Parameters
     ----------
-    space : str or core.spaces.SearchSpace
+    space : str or greenmachine.spaces.SearchSpace
         A registered search space (or its name).
     arch_indices : sequence of int or str
         Networks by table index (``0..N-1``) or by arch string (looked up in the space's
         table, so the cache entry is the same either way).
     dataset, batch_size, seed, device
         As :func:`probe_network`; one minibatch serves every network.
-    cache : core.probe.cache.ProbeCache, optional
+    cache : greenmachine.probe.cache.ProbeCache, optional
         Where results are looked up and stored; ``None`` disables caching. The key holds
         the space, index and arch string, dataset, batch, seed, bank version, device type
         and the identity of the image file.
@@ -313,10 +313,10 @@ def probe_many(space, arch_indices: Sequence[int | str], dataset: str, batch_siz
     GMError
         Unknown space, dataset, arch string or index; missing data files.
     """
-    from core.benchmarks import load_benchmark
-    from core.images import image_identity, minibatch
-    from core.spaces import get_space
-    from core.spaces.layers import readable_model
+    from greenmachine.benchmark.tables import load_benchmark
+    from greenmachine.benchmark.images import image_identity, minibatch
+    from greenmachine.spaces import get_space
+    from greenmachine.spaces.layers import readable_model
 
     if grasp is None:
         grasp = bool(getattr(cache, "grasp", False))

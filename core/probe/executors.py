@@ -1,21 +1,21 @@
 """Executors: probe many networks of one (space, dataset, batch, seed) job through the cache.
 
-Called by :class:`core.evaluation.ProbePhase` (``gm run``, ``gm probe``, ``gm eval``,
+Called by :class:`greenmachine.evaluation.evaluate.ProbePhase` (``gm run``, ``gm probe``, ``gm eval``,
 ``gm baselines``), ``scripts/bench_scaling.py`` and the tests. Three executors share one
 interface, :meth:`ProbeExecutor.probe`:
 
-* :class:`InProcessExecutor` (``probe.workers = 1``): :func:`core.probe.probe_many` in this
+* :class:`InProcessExecutor` (``probe.workers = 1``): :func:`greenmachine.probe.probe_many` in this
   process, network by network (the behaviour before executors existed).
 * :class:`LocalPoolExecutor` (``probe.workers = 0`` = every usable CPU, or N): a pool of
   processes (started from a ``forkserver`` that imported torch once) with one torch thread
   each (on CUDA one worker per visible GPU).
-* :class:`core.probe.ray_executor.RayExecutor` (``probe.executor = "ray"``): Ray tasks on a
+* :class:`greenmachine.probe.ray_executor.RayExecutor` (``probe.executor = "ray"``): Ray tasks on a
   cluster (``probe.address``) or on a local Ray instance.
 
 The driver looks every network up in the cache first; only misses are sent out, in chunks
 of networks (amortising start-up). Each worker runs :func:`probe_chunk`, which probes with
-:func:`core.probe.probe_many` and writes every network to the shared
-:class:`core.probe.cache.ProbeCache` (atomic writes), so a crashed worker loses at most the
+:func:`greenmachine.probe.probe_many` and writes every network to the shared
+:class:`greenmachine.probe.cache.ProbeCache` (atomic writes), so a crashed worker loses at most the
 network in progress of its chunk; the driver resubmits a lost chunk (its finished networks
 are then cache hits). Two drivers on one cache stay correct: both compute the same bytes and
 ``os.replace`` makes the last write win. Every executor computes the statistics with the same
@@ -35,8 +35,8 @@ import time
 from collections import deque
 from typing import Any, Callable, Sequence
 
-from core.errors import GMError
-from core.probe.executors_work import (ChunkResult, ProbeJob, _pool_chunk, _worker_start, custom_spec, job_space,
+from greenmachine.errors import GMError
+from greenmachine.probe.executors_work import (ChunkResult, ProbeJob, _pool_chunk, _worker_start, custom_spec, job_space,
                                        probe_chunk)
 
 #: How many times a pool may break (a worker killed) in one call before the driver gives up.
@@ -153,9 +153,9 @@ class ProbeExecutor:
                 on_hit: Callable[[int], None] | None = None):
         """Networks already in the cache (index -> statistics; ``on_hit`` called for each as it is
         found) and the indices to compute."""
-        from core.benchmarks import load_benchmark
-        from core.images import image_identity
-        from core.probe.engine import resolve_device
+        from greenmachine.benchmark.tables import load_benchmark
+        from greenmachine.benchmark.images import image_identity
+        from greenmachine.probe.engine import resolve_device
 
         space = job_space(job)
         benchmark = load_benchmark(space)
@@ -251,7 +251,7 @@ class InProcessExecutor(ProbeExecutor):
     name = "in-process"
 
     def probe(self, job, indices, cache=None, on_network=None, should_stop=None):
-        from core.probe.engine import probe_many
+        from greenmachine.probe.engine import probe_many
 
         start = time.perf_counter()
         cpu_start = time.process_time()
@@ -299,8 +299,8 @@ class LocalPoolExecutor(ProbeExecutor):
         # then forks each worker (and any replacement after a crash) cheaply; never fork() the
         # driver itself, whose threads (meter, TUI) and torch thread pools must not be copied.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["torch", "core.probe.engine", "core.probe.executors_work", "core.spaces",
-                                        "core.benchmarks", "core.images"])
+        context.set_forkserver_preload(["torch", "greenmachine.probe.engine", "greenmachine.probe.executors_work", "greenmachine.spaces",
+                                        "greenmachine.benchmark.tables", "greenmachine.benchmark.images"])
         devices = None
         if self.device == "cuda":
             devices = context.Queue()
@@ -377,7 +377,7 @@ def make_executor(executor: str = "local", workers: int = 0, address: str = "", 
         count = resolve_workers(workers, device)
         return InProcessExecutor() if count == 1 else LocalPoolExecutor(count, device)
     if executor == "ray":
-        from core.probe.ray_executor import RayExecutor
+        from greenmachine.probe.ray_executor import RayExecutor
 
         return RayExecutor(address=address, workers=workers)
     raise GMError(f"unknown probe executor {executor!r}; use local or ray")

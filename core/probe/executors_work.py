@@ -1,6 +1,6 @@
 """The work a probe executor sends out: jobs, chunks and what a worker returns.
 
-Called by :mod:`core.probe.executors` (the driver side) and run inside pool processes and
+Called by :mod:`greenmachine.probe.executors` (the driver side) and run inside pool processes and
 Ray workers (:func:`probe_chunk`). Everything here is plain, picklable data or a top-level
 function, so it reaches any worker process.
 """
@@ -35,14 +35,14 @@ class ProbeJob:
 
 def job_space(job: ProbeJob):
     """The search space of ``job`` (a custom space registered in this process on first use)."""
-    from core.spaces import UnknownSpaceError, get_space
+    from greenmachine.spaces import UnknownSpaceError, get_space
 
     try:
         return get_space(job.space)
     except UnknownSpaceError:
         if job.custom is None:
             raise
-    from core.spaces.custom import custom_space
+    from greenmachine.spaces.custom import custom_space
 
     table, builder, datasets = job.custom
     return custom_space(table, builder, tuple(datasets))
@@ -74,8 +74,8 @@ class ChunkResult:
 
 def probe_chunk(job: ProbeJob, indices: Sequence[int], cache_writes: bool = True) -> ChunkResult:
     """Probe ``indices`` of ``job`` in this process and write each to the cache (worker side)."""
-    from core.probe.cache import ProbeCache
-    from core.probe.engine import probe_many
+    from greenmachine.probe.cache import ProbeCache
+    from greenmachine.probe.engine import probe_many
 
     start = time.perf_counter()
     cpu_start = time.process_time()

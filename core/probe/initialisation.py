@@ -1,7 +1,7 @@
 """Seeded weight initialisation of the probe's networks: the one place weights are drawn.
 
-Called by :mod:`core.probe.engine` (every network, before the passes: Kaiming normal,
-``mode='fan_out'``) and by the noise pass :mod:`core.probe.passes.noise` (Zen-NAS's
+Called by :mod:`greenmachine.probe.engine` (every network, before the passes: Kaiming normal,
+``mode='fan_out'``) and by the noise pass :mod:`greenmachine.probe.passes.noise` (Zen-NAS's
 N(0, 1) re-initialisation). Both schemes draw every Conv2d/Linear weight from a
 ``torch.Generator`` seeded by the caller, set biases to 0, BatchNorm weights to 1 and biases
 to 0, and reset BatchNorm running statistics; they differ only in the weight's standard

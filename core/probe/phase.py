@@ -1,10 +1,10 @@
 """Probing a list of networks through the cache and an executor, with progress events.
 
-Called by :mod:`core.evaluation` (``gm probe``, ``gm baselines``, ``gm eval``), the run
-controller (:mod:`core.engine`) and ``gm search``: :class:`ProbePhase` turns the probe
-settings into an executor (:mod:`core.probe.executors`), reports each network as a
-:class:`core.events.ProbeProgress` event (rate, ETA, workers, machines) and each corrupt
-cache entry as one warning event, and returns a :class:`core.table.StatisticTable`.
+Called by :mod:`greenmachine.evaluation.evaluate` (``gm probe``, ``gm baselines``, ``gm eval``), the run
+controller (:mod:`greenmachine.run.controller`) and ``gm search``: :class:`ProbePhase` turns the probe
+settings into an executor (:mod:`greenmachine.probe.executors`), reports each network as a
+:class:`greenmachine.events.ProbeProgress` event (rate, ETA, workers, machines) and each corrupt
+cache entry as one warning event, and returns a :class:`greenmachine.stats.table.StatisticTable`.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from core.events import Event, LogMessage, ProbeProgress
-from core.table import StatisticTable
+from greenmachine.events import Event, LogMessage, ProbeProgress
+from greenmachine.stats.table import StatisticTable
 
 
 class ProbePhase:
     """Probe many networks through the cache and an executor, emitting :class:`ProbeProgress` events.
 
     The executor comes from the probe settings (``workers``, ``executor``, ``address``; see
-    :func:`core.probe.executors.make_executor`): one worker probes in this process, more
+    :func:`greenmachine.probe.executors.make_executor`): one worker probes in this process, more
     use a local process pool, ``ray`` Ray tasks. Progress events arrive as each network (in
     a pool: each chunk) completes, with the phase's rate and ETA and how many workers and
     machines contributed.
@@ -50,7 +50,7 @@ class ProbePhase:
     def __init__(self, space: str, probe: Any, device: str, sink: Callable[[Event], None], total: int,
                  should_stop: Callable[[], bool] | None = None, executor: Any = None,
                  energy_country: str | None = None) -> None:
-        from core.probe.cache import ProbeCache, default_cache_root
+        from greenmachine.probe.cache import ProbeCache, default_cache_root
 
         self.space = space
         self.probe = probe
@@ -70,10 +70,10 @@ class ProbePhase:
     def executor(self) -> Any:
         """The phase's executor (built from the probe settings on first use)."""
         if self._executor is None:
-            from core.probe.executors import make_executor
+            from greenmachine.probe.executors import make_executor
 
             if getattr(self.probe, "executor", "local") == "ray":
-                from core.probe.ray_executor import RayExecutor
+                from greenmachine.probe.ray_executor import RayExecutor
 
                 self._executor = RayExecutor(getattr(self.probe, "address", ""), int(getattr(self.probe, "workers", 0)),
                                              energy_country=self._energy_country)
@@ -101,8 +101,8 @@ class ProbePhase:
 
     def table(self, indices: Any, dataset: str) -> StatisticTable | None:
         """Statistics of the networks ``indices`` on ``dataset``; ``None`` if stopped early."""
-        from core.probe.executors import ProbeJob, custom_spec
-        from core.spaces import get_space
+        from greenmachine.probe.executors import ProbeJob, custom_spec
+        from greenmachine.spaces import get_space
 
         job = ProbeJob(self.space, dataset, int(self.probe.batch_size), int(self.probe.seed), self.device,
                        str(self.cache.root), custom=custom_spec(get_space(self.space)))

@@ -1,13 +1,13 @@
 """The Ray executor: probe chunks of networks as Ray tasks, on a cluster or a local instance.
 
-Called through :func:`core.probe.executors.make_executor` (``probe.executor = "ray"``,
+Called through :func:`greenmachine.probe.executors.make_executor` (``probe.executor = "ray"``,
 ``gm probe|run|eval|baselines --executor ray [--address auto|HOST:PORT]``) and by the tests.
 Needs the optional extra ``pip install -e ".[ray]"``.
 
 Without an address it starts a local Ray instance (``ray.init(num_cpus=2,
 include_dashboard=False)``, or ``num_cpus = probe.workers`` when given), which is how the
 tests run it, and imports the probe code in each of its workers (:data:`WARM_MODULES`); with ``auto`` or ``HOST:PORT`` it joins that cluster. Each task runs
-:func:`core.probe.executors.probe_chunk` with one CPU and one torch thread: it writes every
+:func:`greenmachine.probe.executors.probe_chunk` with one CPU and one torch thread: it writes every
 network to the cache folder at the same path on its node (shared file system, or the
 driver's machine for a local instance) and returns the statistics, which the driver stores
 in its own cache when its copy is missing (a node without the shared folder). Each chunk
@@ -21,8 +21,8 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from core.errors import GMError
-from core.probe.executors import ChunkResult, ProbeExecutor, ProbeJob, probe_chunk
+from greenmachine.errors import GMError
+from greenmachine.probe.executors import ChunkResult, ProbeExecutor, ProbeJob, probe_chunk
 
 
 def _import_ray():
@@ -46,7 +46,7 @@ def _remote_chunk(job: ProbeJob, indices: list[int], driver_host: str, energy_co
     meter = span = None
     if energy_country and socket.gethostname() != driver_host:
         try:
-            from core.energy import make_meter
+            from greenmachine.energy import make_meter
 
             meter = make_meter(True, energy_country)
             span = meter.start("ray-chunk")
@@ -64,8 +64,8 @@ def _remote_chunk(job: ProbeJob, indices: list[int], driver_host: str, energy_co
 
 #: Modules every Ray worker imports before its first chunk (the same as the local pool's
 #: forkserver preload), so the first chunk does not pay for them.
-WARM_MODULES = ("torch", "core.probe.engine", "core.probe.executors_work", "core.spaces", "core.benchmarks",
-                "core.images")
+WARM_MODULES = ("torch", "greenmachine.probe.engine", "greenmachine.probe.executors_work", "greenmachine.spaces", "greenmachine.benchmark.tables",
+                "greenmachine.benchmark.images")
 
 
 def _warm_worker() -> int:
@@ -150,10 +150,10 @@ class RayExecutor(ProbeExecutor):
         """Write results computed on another node into the driver's cache where absent."""
         import torch
 
-        from core.benchmarks import load_benchmark
-        from core.images import image_identity
-        from core.probe.engine import resolve_device
-        from core.probe.executors import job_space
+        from greenmachine.benchmark.tables import load_benchmark
+        from greenmachine.benchmark.images import image_identity
+        from greenmachine.probe.engine import resolve_device
+        from greenmachine.probe.executors import job_space
 
         space = job_space(job)
         benchmark = load_benchmark(space)

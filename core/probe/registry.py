@@ -1,11 +1,11 @@
 """Registry of the probe's named statistics (the "statistic bank").
 
-Called by :mod:`core.probe.statistics` (which registers every statistic at import time),
-by :mod:`core.probe.engine` (which evaluates them after the passes), by the cache (whose
+Called by :mod:`greenmachine.probe.statistics` (which registers every statistic at import time),
+by :mod:`greenmachine.probe.engine` (which evaluates them after the passes), by the cache (whose
 key contains :func:`bank_version`) and by the proxy language (which lists the names a
 formula may use).
 
-A statistic is one small function of a :class:`core.probe.passes.ProbeRecord` (the raw
+A statistic is one small function of a :class:`greenmachine.probe.passes.ProbeRecord` (the raw
 reductions collected by the passes) that returns either a float64 array with one value per
 weighted layer (kind ``"layer"``) or one float (kind ``"network"``). Each carries a
 full-word snake_case name, a one-line docstring and the pass it needs.
@@ -23,7 +23,7 @@ LAYER = "layer"
 NETWORK = "network"
 KINDS = (LAYER, NETWORK)
 
-#: Passes a statistic may need (see :mod:`core.probe.passes`).
+#: Passes a statistic may need (see :mod:`greenmachine.probe.passes`).
 STRUCTURE = "structure"  # no forward pass: module shapes and counts
 MAIN = "main"            # real minibatch, cross-entropy, shared forward/backward hooks
 SYNFLOW = "synflow"      # |W| in float64, BatchNorm bypassed, all-ones input
@@ -169,4 +169,4 @@ def bank_version(grasp: bool = False) -> str:
 
 def _ensure_loaded() -> None:
     # The statistics register themselves when their module is imported.
-    import core.probe.statistics  # noqa: F401
+    import greenmachine.probe.statistics  # noqa: F401

@@ -1,6 +1,6 @@
 """How reproducible each probe statistic is across CPUs, and the tolerance tests allow.
 
-Called by ``tests/test_probe_values_frozen.py`` (which compares fresh probes with the frozen
+Called by ``tests/unit/probe/test_probe_values_frozen.py`` (which compares fresh probes with the frozen
 values within these tolerances), by ``scripts/probe_tolerances.py`` (which measures the
 differences this table records) and by the README's reproducibility table.
 

@@ -1,21 +1,21 @@
 """The statistic bank: every named statistic the probe computes, one small function each.
 
-Imported by :mod:`core.probe.registry` (which lists them), :mod:`core.probe.engine`
-(which evaluates them on a :class:`core.probe.passes.ProbeRecord`) and, through the names,
+Imported by :mod:`greenmachine.probe.registry` (which lists them), :mod:`greenmachine.probe.engine`
+(which evaluates them on a :class:`greenmachine.probe.passes.ProbeRecord`) and, through the names,
 by the proxy language and the baselines. Per-layer statistics return a float64 array with
 one value per weighted layer (Conv2d and Linear in forward order); network statistics
 return a float. Definitions follow the cited papers; "A" is a weighted layer's output
 (before BatchNorm), "W" its weight, "L" the mean cross-entropy of the real minibatch.
 
-To change a definition, bump :data:`core.probe.registry.MANUAL_VERSION`.
+To change a definition, bump :data:`greenmachine.probe.registry.MANUAL_VERSION`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from core.probe.passes import ProbeRecord
-from core.probe.registry import GRASP, LAYER, MAIN, NETWORK, NOISE, STRUCTURE, SYNFLOW, register
+from greenmachine.probe.passes import ProbeRecord
+from greenmachine.probe.registry import GRASP, LAYER, MAIN, NETWORK, NOISE, STRUCTURE, SYNFLOW, register
 
 
 def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@
 Called by ``gm proxies``, ``gm score``, every command that takes ``--proxy`` (a shipped name
 or a path), and by users' own code::
 
-    from core import load_proxy
+    from greenmachine import load_proxy
     proxy = load_proxy("tss-cifar10")        # a shipped proxy, a best_proxy.json or a run dir
     proxy.score(model, images, labels)        # -> float
     proxy.rank(models, images, labels)        # -> one score per model
@@ -24,14 +24,14 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from core.errors import GMError
+from greenmachine.errors import GMError
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
     from torch import nn
 
-    from core.proxy.tree import Node
-    from core.table import NetworkStatistics
+    from greenmachine.proxy.tree import Node
+    from greenmachine.stats.table import NetworkStatistics
 
 PROXY_FILE = "best_proxy.json"
 
@@ -54,7 +54,7 @@ class Proxy:
     ----------
     name : str
         The shipped name, or the file it was read from.
-    tree : core.proxy.tree.Node
+    tree : greenmachine.proxy.tree.Node
         The formula.
     space : str or None
         The search space it was evolved on.
@@ -68,7 +68,7 @@ class Proxy:
         The ``space/dataset`` tasks of a multi-task proxy (empty for a single-space one).
     normalise : str
         ``none``, ``rank`` or ``zscore``: how each statistic is normalised within the
-        networks scored before the formula reads it (see :mod:`core.tasks`). A normalised
+        networks scored before the formula reads it (see :mod:`greenmachine.settings.tasks`). A normalised
         proxy ranks a *set* of networks (:meth:`rank`, :meth:`scores_of` with two or more);
         it cannot score one network alone.
     """
@@ -96,8 +96,8 @@ class Proxy:
 
     @property
     def passes(self) -> set[str]:
-        """The probe passes the formula needs (see :func:`core.probe.engine.passes_for`)."""
-        from core.probe.engine import passes_for
+        """The probe passes the formula needs (see :func:`greenmachine.probe.engine.passes_for`)."""
+        from greenmachine.probe.engine import passes_for
 
         return passes_for(self.statistics)
 
@@ -113,9 +113,9 @@ class Proxy:
             If a network lacks a statistic the formula reads, or a normalised proxy is
             given fewer than two networks.
         """
-        from core.proxy.evaluate import evaluate_population
-        from core.table import NetworkStatistics, StatisticTable
-        from core.tasks import normalise_table
+        from greenmachine.proxy.evaluate import evaluate_population
+        from greenmachine.stats.table import NetworkStatistics, StatisticTable
+        from greenmachine.stats.normalise import normalise_table
 
         if not statistics:
             return []
@@ -155,9 +155,9 @@ class Proxy:
             networks the formula was designed on were; ``False`` keeps the model's weights.
             The model is modified in place either way (weights, BatchNorm statistics).
         """
-        from core.probe.engine import probe_model
-        from core.probe.initialisation import initialise as initialise_weights
-        from core.spaces.layers import readable_model
+        from greenmachine.probe.engine import probe_model
+        from greenmachine.probe.initialisation import initialise as initialise_weights
+        from greenmachine.spaces.layers import readable_model
 
         seed = self.seed if seed is None else int(seed)
         model = readable_model(model, images[:1])
@@ -225,8 +225,8 @@ def proxy_from_data(data: Mapping[str, Any], name: str) -> Proxy:
     ProxyError
         Malformed tree, unknown operator or statistic (checked before any probing).
     """
-    from core.probe.registry import statistic_names
-    from core.proxy.tree import tree_from_dict
+    from greenmachine.probe.registry import statistic_names
+    from greenmachine.proxy.tree import tree_from_dict
 
     try:
         tree = tree_from_dict(data["tree"], statistic_names("layer", grasp=True),
@@ -244,7 +244,7 @@ def proxy_from_data(data: Mapping[str, Any], name: str) -> Proxy:
         raise ProxyError(f"{name}: probe.seed must be a non-negative integer")
     space = data.get("space")
     normalise = data.get("normalise", "none")
-    from core.tasks import NORMALISATIONS
+    from greenmachine.stats.normalise import NORMALISATIONS
 
     if normalise not in NORMALISATIONS:
         raise ProxyError(f"{name}: normalise must be one of {', '.join(NORMALISATIONS)}, got {normalise!r}")

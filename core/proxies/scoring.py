@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from core.errors import GMError
-from core.proxies import Proxy
+from greenmachine.errors import GMError
+from greenmachine.proxies import Proxy
 
 
 @dataclass(frozen=True)
@@ -65,12 +65,12 @@ def score_models(proxy: Proxy, models: Sequence[Any], dataset: str = "cifar10", 
     proxy : Proxy
     models : sequence of torch.nn.Module
     dataset : str
-        Images and labels come from this dataset (see :mod:`core.images`).
+        Images and labels come from this dataset (see :mod:`greenmachine.benchmark.images`).
     batch_size, seed : int, optional
         Default: the proxy's own probe settings.
     device : str
         ``auto``, ``cpu`` or ``cuda[:N]``.
-    meter : core.energy.EnergyMeter, optional
+    meter : greenmachine.energy.EnergyMeter, optional
         Meters the scoring as one span; default: durations only.
 
     Raises
@@ -78,9 +78,9 @@ def score_models(proxy: Proxy, models: Sequence[Any], dataset: str = "cifar10", 
     GMError
         No models, a bad batch size or seed, an unknown dataset, a model the probe cannot read.
     """
-    from core.energy import NullMeter
-    from core.images import minibatch
-    from core.probe.engine import resolve_device
+    from greenmachine.energy import NullMeter
+    from greenmachine.benchmark.images import minibatch
+    from greenmachine.probe.engine import resolve_device
 
     if not models:
         raise GMError("no models to score")

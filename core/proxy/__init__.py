@@ -1,6 +1,6 @@
 """The proxy language: operators, typed expression trees, random trees, batched evaluation.
 
-``core.proxy.operators`` (registry), ``core.proxy.tree`` (nodes, JSON and sympy forms),
-``core.proxy.generate`` (random trees), ``core.proxy.evaluate`` (population scores).
-Used by ``core.evolution``, the engine, the formula export and the TUI.
+``greenmachine.proxy.operators`` (registry), ``greenmachine.proxy.tree`` (nodes, JSON and sympy forms),
+``greenmachine.proxy.generate`` (random trees), ``greenmachine.proxy.evaluate`` (population scores).
+Used by ``greenmachine.evolution``, the engine, the formula export and the TUI.
 """

@@ -1,4 +1,4 @@
-"""Batched evaluation of proxy trees on a :class:`~core.table.StatisticTable`.
+"""Batched evaluation of proxy trees on a :class:`~greenmachine.stats.table.StatisticTable`.
 
 :func:`evaluate_population` scores a whole population on all ``N`` networks in one pass:
 the trees are walked together and every *distinct* subtree (trees are hashable) is
@@ -11,9 +11,9 @@ Everything runs on the table's device (CUDA when the table is there) in float64.
 The trees are interpreted node by node -- never compiled with ``eval``/``exec``/lambdify.
 Protected operators keep finite inputs finite; only float64 overflow of plain arithmetic
 can produce ``inf`` (or ``nan`` after e.g. ``inf - inf``), which
-:mod:`core.fitness` turns into the worst fitness.
+:mod:`greenmachine.stats.fitness` turns into the worst fitness.
 
-Called by :mod:`core.evolution` (each generation), the engine (test-sample scores),
+Called by :mod:`greenmachine.evolution` (each generation), the engine (test-sample scores),
 ``gm eval``, the benchmark script and the tests.
 """
 
@@ -23,10 +23,10 @@ from typing import Iterable, Sequence
 
 import torch
 
-from core.errors import GMError
-from core.proxy.operators import AGGREGATION, get_operator
-from core.proxy.tree import Apply, Constant, LayerStatistic, NetworkStatistic, Node
-from core.table import StatisticTable
+from greenmachine.errors import GMError
+from greenmachine.proxy.operators import AGGREGATION, get_operator
+from greenmachine.proxy.tree import Apply, Constant, LayerStatistic, NetworkStatistic, Node
+from greenmachine.stats.table import StatisticTable
 
 
 class PopulationEvaluator:

@@ -6,7 +6,7 @@ it with the classic *full* and *grow* methods and *ramped half-and-half*
 (:meth:`Primitives.ramped_half_and_half`). All randomness comes from the
 ``random.Random`` passed in, so a seeded caller gets the same trees every time.
 
-Called by :mod:`core.evolution` (initial population, subtree/point/constant mutation) and
+Called by :mod:`greenmachine.evolution` (initial population, subtree/point/constant mutation) and
 the tests (random trees for the round-trip checks).
 """
 
@@ -16,9 +16,9 @@ import math
 import random
 from typing import Sequence
 
-from core.errors import GMError
-from core.proxy.operators import AGGREGATION, ELEMENTWISE, LAYER, NETWORK, Operator, get_operator, operators
-from core.proxy.tree import Apply, Constant, LayerStatistic, NetworkStatistic, Node
+from greenmachine.errors import GMError
+from greenmachine.proxy.operators import AGGREGATION, ELEMENTWISE, LAYER, NETWORK, Operator, get_operator, operators
+from greenmachine.proxy.tree import Apply, Constant, LayerStatistic, NetworkStatistic, Node
 
 CONSTANT_CHOICES = (-1.0, 0.5, 1.0, 2.0, 3.0, 10.0)
 
@@ -209,7 +209,7 @@ def synthetic_table(
     seed: int = 0,
     extreme: bool = True,
 ):
-    """A random :class:`~core.table.StatisticTable` of realistic shape (tests, benchmarks).
+    """A random :class:`~greenmachine.stats.table.StatisticTable` of realistic shape (tests, benchmarks).
 
     Per-layer statistics are named ``layer_statistic_00``..., network statistics
     ``network_statistic_00``...; layer counts are ragged in ``min_layers..max_layers``.
@@ -219,7 +219,7 @@ def synthetic_table(
     import numpy as np
     import torch
 
-    from core.table import StatisticTable
+    from greenmachine.stats.table import StatisticTable
 
     generator = np.random.default_rng(seed)
     counts = generator.integers(min_layers, max_layers + 1, size=num_networks)

@@ -1,13 +1,13 @@
 """Zero-cost NAS: a proxy guides a search over a benchmark space (``gm search``).
 
-Called by ``gm search`` and the tests. Parts: :mod:`core.search.strategies` (sampling and
-aging evolution, which see only indices and scores), :mod:`core.search.guides` (proxy,
-baselines, random; probing shared through the cache), :mod:`core.search.hardware`
-(HW-NAS-Bench costs, constraints, Pareto fronts), :mod:`core.search.result` (true accuracies
-looked up after the search, the report) and :mod:`core.search.run` (the whole run, into a
+Called by ``gm search`` and the tests. Parts: :mod:`greenmachine.search.strategies` (sampling and
+aging evolution, which see only indices and scores), :mod:`greenmachine.search.guides` (proxy,
+baselines, random; probing shared through the cache), :mod:`greenmachine.search.hardware`
+(HW-NAS-Bench costs, constraints, Pareto fronts), :mod:`greenmachine.search.result` (true accuracies
+looked up after the search, the report) and :mod:`greenmachine.search.run` (the whole run, into a
 run directory).
 """
 
-from core.search.run import SEARCH_FILE, SearchSettings, plan_search, run_search
+from greenmachine.search.run import SEARCH_FILE, SearchSettings, plan_search, run_search
 
 __all__ = ["SEARCH_FILE", "SearchSettings", "plan_search", "run_search"]

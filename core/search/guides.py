@@ -1,8 +1,8 @@
 """What guides a search: a designed proxy, a published baseline, or random choice.
 
-Called by :mod:`core.search.run`. Every guide but ``random`` scores networks from their probe
+Called by :mod:`greenmachine.search.run`. Every guide but ``random`` scores networks from their probe
 statistics; :class:`ScoreBank` probes each network once (through
-:class:`core.evaluation.ProbePhase`, so through the probe cache) and scores it for *every*
+:class:`greenmachine.evaluation.evaluate.ProbePhase`, so through the probe cache) and scores it for *every*
 guide at once, so the comparison guides cost no extra probing on networks already probed.
 The random guide draws its scores from its own seeded generator and probes nothing.
 """
@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from core.errors import GMError
+from greenmachine.errors import GMError
 
 RANDOM = "random"
 COMPARISON_BASELINES = ("naswot", "synflow", "params")
@@ -39,11 +39,11 @@ def resolve_guide(name: str) -> Guide:
 
     Raises
     ------
-    core.proxies.ProxyError
+    greenmachine.proxies.ProxyError
         Neither a baseline, ``random``, nor a loadable proxy (one line).
     """
-    from core.baselines import BASELINES
-    from core.proxies import ProxyError, load_proxy
+    from greenmachine.baselines.published import BASELINES
+    from greenmachine.proxies import ProxyError, load_proxy
 
     if name == RANDOM:
         return Guide(RANDOM, RANDOM)
@@ -57,8 +57,8 @@ def resolve_guide(name: str) -> Guide:
 
 
 def _scores_for(guide: Guide, table: Any) -> np.ndarray:
-    from core.baselines import baseline_scores
-    from core.proxy.evaluate import evaluate_population
+    from greenmachine.baselines.published import baseline_scores
+    from greenmachine.proxy.evaluate import evaluate_population
 
     if guide.kind == "baseline":
         return baseline_scores(table, [guide.name])[guide.name]
@@ -71,7 +71,7 @@ class ScoreBank:
 
     Parameters
     ----------
-    phase : core.evaluation.ProbePhase
+    phase : greenmachine.evaluation.evaluate.ProbePhase
         Probes through the cache (its progress events go to the run's sink).
     dataset : str
         The dataset the networks are probed on.

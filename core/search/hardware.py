@@ -1,9 +1,9 @@
 """Hardware cost of a space's networks (HW-NAS-Bench) and constraints on it.
 
-Called by :mod:`core.search.run` (``gm search --constraint`` / ``--objective``) and the tests.
+Called by :mod:`greenmachine.search.run` (``gm search --constraint`` / ``--objective``) and the tests.
 The table is the space's ``hardware_table_file`` (for TSS ``nats_tss_hw.csv.gz``: latency in
 ms and energy in mJ per image on edge GPU, Raspberry Pi 4, Edge TPU, Pixel 3, Eyeriss and
-FPGA; see ``PROVENANCE.md`` §5), found through :func:`core.datadir.data_file`. Its columns
+FPGA; see ``PROVENANCE.md`` §5), found through :func:`greenmachine.datadir.data_file`. Its columns
 are ``<dataset>_<metric>``; a metric is named with or without the dataset prefix. A value of
 ``-1`` means "not measured": such a network meets no constraint and has no cost.
 """
@@ -21,7 +21,7 @@ from typing import Mapping
 
 import numpy as np
 
-from core.errors import GMError
+from greenmachine.errors import GMError
 
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
 
@@ -94,16 +94,16 @@ def _read(path: Path, rows_expected: int | None) -> dict[str, np.ndarray]:
 
 
 def load_hardware(space, dataset: str) -> HardwareTable:
-    """Load the hardware table of ``space`` (a :class:`core.spaces.SearchSpace`) for ``dataset``.
+    """Load the hardware table of ``space`` (a :class:`greenmachine.spaces.SearchSpace`) for ``dataset``.
 
     Raises
     ------
     HardwareError
         The space has no hardware table, or the table is malformed.
-    core.errors.DataFileError
+    greenmachine.errors.DataFileError
         The table file is missing (names the file and the folder searched).
     """
-    from core.datadir import data_file
+    from greenmachine.datadir import data_file
 
     if not space.hardware_table_file:
         raise HardwareError(f"{space.title or space.name} has no hardware cost table; "

@@ -1,6 +1,6 @@
 """The outcome of a zero-cost NAS: true accuracies looked up after the search, and its report.
 
-Called by :mod:`core.search.run` once every search has ended (the strategies never see an
+Called by :mod:`greenmachine.search.run` once every search has ended (the strategies never see an
 accuracy), and by the tests. Builds the ``report.json`` data (chosen networks with their true
 accuracy and rank, the optimum of the space and under the constraint, the comparison guides'
 mean ± sd over seeds, the hardware Pareto front, the energy per phase) and ``report.md``.
@@ -12,8 +12,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from core.search.hardware import pareto_front
-from core.search.strategies import SearchTrace
+from greenmachine.search.hardware import pareto_front
+from greenmachine.search.strategies import SearchTrace
 
 
 def rank_of(accuracy: float, accuracies: np.ndarray) -> int:

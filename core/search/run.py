@@ -1,6 +1,6 @@
 """``gm search``: a zero-cost NAS over a benchmark space, end to end, into a run directory.
 
-Called by ``gm search`` (:mod:`gm_tui.search_command`) and the tests. Order of work:
+Called by ``gm search`` (:mod:`greenmachine.tui.commands.search`) and the tests. Order of work:
 validate everything (guide, space, dataset, hardware constraint and objective, budgets)
 before any file is written; then, with energy spans per phase, run the headline search
 (``search``), the same search by the comparison guides over seeds (``comparison``), and only
@@ -18,14 +18,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from core.errors import GMError
-from core.rundir import SEARCH_FILE
-from core.events import (
+from greenmachine.errors import GMError
+from greenmachine.rundir.directory import SEARCH_FILE
+from greenmachine.events import (
     PHASE_COMPARISON, PHASE_EVALUATION, PHASE_RUN, PHASE_SEARCH, EnergySample, Event, FanOutSink, LogMessage,
     NetworkFound, RunFinished, RunStarted, SearchProgress,
 )
-from core.search.guides import ScoreBank, comparison_guides, resolve_guide
-from core.search.strategies import STRATEGIES, check_budget, run_strategy
+from greenmachine.search.guides import ScoreBank, comparison_guides, resolve_guide
+from greenmachine.search.strategies import STRATEGIES, check_budget, run_strategy
 
 UNITS = {"latency": "ms per image", "energy": "mJ per image", "arithmetic_intensity": "ops per byte"}
 
@@ -91,10 +91,10 @@ def plan_search(settings: SearchSettings) -> _Plan:
         Unknown guide, space, dataset, strategy or hardware metric; malformed constraint; a
         constraint no network meets; a budget below 1 or above the candidate networks.
     """
-    from core.benchmarks import load_benchmark
-    from core.search.hardware import load_hardware, parse_constraint
-    from core.settings import ProbeSettings
-    from core.spaces import get_space
+    from greenmachine.benchmark.tables import load_benchmark
+    from greenmachine.search.hardware import load_hardware, parse_constraint
+    from greenmachine.settings.profile import ProbeSettings
+    from greenmachine.spaces import get_space
 
     if settings.strategy not in STRATEGIES:
         raise GMError(f"unknown strategy {settings.strategy!r}; valid strategies: {', '.join(STRATEGIES)}")
@@ -138,7 +138,7 @@ def plan_search(settings: SearchSettings) -> _Plan:
 
 
 def _profile(plan: _Plan) -> Any:
-    from core.settings import profile_from_mapping
+    from greenmachine.settings.profile import profile_from_mapping
 
     settings = plan.settings
     return profile_from_mapping({
@@ -192,9 +192,9 @@ def run_search(settings: SearchSettings, sink: Callable[[Event], None], out: Pat
         Bad settings (see :func:`plan_search`; raised before anything is written), or a
         failure during the search (the run directory then ends with a failed ``RunFinished``).
     """
-    from core.energy import make_meter
-    from core.evaluation import ProbePhase, resolve_device
-    from core.rundir import RunDirectory, atomic_write_json
+    from greenmachine.energy import make_meter
+    from greenmachine.evaluation.evaluate import ProbePhase, resolve_device
+    from greenmachine.rundir.directory import RunDirectory, atomic_write_json
 
     plan = plan_search(settings)
     device = resolve_device(settings.device)
@@ -241,7 +241,7 @@ def run_search(settings: SearchSettings, sink: Callable[[Event], None], out: Pat
                                  message=f"report: {directory.file('report.md')}"))
             return directory.path
         except Exception as error:
-            from core.engine import error_line
+            from greenmachine.run.controller import error_line
 
             run_sink(RunFinished(status="failed", run_dir=str(directory.path), message=error_line(error)))
             raise
@@ -255,7 +255,7 @@ def run_search(settings: SearchSettings, sink: Callable[[Event], None], out: Pat
 def _evaluate(plan: _Plan, headline: Any, traces: dict, seeds: list[int], phase: Any, directory: Any,
               sink: Callable[[Event], None]) -> dict[str, Any]:
     """Everything after the searches: true accuracies, ranks, comparison, Pareto front, figures."""
-    from core.search.result import comparison_summary, hardware_front, network_row, optimum
+    from greenmachine.search.result import comparison_summary, hardware_front, network_row, optimum
 
     settings = plan.settings
     accuracy = plan.benchmark.accuracy(settings.dataset)  # first read of the ground truth
@@ -294,14 +294,14 @@ def _evaluate(plan: _Plan, headline: Any, traces: dict, seeds: list[int], phase:
         if plan.cost is not None:
             report["hardware"].update(hardware_front(headline, plan.cost, accuracy, plan.benchmark, plan.feasible))
     if settings.figures:
-        from core.figures_search import draw_search_figures
+        from greenmachine.search.figures import draw_search_figures
 
         report["figures"] = draw_search_figures(report, directory.path)
     return report
 
 
 def _write_report(report: dict[str, Any], directory: Any, meter: Any) -> None:
-    from core.search.result import energy_phases, render_markdown
+    from greenmachine.search.result import energy_phases, render_markdown
 
     report["energy"] = energy_phases(directory.read_energy(), meter.describe())
     directory.write_report(report, render_markdown(report))

@@ -1,6 +1,6 @@
 """Search strategies over a benchmark space, guided by a score: sampling and aging evolution.
 
-Called by :mod:`core.search.run` (``gm search``) and the tests. A strategy sees networks only
+Called by :mod:`greenmachine.search.run` (``gm search``) and the tests. A strategy sees networks only
 as table indices and a *scorer* (indices -> proxy scores, higher = predicted better); it never
 receives accuracies, so the true accuracy of what it picks can only be looked up afterwards.
 
@@ -9,7 +9,7 @@ receives accuracies, so the true accuracy of what it picks can only be looked up
 * :func:`evolution_search` — regularised (aging) evolution, REA (Real et al., AAAI 2019), as
   FreeREA (Cavagnero et al., WACV 2023) runs it with a training-free fitness: a population of
   random networks; each step samples ``sample_size`` members, mutates the fittest (one choice
-  of the arch, see :meth:`core.spaces.SearchSpace.mutate`), scores the child, adds it and
+  of the arch, see :meth:`greenmachine.spaces.SearchSpace.mutate`), scores the child, adds it and
   removes the oldest member. The answer is the best-scored network ever scored.
 
 ``budget`` counts scored networks (each scoring call, a repeated network included).
@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from core.errors import GMError
+from greenmachine.errors import GMError
 
 Scorer = Callable[[np.ndarray], np.ndarray]
 """Maps table indices (int64 array) to their scores (float64 array, same length)."""

@@ -1,9 +1,9 @@
-"""Search spaces: the registry of :class:`~core.spaces.base.SearchSpace` objects by name.
+"""Search spaces: the registry of :class:`~greenmachine.spaces.base.SearchSpace` objects by name.
 
 Called by every module that needs a space: the benchmark loader (table file and columns),
 the probe (building networks), the importers, the data check, the reports, the settings
 (validating ``benchmark.space`` and ``benchmark.datasets``) and the CLI. NATS-Bench TSS
-(``core.spaces.tss``) and SSS (``core.spaces.sss``) register themselves on import; a Python
+(``greenmachine.spaces.tss``) and SSS (``greenmachine.spaces.sss``) register themselves on import; a Python
 package registers its own space through the ``greenmachine.spaces`` entry-point group (the
 entry point names a :class:`SearchSpace` instance, class or factory).
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from core.errors import ArchStringError, GMError
-from core.spaces.base import DATASETS, DatasetInfo, SearchSpace, UnknownDatasetError, get_dataset
+from greenmachine.errors import ArchStringError, GMError
+from greenmachine.spaces.base import DATASETS, DatasetInfo, SearchSpace, UnknownDatasetError, get_dataset
 
 ENTRY_POINT_GROUP = "greenmachine.spaces"
 CUSTOM = "custom"
@@ -50,7 +50,7 @@ def register_space(space: SearchSpace) -> SearchSpace:
         is already registered.
     """
     if not isinstance(space, SearchSpace):
-        raise GMError(f"a search space must be a core.spaces.SearchSpace instance, got {space!r}")
+        raise GMError(f"a search space must be a greenmachine.spaces.SearchSpace instance, got {space!r}")
     name = space.name
     if not isinstance(name, str) or not name.strip() or name != name.strip():
         raise GMError(f"search space {space!r} needs a non-empty name without surrounding spaces")
@@ -121,9 +121,9 @@ def space_of(benchmark: Any, base: Any = None) -> SearchSpace:
 
     Parameters
     ----------
-    benchmark : core.settings.BenchmarkSettings
+    benchmark : greenmachine.settings.profile.BenchmarkSettings
         ``space`` names a registered space, or is ``"custom"`` with ``table`` and
-        ``builder`` (see :mod:`core.spaces.custom`).
+        ``builder`` (see :mod:`greenmachine.spaces.custom`).
     base : path, optional
         Folder a custom space's relative paths resolve against.
 
@@ -133,7 +133,7 @@ def space_of(benchmark: Any, base: Any = None) -> SearchSpace:
         Unknown space, or a custom space whose files are missing or malformed.
     """
     if benchmark.space == CUSTOM:
-        from core.spaces.custom import custom_space
+        from greenmachine.spaces.custom import custom_space
 
         return custom_space(benchmark.table, benchmark.builder, benchmark.datasets, base)
     return get_space(benchmark.space)
@@ -165,30 +165,30 @@ def build_network(space: str | SearchSpace, arch: Any, dataset: str):
 
 # Heavy helpers (they import torch) are loaded on first use.
 _LAZY = {
-    "count_flops": "core.spaces.cost",
-    "count_parameters": "core.spaces.cost",
-    "build_tss_network": "core.spaces.tss",
-    "tss_parameter_count": "core.spaces.tss",
-    "parse_tss_arch": "core.spaces.tss",
-    "TSSArch": "core.spaces.tss",
-    "build_sss_network": "core.spaces.sss",
-    "parse_sss_channels": "core.spaces.sss",
-    "SSSArch": "core.spaces.sss",
-    "weighted_layers": "core.spaces.layers",
-    "forward_layers": "core.spaces.layers",
+    "count_flops": "greenmachine.spaces.cost",
+    "count_parameters": "greenmachine.spaces.cost",
+    "build_tss_network": "greenmachine.spaces.tss",
+    "tss_parameter_count": "greenmachine.spaces.tss",
+    "parse_tss_arch": "greenmachine.spaces.tss",
+    "TSSArch": "greenmachine.spaces.tss",
+    "build_sss_network": "greenmachine.spaces.sss",
+    "parse_sss_channels": "greenmachine.spaces.sss",
+    "SSSArch": "greenmachine.spaces.sss",
+    "weighted_layers": "greenmachine.spaces.layers",
+    "forward_layers": "greenmachine.spaces.layers",
 }
 
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'core.spaces' has no attribute {name!r}")
+        raise AttributeError(f"module 'greenmachine.spaces' has no attribute {name!r}")
     return getattr(importlib.import_module(module), name)
 
 
 # The built-in spaces register themselves.
-from core.spaces import tss as _tss  # noqa: E402,F401  (after the registry exists)
-from core.spaces import sss as _sss  # noqa: E402,F401
+from greenmachine.spaces import tss as _tss  # noqa: E402,F401  (after the registry exists)
+from greenmachine.spaces import sss as _sss  # noqa: E402,F401
 
 __all__ = [
     "CUSTOM", "DATASETS", "DatasetInfo", "ENTRY_POINT_GROUP", "SearchSpace", "UnknownDatasetError",

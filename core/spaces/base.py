@@ -1,6 +1,6 @@
 """The search-space protocol and the image datasets every space is trained on.
 
-Called by :mod:`core.spaces` (the registry), by each space module (``tss``, ``sss`` and any
+Called by :mod:`greenmachine.spaces` (the registry), by each space module (``tss``, ``sss`` and any
 space a user or a package registers) and, through the registry, by the benchmark loader,
 the probe, the importers, the data check, the reports and the settings.
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Hashable, Mapping
 
-from core.errors import GMError
+from greenmachine.errors import GMError
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -60,7 +60,7 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType({
     "cifar100": DatasetInfo("cifar100", 100, 32),
     "ImageNet16-120": DatasetInfo("ImageNet16-120", 120, 16),
 })
-"""The image datasets GreenMachine has minibatches of (see :mod:`core.images`), by name."""
+"""The image datasets GreenMachine has minibatches of (see :mod:`greenmachine.benchmark.images`), by name."""
 
 
 def get_dataset(dataset: str) -> DatasetInfo:
@@ -91,7 +91,7 @@ class SearchSpace(abc.ABC):
     """A family of networks with a table of trained accuracies.
 
     Subclasses set the class attributes and implement :meth:`parse` and :meth:`build`;
-    one instance is registered by name with :func:`core.spaces.register_space`.
+    one instance is registered by name with :func:`greenmachine.spaces.register_space`.
 
     Attributes
     ----------
@@ -155,7 +155,7 @@ class SearchSpace(abc.ABC):
 
         Raises
         ------
-        core.errors.ArchStringError
+        greenmachine.errors.ArchStringError
             One line naming the string and what is wrong with it.
         """
 
@@ -181,33 +181,33 @@ class SearchSpace(abc.ABC):
         return get_dataset(dataset)
 
     def table_path(self):
-        """Return the path of the ground-truth table (through :mod:`core.datadir`).
+        """Return the path of the ground-truth table (through :mod:`greenmachine.datadir`).
 
         Raises
         ------
-        core.errors.DataFileError
+        greenmachine.errors.DataFileError
             If the file is missing.
         """
-        from core.datadir import data_file
+        from greenmachine.datadir import data_file
 
         return data_file(self.table_file)
 
     def parameter_count(self, arch: Any, dataset: str) -> int:
         """Count the trainable parameters of the network of ``arch`` for ``dataset``."""
-        from core.spaces.cost import count_parameters
+        from greenmachine.spaces.cost import count_parameters
 
         return count_parameters(self.build(arch, dataset))
 
     def flop_count(self, arch: Any, dataset: str) -> int:
         """Count the multiply-accumulate FLOPs of one forward pass of one image."""
-        from core.spaces.cost import count_flops
+        from greenmachine.spaces.cost import count_flops
 
         return count_flops(self.build(arch, dataset), self.dataset(dataset).input_shape)
 
     def mutate(self, arch: str, rng: Any) -> str:
         """Return a neighbour of ``arch``: the arch string with one choice changed.
 
-        Used by the architecture search (``core.search``, aging evolution). A space that
+        Used by the architecture search (``greenmachine.search``, aging evolution). A space that
         cannot enumerate its neighbours does not support evolution.
 
         Parameters

@@ -1,6 +1,6 @@
 """Parameter and FLOP counts with the NATS-Bench (xautodl) conventions.
 
-Called by :mod:`core.spaces` users: the probe's network-level ``params`` / ``flops``
+Called by :mod:`greenmachine.spaces` users: the probe's network-level ``params`` / ``flops``
 statistics and the tests that check our networks against the benchmark tables.
 
 Conventions (xautodl ``utils/flop_benchmark.py``, used to fill the NATS-Bench cost tables):

@@ -1,6 +1,6 @@
 """A user's own search space: a CSV of trained accuracies and a Python builder file.
 
-Called by :func:`core.spaces.space_of` when a profile says ``space = "custom"``::
+Called by :func:`greenmachine.spaces.space_of` when a profile says ``space = "custom"``::
 
     [benchmark]
     space = "custom"
@@ -15,9 +15,9 @@ module (it is the user's own code); each network is built by calling the named f
 Networks are read by the probe in the order their forward pass runs their Conv2d/Linear
 layers.
 
-Every problem is one :class:`core.errors.GMError` line naming the file, row or arch: a
+Every problem is one :class:`greenmachine.errors.GMError` line naming the file, row or arch: a
 missing table or builder, a missing ``arch`` column, a duplicate arch, a non-numeric
-accuracy (through :mod:`core.benchmarks`), an import error in the builder, a missing or
+accuracy (through :mod:`greenmachine.benchmark.tables`), an import error in the builder, a missing or
 non-callable function, a build that raises or returns something other than an
 ``nn.Module``.
 """
@@ -31,10 +31,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Sequence
 
-from core.errors import ArchStringError, GMError
-from core.spaces.base import DATASETS, SearchSpace
+from greenmachine.errors import ArchStringError, GMError
+from greenmachine.spaces.base import DATASETS, SearchSpace
 
-from core.spaces import CUSTOM
+from greenmachine.spaces import CUSTOM
 
 
 class CustomSpace(SearchSpace):
@@ -188,7 +188,7 @@ def custom_space(table: str, builder: str, datasets: Sequence[str], base: Path |
     GMError
         See :class:`CustomSpace`.
     """
-    from core.spaces import _REGISTRY, register_space
+    from greenmachine.spaces import _REGISTRY, register_space
 
     if not table or not builder:
         raise GMError("a custom space needs benchmark.table and benchmark.builder")

@@ -1,6 +1,6 @@
 """The weighted layers of a network, in the order its forward pass runs them.
 
-Called by the probe (:func:`core.probe.engine.probe_model`), whose per-layer statistics are
+Called by the probe (:func:`greenmachine.probe.engine.probe_model`), whose per-layer statistics are
 vectors in this order, and by the scripts that time the probe.
 
 A *weighted layer* is an ``nn.Conv2d`` or ``nn.Linear`` module. For any network the order
@@ -9,7 +9,7 @@ runs, so a model that registers its head before its body is still read body firs
 layer that never runs on the example input is left out; a layer that runs twice (weight
 sharing) is listed once, at its first call. :func:`weighted_layers` is the cheap walk of
 ``named_modules`` for the built-in NATS-Bench networks, whose registration order equals
-their execution order (tested in ``tests/test_spaces.py``).
+their execution order (tested in ``tests/unit/spaces/test_spaces.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from core.errors import GMError
+from greenmachine.errors import GMError
 
 WEIGHTED_TYPES = (nn.Conv2d, nn.Linear)
 """Module types the probe reads as layers."""
@@ -34,7 +34,7 @@ def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     ----------
     model : torch.nn.Module
         A network whose registration order equals its execution order (the NATS-Bench
-        networks built by :mod:`core.spaces`); for any other model use
+        networks built by :mod:`greenmachine.spaces`); for any other model use
         :func:`forward_layers`.
 
     Returns

@@ -1,6 +1,6 @@
 """Building blocks of the NATS-Bench networks (topology and size spaces).
 
-Called by :mod:`core.spaces.tss` and :mod:`core.spaces.sss`, which assemble these blocks into
+Called by :mod:`greenmachine.spaces.tss` and :mod:`greenmachine.spaces.sss`, which assemble these blocks into
 whole networks. The blocks follow the NATS-Bench / NAS-Bench-201 reference implementation
 (xautodl ``models/cell_operations.py``): every convolution is ReLU -> Conv (no bias) -> BN
 with affine BatchNorm, and the residual reduction block between stages averages-pools its
@@ -8,7 +8,7 @@ shortcut before a 1x1 convolution. Two deliberate differences that change no num
 final ReLU of the head is not in-place (the reference's is), so that activation hooks of the
 probe see the BatchNorm output unmodified; and ``avg_pool_3x3`` is :class:`AveragePool3x3`,
 which on the CPU adds the window's terms in the order of PyTorch's kernel, 3-5x faster and
-with bit-identical values and gradients (``tests/test_average_pool.py``).
+with bit-identical values and gradients (``tests/unit/spaces/test_average_pool.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.spaces.tss import OPERATION_NAMES  # noqa: E402  (the arch grammar owns the names)
+from greenmachine.spaces.tss import OPERATION_NAMES  # noqa: E402  (the arch grammar owns the names)
 
 
 class ReLUConvBN(nn.Module):

@@ -1,6 +1,6 @@
 """NATS-Bench size search space (SSS): channel strings and networks.
 
-Called by :mod:`core.spaces` (``parse_arch`` / ``build_network``), which the benchmark
+Called by :mod:`greenmachine.spaces` (``parse_arch`` / ``build_network``), which the benchmark
 loader, the probe and the CLI use.
 
 A channel string ``c1:c2:c3:c4:c5`` (each in 8, 16, ..., 64) sets the output channels of the
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from core.errors import ArchStringError
-from core.spaces.base import SearchSpace
-from core.spaces.tss import parse_tss_arch
+from greenmachine.errors import ArchStringError
+from greenmachine.spaces.base import SearchSpace
+from greenmachine.spaces.tss import parse_tss_arch
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -120,7 +120,7 @@ def build_sss_network(arch: SSSArch | str, num_classes: int) -> "nn.Module":
         cell (c4 -> c5), BN+ReLU, global average pooling, linear head; ``forward`` returns
         logits.
     """
-    from core.spaces.operations import MacroNetwork
+    from greenmachine.spaces.operations import MacroNetwork
 
     if isinstance(arch, str):
         arch = parse_sss_channels(arch)
@@ -135,7 +135,7 @@ class SizeSearchSpace(SearchSpace):
     """NATS-Bench SSS: 32 768 channel configurations of one fixed cell.
 
     Ground truth: 90-epoch, single-run, validation-type accuracy (noisier than TSS). The
-    ``nats_*`` attributes say how the official archive is queried by :mod:`core.importers`.
+    ``nats_*`` attributes say how the official archive is queried by :mod:`greenmachine.benchmark.importers`.
     """
 
     name = "sss"
@@ -202,6 +202,6 @@ class SizeSearchSpace(SearchSpace):
 SSS = SizeSearchSpace()
 """The registered SSS space."""
 
-from core.spaces import register_space  # noqa: E402  (the registry imports this module)
+from greenmachine.spaces import register_space  # noqa: E402  (the registry imports this module)
 
 register_space(SSS)

@@ -1,12 +1,12 @@
 """NATS-Bench topology search space (TSS, = NAS-Bench-201): arch strings and networks.
 
-Called by :mod:`core.spaces` (``parse_arch`` / ``build_network``), which the benchmark
+Called by :mod:`greenmachine.spaces` (``parse_arch`` / ``build_network``), which the benchmark
 loader, the probe and the CLI use to validate arch strings and to build untrained networks.
 
 An arch string reads ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``: node 1 takes one edge from
 node 0, node 2 edges from nodes 0 and 1, node 3 edges from nodes 0, 1 and 2. The network is
 NATS-Bench's macro skeleton with C=16 and N=5 cells per stage (see
-:class:`core.spaces.operations.MacroNetwork`).
+:class:`greenmachine.spaces.operations.MacroNetwork`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from core.errors import ArchStringError
-from core.spaces.base import SearchSpace
+from greenmachine.errors import ArchStringError
+from greenmachine.spaces.base import SearchSpace
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -114,7 +114,7 @@ def parse_tss_arch(text: str) -> TSSArch:
     ----------
     text : str
         ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`` with ops from
-        :data:`core.spaces.operations.OPERATION_NAMES`. Surrounding whitespace is ignored.
+        :data:`greenmachine.spaces.operations.OPERATION_NAMES`. Surrounding whitespace is ignored.
 
     Returns
     -------
@@ -174,7 +174,7 @@ def build_tss_network(arch: TSSArch | str, num_classes: int) -> "nn.Module":
         between them, BN+ReLU, global average pooling, linear head; ``forward`` returns
         logits of shape ``(batch, num_classes)``.
     """
-    from core.spaces.operations import MacroNetwork
+    from greenmachine.spaces.operations import MacroNetwork
 
     if isinstance(arch, str):
         arch = parse_tss_arch(arch)
@@ -192,7 +192,7 @@ def tss_parameter_count(arch: TSSArch | str, num_classes: int) -> int:
     """Count the parameters of :func:`build_tss_network` without building it.
 
     Cheap enough for all 15 625 cells in a fraction of a second (building one network costs
-    tens of milliseconds). Same convention as :func:`core.spaces.cost.count_parameters`:
+    tens of milliseconds). Same convention as :func:`greenmachine.spaces.cost.count_parameters`:
     BatchNorm weight and bias counted, running statistics not.
 
     Parameters
@@ -239,7 +239,7 @@ class TopologySearchSpace(SearchSpace):
     Ground truth: ``<dataset>_test_acc``, test accuracy after 200 epochs, mean over seeds;
     the table also holds the parameter count of every network (``params_MB_<dataset>``).
     The ``nats_*`` attributes say how the official archive is queried by
-    :mod:`core.importers`.
+    :mod:`greenmachine.benchmark.importers`.
     """
 
     name = "tss"
@@ -297,6 +297,6 @@ class TopologySearchSpace(SearchSpace):
 TSS = TopologySearchSpace()
 """The registered TSS space."""
 
-from core.spaces import register_space  # noqa: E402  (the registry imports this module)
+from greenmachine.spaces import register_space  # noqa: E402  (the registry imports this module)
 
 register_space(TSS)

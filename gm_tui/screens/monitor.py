@@ -1,8 +1,8 @@
 """What every screen showing a run shares: status, probe progress, energy, log and errors.
 
-:class:`MonitorScreen` is the base of :class:`gm_tui.screens.run.RunScreen` (``gm run``) and
-:class:`gm_tui.screens.search.SearchScreen` (``gm search``). Its handlers take the engine
-messages common to both (:mod:`gm_tui.messages`) on the UI thread and push the data down
+:class:`MonitorScreen` is the base of :class:`greenmachine.tui.screens.run.RunScreen` (``gm run``) and
+:class:`greenmachine.tui.screens.search.SearchScreen` (``gm search``). Its handlers take the engine
+messages common to both (:mod:`greenmachine.tui.messages`) on the UI thread and push the data down
 into the shared widgets (:class:`RunHeader`, :class:`ProbeProgress`, :class:`EnergyPanel`,
 the log); each screen composes those widgets and handles the rest.
 """
@@ -16,9 +16,9 @@ from rich.text import Text
 from textual.screen import Screen
 from textual.widgets import RichLog
 
-from core.events import RunFinished, RunStarted
-from gm_tui import messages
-from gm_tui.widgets import EnergyPanel, ProbeProgress, RunHeader
+from greenmachine.events import RunFinished, RunStarted
+from greenmachine.tui import messages
+from greenmachine.tui.widgets import EnergyPanel, ProbeProgress, RunHeader
 
 LEVEL_STYLE = {"debug": "grey50", "info": "", "warning": "yellow", "warn": "yellow", "error": "bold red", "critical": "bold red"}
 FINISHED_STYLE = {"completed": "bold green", "stopped": "yellow", "failed": "bold red"}
@@ -112,8 +112,8 @@ class MonitorScreen(Screen):
 
 def read_run_file(screen: MonitorScreen, read: Callable[[Any], Any]) -> Any:
     """Return ``read(RunDirectory(screen.run_dir))``; a GMError is logged and gives None."""
-    from core.errors import GMError
-    from core.rundir import RunDirectory
+    from greenmachine.errors import GMError
+    from greenmachine.rundir.directory import RunDirectory
 
     if not screen.run_dir:
         return None

@@ -14,7 +14,7 @@ def describe_profile(name: str) -> Text:
     """One option label: the name, its space / datasets / sizes and its description."""
     text = Text(name, style="bold")
     try:
-        from core.settings import load_profile
+        from greenmachine.settings.profile import load_profile
 
         profile = load_profile(name)
     except Exception as error:  # noqa: BLE001 - a broken profile is listed with its error
@@ -40,7 +40,7 @@ class ProfilePickerScreen(Screen[str | None]):
     def __init__(self, profiles: list[str] | None = None) -> None:
         super().__init__()
         if profiles is None:
-            from core.settings import available_profiles
+            from greenmachine.settings.profile import available_profiles
 
             profiles = list(available_profiles())
         self.profiles = profiles

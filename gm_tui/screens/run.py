@@ -1,6 +1,6 @@
 """The run screen: everything a running (or replayed) evolution run (``gm run``) shows.
 
-Engine events arrive as :mod:`gm_tui.messages` messages (posted from the engine's worker
+Engine events arrive as :mod:`greenmachine.tui.messages` messages (posted from the engine's worker
 thread); the handlers here run on the UI thread and push the data down into the widgets.
 """
 
@@ -14,11 +14,11 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, RichLog, Static
 
-from core.events import NewBest, RunFinished
-from gm_tui import messages
-from gm_tui.screens.monitor import MonitorScreen
-from gm_tui.widgets import EnergyPanel, HallOfFameTable, ProbeProgress, ProxyView, RunHeader, TauPlot
-from gm_tui.widgets.tau_plot import format_tau
+from greenmachine.events import NewBest, RunFinished
+from greenmachine.tui import messages
+from greenmachine.tui.screens.monitor import MonitorScreen
+from greenmachine.tui.widgets import EnergyPanel, HallOfFameTable, ProbeProgress, ProxyView, RunHeader, TauPlot
+from greenmachine.tui.widgets.tau_plot import format_tau
 
 
 class RunScreen(MonitorScreen):
@@ -61,7 +61,7 @@ class RunScreen(MonitorScreen):
     # -- helpers called by the app (attributes down) --------------------------------------
 
     def show_profile(self, profile: Any) -> None:
-        """Fill the header from a loaded :class:`core.settings.Profile` before the run starts."""
+        """Fill the header from a loaded :class:`greenmachine.settings.profile.Profile` before the run starts."""
         sampling = profile.sampling
         self.header.set_run(
             profile=profile.name, space=profile.benchmark.space, datasets=profile.benchmark.datasets,
@@ -119,7 +119,7 @@ class RunScreen(MonitorScreen):
         self._show_formula(table.cursor_row)
 
     def finished(self, event: RunFinished) -> None:
-        from core.rundir import RunDirectory
+        from greenmachine.rundir.directory import RunDirectory
 
         if self.run_dir and RunDirectory(self.run_dir).has_test_scores():
             run_dir = self.run_dir
@@ -128,9 +128,9 @@ class RunScreen(MonitorScreen):
 
     def _load_test_scatter(self, run_dir: str) -> None:
         """Worker thread: read ``test_scores.csv`` and prepare the scatter (slow imports)."""
-        from core.errors import GMError
-        from core.rundir import RunDirectory
-        from gm_tui.screens.test_scatter import scatter_data
+        from greenmachine.errors import GMError
+        from greenmachine.rundir.directory import RunDirectory
+        from greenmachine.tui.screens.test_scatter import scatter_data
 
         try:
             rows = RunDirectory(run_dir).read_test_scores()
@@ -146,7 +146,7 @@ class RunScreen(MonitorScreen):
 
     def action_test_scatter(self) -> None:
         """Show the held-out test scatter (once the run has written its test scores)."""
-        from gm_tui.screens.test_scatter import TestScatterScreen
+        from greenmachine.tui.screens.test_scatter import TestScatterScreen
 
         if self.test_scatter is None:
             self.app.notify("no held-out test scores yet (they are written when a run completes)", timeout=4)

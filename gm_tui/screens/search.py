@@ -1,11 +1,11 @@
 """The search screen: a zero-cost NAS (``gm search``), watched or replayed from its run directory.
 
 The app pushes it when the folder it opens is a search's (``RunDirectory.is_search``); the
-replay worker then posts the directory's events as :mod:`gm_tui.messages` messages, and the
+replay worker then posts the directory's events as :mod:`greenmachine.tui.messages` messages, and the
 handlers here push the data down: the best score so far per search into :class:`ScorePlot`,
 the searches per guide into :class:`SearchTable`, the found network into
 :class:`FoundNetwork`; probe progress, energy and the log are handled by
-:class:`gm_tui.screens.monitor.MonitorScreen`. When the run has finished, ``report.json``
+:class:`greenmachine.tui.screens.monitor.MonitorScreen`. When the run has finished, ``report.json``
 adds the comparison's true accuracies (looked up after every search, as the report does).
 """
 
@@ -19,13 +19,13 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, RichLog
 
-from core.events import RunFinished
-from gm_tui import messages
-from gm_tui.screens.monitor import MonitorScreen, read_run_file
-from gm_tui.widgets import EnergyPanel, ProbeProgress, RunHeader
-from gm_tui.widgets.energy_panel import SEARCH_PHASE_ORDER
-from gm_tui.widgets.score_plot import ScorePlot, format_score
-from gm_tui.widgets.search_results import FoundNetwork, SearchTable
+from greenmachine.events import RunFinished
+from greenmachine.tui import messages
+from greenmachine.tui.screens.monitor import MonitorScreen, read_run_file
+from greenmachine.tui.widgets import EnergyPanel, ProbeProgress, RunHeader
+from greenmachine.tui.widgets.energy_panel import SEARCH_PHASE_ORDER
+from greenmachine.tui.widgets.score_plot import ScorePlot, format_score
+from greenmachine.tui.widgets.search_results import FoundNetwork, SearchTable
 
 
 class SearchScreen(MonitorScreen):
@@ -107,7 +107,7 @@ class SearchScreen(MonitorScreen):
         self.query_one(SearchTable).set_found(found)
 
     def finished(self, event: RunFinished) -> None:
-        from core.rundir import RunDirectory
+        from greenmachine.rundir.directory import RunDirectory
 
         if event.status != "completed" or not self.run_dir or not RunDirectory(self.run_dir).is_completed():
             return

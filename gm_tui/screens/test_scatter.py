@@ -1,9 +1,9 @@
 """The held-out test scatter screen: the evolved proxy beside the best baseline, as terminal
 plots (score rank against ground-truth accuracy, Kendall τ in each legend).
 
-Pushed by :class:`gm_tui.screens.run.RunScreen` (key ``t``) once the run has written
+Pushed by :class:`greenmachine.tui.screens.run.RunScreen` (key ``t``) once the run has written
 ``test_scores.csv``; escape (or ``t``) closes it. :func:`scatter_data` does the heavy part
-(ranks and Kendall τ through ``core.figures.test_scatter``, which loads torch and SciPy) and
+(ranks and Kendall τ through ``greenmachine.report.figures.test_scatter``, which loads torch and SciPy) and
 runs in the run screen's worker thread, so that the UI never waits on those imports (tens
 of seconds on a busy CPU when a replay has not loaded torch yet).
 """
@@ -18,7 +18,7 @@ from textual.containers import Horizontal
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from gm_tui.widgets.test_scatter import ScatterPlot
+from greenmachine.tui.widgets.test_scatter import ScatterPlot
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class ScatterData:
 
 def scatter_data(rows: Sequence[Any]) -> ScatterData:
     """Rank and correlate the first dataset's test rows (slow imports: call it off the UI thread)."""
-    from core.figures.test_scatter import scatter_series, score_ranks
+    from greenmachine.report.figures.test_scatter import scatter_series, score_ranks
 
     dataset = rows[0].dataset if rows else "?"
     rows = [row for row in rows if row.dataset == dataset]

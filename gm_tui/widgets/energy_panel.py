@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
-from core.events import (
+from greenmachine.events import (
     PHASE_COMPARISON, PHASE_EVALUATION, PHASE_GENERATION, PHASE_PROBE, PHASE_RUN, PHASE_SEARCH, EnergySample,
 )
 
@@ -30,7 +30,7 @@ def _short(method: str) -> str:
 
 
 def phase_group(phase: str) -> str:
-    """The panel's group of an :class:`~core.events.EnergySample` phase (an unknown phase is its own group)."""
+    """The panel's group of an :class:`~greenmachine.events.EnergySample` phase (an unknown phase is its own group)."""
     return PHASE_GROUPS.get(phase, phase)
 
 
@@ -51,7 +51,7 @@ def method_label(methods: dict[str, str]) -> str:
 
 
 class EnergyPanel(Widget):
-    """Shows the energy figures of :class:`core.events.EnergySample` events.
+    """Shows the energy figures of :class:`greenmachine.events.EnergySample` events.
 
     ``cumulative_joules`` is the sum over all spans except whole-run totals; when a
     whole-run span arrives its figure is shown as the measured total beside it.

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
 
-from gm_tui.widgets.tau_plot import format_tau
+from greenmachine.tui.widgets.tau_plot import format_tau
 
 _KEYS = {
     "size": ("size", "nodes", "length"),

@@ -1,10 +1,10 @@
 """The current best proxy: a Textual ``Tree`` of operators / statistics plus its formula.
 
-Called by the run screen on every :class:`core.events.NewBest`. The proxy tree arrives as
-JSON (``NewBest.tree``) in the form :meth:`core.proxy.tree.Node.to_dict` writes: every node
+Called by the run screen on every :class:`greenmachine.events.NewBest`. The proxy tree arrives as
+JSON (``NewBest.tree``) in the form :meth:`greenmachine.proxy.tree.Node.to_dict` writes: every node
 has a ``kind``; ``apply`` nodes name their ``operator`` and list their ``children``,
 ``layer_statistic`` / ``network_statistic`` leaves carry a ``name``, ``constant`` leaves a
-``value``. When :mod:`core.proxy.tree` is already loaded the tree is validated through it.
+``value``. When :mod:`greenmachine.proxy.tree` is already loaded the tree is validated through it.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from textual.containers import Vertical
 from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
-from core.errors import GMError
-from gm_tui.widgets.tau_plot import format_tau
+from greenmachine.errors import GMError
+from greenmachine.tui.widgets.tau_plot import format_tau
 
-#: Node kinds of the proxy tree's JSON form (``core.proxy.tree``).
+#: Node kinds of the proxy tree's JSON form (``greenmachine.proxy.tree``).
 APPLY = "apply"
 LAYER_STATISTIC = "layer_statistic"
 NETWORK_STATISTIC = "network_statistic"
@@ -49,12 +49,12 @@ def node_children(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def normalise_tree(tree: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Round-trip through ``core.proxy.tree`` when it is loaded (else return ``tree``).
+    """Round-trip through ``greenmachine.proxy.tree`` when it is loaded (else return ``tree``).
 
     The module pulls in torch, so the UI thread never imports it: the engine's worker (or
     the replay worker) has already loaded it. A tree it rejects is shown as given.
     """
-    proxy_tree = sys.modules.get("core.proxy.tree")
+    proxy_tree = sys.modules.get("greenmachine.proxy.tree")
     if proxy_tree is None:
         return tree
     try:

@@ -1,6 +1,6 @@
 """Live braille plot of a zero-cost NAS: the best proxy score so far against networks scored.
 
-Fed by :class:`gm_tui.screens.search.SearchScreen` from :class:`core.events.SearchProgress`
+Fed by :class:`greenmachine.tui.screens.search.SearchScreen` from :class:`greenmachine.events.SearchProgress`
 events. Each search (guide, seed, budget) is one series; scores of different guides are on
 different scales, so the plot shows one guide at a time (the headline guide first, ``g``
 cycles). The run's first search (the headline) and any search that reported progress as it
@@ -15,7 +15,7 @@ import math
 from rich.text import Text
 from textual.widget import Widget
 
-from gm_tui.widgets.braille import BrailleCanvas, padded_range, with_y_axis
+from greenmachine.tui.widgets.braille import BrailleCanvas, padded_range, with_y_axis
 
 #: (guide, seed, budget): one search.
 SearchKey = tuple[str, int, int]

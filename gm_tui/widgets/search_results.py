@@ -1,8 +1,8 @@
 """What a zero-cost NAS found: a table of its searches per guide and the found network's panel.
 
-Fed by :class:`gm_tui.screens.search.SearchScreen`: :class:`SearchTable` from
-:class:`core.events.SearchProgress` (scores as networks are scored) and
-:class:`core.events.NetworkFound`, then the comparison summary of ``report.json``;
+Fed by :class:`greenmachine.tui.screens.search.SearchScreen`: :class:`SearchTable` from
+:class:`greenmachine.events.SearchProgress` (scores as networks are scored) and
+:class:`greenmachine.events.NetworkFound`, then the comparison summary of ``report.json``;
 :class:`FoundNetwork` from ``NetworkFound`` and the report's optimum.
 """
 
@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import DataTable, Static
 
-from gm_tui.widgets.score_plot import SearchKey, format_score
+from greenmachine.tui.widgets.score_plot import SearchKey, format_score
 
 COLUMNS = (("search", "search"), ("seeds", "seeds"), ("scored", "scored"), ("best score", "score"),
            ("found acc. %", "accuracy"), ("rank", "rank"))

@@ -1,7 +1,7 @@
 """Live line plot of Kendall tau per generation, drawn with Unicode braille dots.
 
 Three series share one y axis: best and mean tau on the search sample and the best tau on
-the validation sample. Drawn with :mod:`gm_tui.widgets.braille` (2x4 dots per character
+the validation sample. Drawn with :mod:`greenmachine.tui.widgets.braille` (2x4 dots per character
 cell, so a 60x8 plot has 120x32 dots); it stays legible in a 100x30 terminal.
 """
 
@@ -12,7 +12,7 @@ import math
 from rich.text import Text
 from textual.widget import Widget
 
-from gm_tui.widgets.braille import BrailleCanvas, padded_range, with_y_axis
+from greenmachine.tui.widgets.braille import BrailleCanvas, padded_range, with_y_axis
 
 # (series key, legend label, colour); later series are drawn on top.
 SERIES: tuple[tuple[str, str, str], ...] = (

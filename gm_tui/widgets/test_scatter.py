@@ -1,7 +1,7 @@
 """Terminal scatter of the held-out test sample: proxy score rank (x) against ground-truth
-accuracy (y), drawn with Unicode braille dots (:mod:`gm_tui.widgets.braille`).
+accuracy (y), drawn with Unicode braille dots (:mod:`greenmachine.tui.widgets.braille`).
 
-Fed by :class:`gm_tui.screens.test_scatter.TestScatterScreen` (one plot for the evolved
+Fed by :class:`greenmachine.tui.screens.test_scatter.TestScatterScreen` (one plot for the evolved
 proxy, one for the best baseline) from ``test_scores.csv``.
 """
 
@@ -13,7 +13,7 @@ from typing import Sequence
 from rich.text import Text
 from textual.widget import Widget
 
-from gm_tui.widgets.braille import BrailleCanvas
+from greenmachine.tui.widgets.braille import BrailleCanvas
 
 _AXIS_WIDTH = 6
 

@@ -3,11 +3,11 @@
 Each module of this package registers one :class:`ExportFormat` when it is imported
 (``text``, ``latex``, ``python``, ``json``); every module here is imported when this
 package is, so adding a format is adding one module. An exporter turns proxies (each a
-:class:`core.export.records.ProxyRecord`) and their simplification results
-(:class:`core.export.simplify.SimplifyResult`) into one text.
+:class:`greenmachine.export.records.ProxyRecord`) and their simplification results
+(:class:`greenmachine.export.simplify.SimplifyResult`) into one text.
 
-Called by :mod:`core.export.records` (:func:`get_format` for ``export_records``), the
-CLI's ``gm export`` and the TUI's export action (through :mod:`core.export`) and the tests.
+Called by :mod:`greenmachine.export.records` (:func:`get_format` for ``export_records``), the
+CLI's ``gm export`` and the TUI's export action (through :mod:`greenmachine.export`) and the tests.
 Never prints.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
 
-from core.errors import GMError
+from greenmachine.errors import GMError
 
 _NAME_PATTERN = re.compile(r"^[a-z]+(_[a-z]+)*$")
 

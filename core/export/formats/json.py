@@ -1,9 +1,9 @@
 """JSON export format: the proxy tree with its formulas and τ, in the ``best_proxy.json`` layout.
 
-``core.proxy.tree.tree_from_dict(data["tree"])`` rebuilds the tree. One proxy gives one
+``greenmachine.proxy.tree.tree_from_dict(data["tree"])`` rebuilds the tree. One proxy gives one
 JSON object, several give a list.
 
-Registered as the ``json`` format in :mod:`core.export.formats` (imported by that
+Registered as the ``json`` format in :mod:`greenmachine.export.formats` (imported by that
 package); :func:`to_json` is also called by the tests. Never prints.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
-from core.export.forms import one_line
-from core.export.formats import ExportFormat, register_format
+from greenmachine.export.forms import one_line
+from greenmachine.export.formats import ExportFormat, register_format
 
 
 def to_json(tree, **fields: Any) -> str:
@@ -29,7 +29,7 @@ def to_json(tree, **fields: Any) -> str:
     Returns
     -------
     str
-        ``core.proxy.tree.tree_from_dict(data["tree"])`` rebuilds the tree.
+        ``greenmachine.proxy.tree.tree_from_dict(data["tree"])`` rebuilds the tree.
     """
     data = {"tree": tree.to_dict(), "formula": str(tree), "size": tree.size}
     data.update(fields)

@@ -1,11 +1,11 @@
 """LaTeX export format: the formula on one line, preceded by ``%`` comment lines.
 
-Aggregations print with the templates of :mod:`core.proxy.operators` (``\\sum_{l}``,
+Aggregations print with the templates of :mod:`greenmachine.proxy.operators` (``\\sum_{l}``,
 ``\\operatorname{mean}_{l}``, ``\\max_{l}``, ``\\left\\lVert x \\right\\rVert_{l}``...),
 statistics as ``\\mathrm{snip}_{l}`` / ``\\mathrm{params}``, the guard ``1e-30`` as
 ``\\epsilon``.
 
-Registered as the ``latex`` format in :mod:`core.export.formats` (imported by that
+Registered as the ``latex`` format in :mod:`greenmachine.export.formats` (imported by that
 package); :func:`to_latex` is also called by the tests. Never prints.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from core.export.forms import comment_safe, dispatch_aggregations, display_symbols, legend, numbers_as_floats
-from core.export.formats import ExportFormat, register_format
+from greenmachine.export.forms import comment_safe, dispatch_aggregations, display_symbols, legend, numbers_as_floats
+from greenmachine.export.formats import ExportFormat, register_format
 
 
 def _latex_name(name: str) -> str:
@@ -53,7 +53,7 @@ def _latex_printer_class():
 def to_latex(expr) -> str:
     """LaTeX form (one line, no math delimiters) of a proxy's sympy form.
 
-    Aggregations print with the templates of :mod:`core.proxy.operators`
+    Aggregations print with the templates of :mod:`greenmachine.proxy.operators`
     (``\\sum_{l}``, ``\\operatorname{mean}_{l}``, ``\\max_{l}``...), statistics as
     ``\\mathrm{snip}_{l}`` / ``\\mathrm{params}``, the guard 1e-30 as ``\\epsilon``.
     """
@@ -64,7 +64,7 @@ def to_latex(expr) -> str:
 def write_latex(records: Sequence, results: Sequence) -> str:
     """Each proxy as ``%`` comments (summary, note, tree, legend) and its LaTeX line.
 
-    The ``write`` of the ``latex`` format (see :class:`core.export.formats.ExportFormat`):
+    The ``write`` of the ``latex`` format (see :class:`greenmachine.export.formats.ExportFormat`):
     ``records`` are ``ProxyRecord``, ``results`` their ``SimplifyResult``; blocks are
     separated by a blank line and the text ends with a newline.
     """

@@ -4,7 +4,7 @@ Sums over layers are shown as ``Σ_{l=1}^{L}``, means as that sum over ``L``, ot
 aggregations as functions subscripted by the layer index (``maxₗ(…)``, ``stdₗ(…)``,
 ``firstₗ(…)``); the guard ``1e-30`` is shown as ``ε``, with legend lines below.
 
-Registered as the ``text`` format in :mod:`core.export.formats` (imported by that
+Registered as the ``text`` format in :mod:`greenmachine.export.formats` (imported by that
 package); :func:`to_text` is also called by the tests. Never prints.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from core.export.forms import display_symbols, is_aggregation, legend, numbers_as_floats
-from core.export.formats import ExportFormat, register_format
+from greenmachine.export.forms import display_symbols, is_aggregation, legend, numbers_as_floats
+from greenmachine.export.formats import ExportFormat, register_format
 
 
 def _rebuild(expr, mapping):
@@ -33,8 +33,8 @@ def _display_form(expr):
     import sympy
     from sympy.codegen.cfunctions import log1p
 
-    from core.export.forms import aggregation_short_names
-    from core.proxy.operators import LAYER_COUNT, LayerMean, LayerSum
+    from greenmachine.export.forms import aggregation_short_names
+    from greenmachine.proxy.operators import LAYER_COUNT, LayerMean, LayerSum
 
     names = aggregation_short_names()
     index = sympy.Symbol("l", integer=True)
@@ -83,7 +83,7 @@ def to_text(expr) -> str:
 def write_text(records: Sequence, results: Sequence) -> str:
     """Each proxy as a block: summary line, simplification note, formula, tree.
 
-    The ``write`` of the ``text`` format (see :class:`core.export.formats.ExportFormat`):
+    The ``write`` of the ``text`` format (see :class:`greenmachine.export.formats.ExportFormat`):
     ``records`` are ``ProxyRecord``, ``results`` their ``SimplifyResult``; blocks are
     separated by a blank line and the text ends with a newline.
     """

@@ -1,6 +1,6 @@
 """Binary activation codes of the main pass: the NASWOT kernel and SWAP pattern counts.
 
-Called by :mod:`core.probe.passes.main`, whose hooks fill one :class:`CodeBook` per chunk
+Called by :mod:`greenmachine.probe.passes.main`, whose hooks fill one :class:`CodeBook` per chunk
 and which then calls :func:`record_code_statistics`; ``scripts/bench_probe.py`` times the
 kernel and pattern helpers against naive references.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from core.probe.passes.common import ProbeRecord
+from greenmachine.probe.passes.common import ProbeRecord
 
 #: Ridge added to the normalised per-layer NASWOT kernel so its log-determinant is finite.
 LAYER_KERNEL_RIDGE = 1e-3

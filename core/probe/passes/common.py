@@ -1,7 +1,7 @@
 """What every pass shares: the raw-result record, tensor conversion, model preservation.
 
-Called by the pass modules of :mod:`core.probe.passes`, by :mod:`core.probe.engine` (which
-creates the :class:`ProbeRecord`) and by :mod:`core.probe.statistics` (which reads it).
+Called by the pass modules of :mod:`greenmachine.probe.passes`, by :mod:`greenmachine.probe.engine` (which
+creates the :class:`ProbeRecord`) and by :mod:`greenmachine.probe.statistics` (which reads it).
 """
 
 from __future__ import annotations

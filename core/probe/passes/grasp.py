@@ -1,6 +1,6 @@
 """The optional GraSP pass: exact Hessian-gradient product on the whole minibatch.
 
-Called by :func:`core.probe.engine.probe_model` last, only with ``grasp=True``: it costs
+Called by :func:`greenmachine.probe.engine.probe_model` last, only with ``grasp=True``: it costs
 ~3.5 plain passes, more than the rest of the bank together; ``scripts/check_grasp_stability.py``
 runs it alone.
 """
@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.probe.passes.common import ProbeRecord, to_numpy
+from greenmachine.probe.passes.common import ProbeRecord, to_numpy
 
 
 def grasp_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], images: torch.Tensor,

@@ -1,12 +1,12 @@
 """The main pass: the real minibatch with cross-entropy, forward and backward, in chunks.
 
-Called by :func:`core.probe.engine.probe_model` after the structure pass; its return value
+Called by :func:`greenmachine.probe.engine.probe_model` after the structure pass; its return value
 feeds the optional GraSP pass. The pass runs ``chunks`` (default 2) forward+backward chunks
 whose mean-reduced losses add up to the full-batch loss, so the accumulated weight gradient
 is the full-batch gradient and the total cost is about one full-batch pass. Hooks record,
 per weighted layer, reductions of W, dL/dW, the layer output A and dL/dA, Fisher and SNIP
 saliencies, the per-chunk gradients (ZiCo's signal-to-noise), the binary ReLU codes (NASWOT
-kernel, SWAP pattern counts, see :mod:`core.probe.passes.codes`), MeCo's channel-correlation
+kernel, SWAP pattern counts, see :mod:`greenmachine.probe.passes.codes`), MeCo's channel-correlation
 eigenvalue, and the input Jacobian of the summed logits (jacob_cov, a second backward on the
 same graph that computes input gradients only).
 
@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.probe.passes.codes import CodeBook, record_code_statistics
-from core.probe.passes.common import ProbeRecord, to_numpy
+from greenmachine.probe.passes.codes import CodeBook, record_code_statistics
+from greenmachine.probe.passes.common import ProbeRecord, to_numpy
 
 #: Number of chunks of the main pass (ZiCo's gradient statistics are taken across them).
 MAIN_CHUNKS = 2

@@ -1,8 +1,8 @@
 """The noise pass: Zen-score and per-layer noise sensitivity on Gaussian inputs.
 
-Called by :func:`core.probe.engine.probe_model` after the synflow pass. The network is
+Called by :func:`greenmachine.probe.engine.probe_model` after the synflow pass. The network is
 temporarily re-initialised as in Zen-NAS (N(0, 1) conv/linear weights, BN weight 1, bias 0,
-through :func:`core.probe.initialisation.initialise`), BN in train mode, a Gaussian batch of
+through :func:`greenmachine.probe.initialisation.initialise`), BN in train mode, a Gaussian batch of
 ``min(batch, 16)`` images and its perturbation by 0.01 x Gaussian (the reference uses the
 data batch size; 16 keeps the pass cheap).
 """
@@ -14,8 +14,8 @@ import copy
 import torch
 from torch import nn
 
-from core.probe.initialisation import UNIT_GAUSSIAN, initialise
-from core.probe.passes.common import Preserved, ProbeRecord, set_training, to_numpy
+from greenmachine.probe.initialisation import UNIT_GAUSSIAN, initialise
+from greenmachine.probe.passes.common import Preserved, ProbeRecord, set_training, to_numpy
 
 #: Zen-score perturbation size (Lin et al. 2021, ``mixup_gamma``).
 ZEN_MIXUP_GAMMA = 1e-2
@@ -47,7 +47,7 @@ def noise_pass(model: nn.Module, images: torch.Tensor, seed: int, record: ProbeR
     ``noise_sensitivity = ||A(x + 0.01 n) - A(x)|| / ||A(x)||`` on the first samples.
     The model is restored afterwards.
     """
-    from core.images import noise_batch
+    from greenmachine.benchmark.images import noise_batch
 
     size = max(1, min(int(batch), images.shape[0]))
     like = images[:size]
@@ -62,7 +62,7 @@ def noise_pass(model: nn.Module, images: torch.Tensor, seed: int, record: ProbeR
 
 def _zen_score(clone: nn.Module, first: torch.Tensor, mixed: torch.Tensor, record: ProbeRecord,
                layers: list[tuple[str, nn.Module]] | None, modules: list[nn.Module]) -> None:
-    from core.spaces import weighted_layers
+    from greenmachine.spaces import weighted_layers
 
     layers = layers if layers is not None else weighted_layers(clone)
     pools = [m for m in modules if isinstance(m, nn.AdaptiveAvgPool2d)]

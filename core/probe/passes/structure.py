@@ -1,6 +1,6 @@
 """The structure pass: channel counts, kernel sizes, parameter and FLOP counts per layer.
 
-Called by :func:`core.probe.engine.probe_model` first, before the data passes. No data:
+Called by :func:`greenmachine.probe.engine.probe_model` first, before the data passes. No data:
 one batch-1 forward of zeros in evaluation mode, without gradients, records each weighted
 layer's FLOPs at its first call (or the engine records them during the forward pass that
 finds the layer order, see :class:`LayerFlops`).
@@ -12,14 +12,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.probe.passes.common import ProbeRecord
-from core.spaces.cost import count_parameters, layer_flops
+from greenmachine.probe.passes.common import ProbeRecord
+from greenmachine.spaces.cost import count_parameters, layer_flops
 
 
 class LayerFlops:
     """Forward hooks that record the FLOPs of each given layer at its first call.
 
-    The count of :func:`core.spaces.count_flops` for the layer alone (it depends only on the
+    The count of :func:`greenmachine.spaces.count_flops` for the layer alone (it depends only on the
     output's shape per image), without a forward pass per layer. Use as a context manager
     around any forward pass (or pass it to :func:`structure_pass`, which runs its own).
 

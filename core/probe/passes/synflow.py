@@ -1,6 +1,6 @@
 """The synflow pass: SynFlow and FreeREA's logsynflow per weighted layer.
 
-Called by :func:`core.probe.engine.probe_model` after the main pass. The network in float64
+Called by :func:`greenmachine.probe.engine.probe_model` after the main pass. The network in float64
 with |W|, BatchNorm bypassed (as ``bn=False`` in the zero-cost-nas reference and FreeREA),
 one all-ones input; R = sum of outputs. ``scripts/bench_probe.py`` compares it with the
 reference's deep-copy form, :func:`without_batchnorm`.
@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from core.probe.passes.common import Preserved, ProbeRecord, set_training, to_numpy
+from greenmachine.probe.passes.common import Preserved, ProbeRecord, set_training, to_numpy
 
 
 def without_batchnorm(model: nn.Module) -> nn.Module:
@@ -37,7 +37,7 @@ def synflow_pass(model: nn.Module, input_shape: tuple[int, ...], record: ProbeRe
     ``logsynflow = sum |W * log(dR/dW + 1)|``. The model is restored afterwards.
     ``layers`` is the probe's layer order (default: registration order).
     """
-    from core.spaces import weighted_layers
+    from greenmachine.spaces import weighted_layers
 
     modules = [module for _, module in (layers if layers is not None else weighted_layers(model))]
 

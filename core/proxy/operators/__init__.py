@@ -6,11 +6,11 @@ Every operator a proxy formula may use is registered here exactly once, with
 * its ``arity`` and a type signature over the two value types of the language:
   ``layer`` (one value per weighted layer of each network) and ``network`` (one value per
   network),
-* a batched torch function (what :mod:`core.proxy.evaluate` runs on all networks at once),
+* a batched torch function (what :mod:`greenmachine.proxy.evaluate` runs on all networks at once),
 * a sympy function defining the same mathematical function (what ``Tree.to_sympy`` builds
   and the formula export simplifies / prints / lambdifies),
 * its Python form: the source of a standard-library function ``_<name>`` (what the Python
-  export of :mod:`core.export` writes into a standalone module), with the helpers it calls.
+  export of :mod:`greenmachine.export` writes into a standalone module), with the helpers it calls.
 
 Two kinds of operators exist:
 
@@ -35,7 +35,7 @@ finite inputs up to ``1e30`` in magnitude but may overflow float64 beyond; the f
 function gives such scores the worst fitness. :func:`register` checks all of this on a
 probe tensor of extreme values and raises :class:`OperatorRegistrationError` otherwise.
 
-Sympy representation (see also :mod:`core.proxy.tree`): a per-layer statistic is the
+Sympy representation (see also :mod:`greenmachine.proxy.tree`): a per-layer statistic is the
 indexed symbol ``IndexedBase(name, real=True)[l]`` with the layer index ``l =``
 :data:`LAYER_INDEX`; elementwise operators are ordinary sympy functions of it; an
 aggregation is a :class:`LayerAggregation` subclass (``LayerSum``, ``LayerMean``,
@@ -45,22 +45,22 @@ sympy turned ``snip[l] / snip[l]`` into 1), the aggregation evaluates itself usi
 layer-count symbol :data:`LAYER_COUNT` (``LayerSum(c) = L*c``, ``LayerMean(c) = c``...).
 Each aggregation class prints itself for numpy (``_numpycode``) and LaTeX (``_latex``).
 
-Layout: :mod:`~core.proxy.operators.base` (value types, kinds, guards, errors, the
-:class:`Operator` record), :mod:`~core.proxy.operators.registry` (:func:`register` and
-the look-ups), :mod:`~core.proxy.operators.python_forms` (the Python forms' shared helpers
-and their check), :mod:`~core.proxy.operators.elementwise` and
-:mod:`~core.proxy.operators.aggregations` (the shipped operators, registered on import in
-that order). Every public name is re-exported here: import from ``core.proxy.operators``.
+Layout: :mod:`~greenmachine.proxy.operators.base` (value types, kinds, guards, errors, the
+:class:`Operator` record), :mod:`~greenmachine.proxy.operators.registry` (:func:`register` and
+the look-ups), :mod:`~greenmachine.proxy.operators.python_forms` (the Python forms' shared helpers
+and their check), :mod:`~greenmachine.proxy.operators.elementwise` and
+:mod:`~greenmachine.proxy.operators.aggregations` (the shipped operators, registered on import in
+that order). Every public name is re-exported here: import from ``greenmachine.proxy.operators``.
 
-Called by :mod:`core.proxy.tree` (type checking, display, sympy forms),
-:mod:`core.proxy.evaluate` (numeric forms), :mod:`core.proxy.generate` and
-:mod:`core.evolution` (choosing operators), :mod:`core.export` (sympy forms; the Python
+Called by :mod:`greenmachine.proxy.tree` (type checking, display, sympy forms),
+:mod:`greenmachine.proxy.evaluate` (numeric forms), :mod:`greenmachine.proxy.generate` and
+:mod:`greenmachine.evolution` (choosing operators), :mod:`greenmachine.export` (sympy forms; the Python
 export writes each operator's ``python_source``) and the tests.
 """
 
 from __future__ import annotations
 
-from core.proxy.operators.base import (
+from greenmachine.proxy.operators.base import (
     AGGREGATION,
     ANY,
     ELEMENTWISE,
@@ -77,12 +77,12 @@ from core.proxy.operators.base import (
     OperatorRegistrationError,
     UnknownOperatorError,
 )
-from core.proxy.operators.python_forms import PYTHON_SUPPORT
-from core.proxy.operators.registry import get_operator, operator_names, operators, probe_values, register, unregister
+from greenmachine.proxy.operators.python_forms import PYTHON_SUPPORT
+from greenmachine.proxy.operators.registry import get_operator, operator_names, operators, probe_values, register, unregister
 
 # the shipped operators, registered on import: elementwise first, then the aggregations
-from core.proxy.operators import elementwise  # noqa: E402,F401 - registers the elementwise operators
-from core.proxy.operators.aggregations import (  # noqa: E402
+from greenmachine.proxy.operators import elementwise  # noqa: E402,F401 - registers the elementwise operators
+from greenmachine.proxy.operators.aggregations import (  # noqa: E402
     AGGREGATION_CLASSES,
     FirstLayer,
     LastLayer,

@@ -5,7 +5,7 @@ Each aggregation has a sympy class (a :class:`LayerAggregation` subclass such as
 ``L`` when its inner expression does not depend on the layer), a masked torch function
 (networks have different numbers of layers) and a Python form.
 
-Imported (for its registrations) by :mod:`core.proxy.operators`, after the elementwise
+Imported (for its registrations) by :mod:`greenmachine.proxy.operators`, after the elementwise
 operators; the sympy classes are re-exported there.
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sympy
 import torch
 
-from core.proxy.operators.base import AGGREGATION, LAYER, LAYER_COUNT, LAYER_INDEX, NETWORK, Operator
-from core.proxy.operators.registry import register
+from greenmachine.proxy.operators.base import AGGREGATION, LAYER, LAYER_COUNT, LAYER_INDEX, NETWORK, Operator
+from greenmachine.proxy.operators.registry import register
 
 
 class LayerAggregation(sympy.Function):

@@ -4,8 +4,8 @@ the :class:`Operator` record.
 The layer index and layer-count symbols of the sympy forms live here too, so that the
 registry, the elementwise operators and the aggregations all share one definition.
 
-Called by the other modules of :mod:`core.proxy.operators` (which re-exports every name
-here); other code imports from :mod:`core.proxy.operators`.
+Called by the other modules of :mod:`greenmachine.proxy.operators` (which re-exports every name
+here); other code imports from :mod:`greenmachine.proxy.operators`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 import sympy
 import torch
 
-from core.errors import GMError
+from greenmachine.errors import GMError
 
 LAYER = "layer"
 NETWORK = "network"

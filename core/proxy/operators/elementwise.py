@@ -5,7 +5,7 @@ template and its Python form. Protected operators (``logarithm``, ``divide``,
 ``reciprocal``, ``square_root``, ``exponential``) never produce NaN or infinity on finite
 inputs; plain arithmetic is registered with ``may_overflow=True``.
 
-Imported (for its registrations) by :mod:`core.proxy.operators`, before the aggregations.
+Imported (for its registrations) by :mod:`greenmachine.proxy.operators`, before the aggregations.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import sympy
 import torch
 from sympy.codegen.cfunctions import log1p as sympy_log1p
 
-from core.proxy.operators.base import ANY, ELEMENTWISE, EPSILON, EXP_CLAMP, PROMOTE, Operator
-from core.proxy.operators.registry import register
+from greenmachine.proxy.operators.base import ANY, ELEMENTWISE, EPSILON, EXP_CLAMP, PROMOTE, Operator
+from greenmachine.proxy.operators.registry import register
 
 
 def _elementwise(name: str, arity: int, torch_function, sympy_function, display: str, description: str,

@@ -2,11 +2,11 @@
 each operator's ``python_source``.
 
 Each operator carries the source of a standard-library function ``_<name>`` (see
-:class:`~core.proxy.operators.Operator`); the Python export of :mod:`core.export` writes
+:class:`~greenmachine.proxy.operators.Operator`); the Python export of :mod:`greenmachine.export` writes
 those, and the helpers of :data:`PYTHON_SUPPORT` they call, into a standalone module.
 
-Called by :func:`core.proxy.operators.register` (the check) and, through
-:mod:`core.proxy.operators`, by :mod:`core.export.formats.python` (the helpers).
+Called by :func:`greenmachine.proxy.operators.register` (the check) and, through
+:mod:`greenmachine.proxy.operators`, by :mod:`greenmachine.export.formats.python` (the helpers).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import ast
 import builtins
 from typing import Mapping
 
-from core.proxy.operators.base import Operator, OperatorRegistrationError
+from greenmachine.proxy.operators.base import Operator, OperatorRegistrationError
 
 PYTHON_SUPPORT: dict[str, tuple[str, tuple[str, ...]]] = {
     "_sign": ('''def _sign(x):

@@ -1,12 +1,12 @@
 """The operator registry: registration checks and look-ups.
 
-:func:`register` checks an :class:`~core.proxy.operators.Operator` (name, arity, type
+:func:`register` checks an :class:`~greenmachine.proxy.operators.Operator` (name, arity, type
 signature, finiteness on extreme inputs, Python form) and adds it; a name registered twice
-is an :class:`~core.proxy.operators.OperatorRegistrationError`. :func:`get_operator`,
+is an :class:`~greenmachine.proxy.operators.OperatorRegistrationError`. :func:`get_operator`,
 :func:`operators` and :func:`operator_names` read the registry in registration order.
 
-Called by the elementwise and aggregation modules of :mod:`core.proxy.operators` (which
-register the shipped operators) and, through :mod:`core.proxy.operators`, by the proxy
+Called by the elementwise and aggregation modules of :mod:`greenmachine.proxy.operators` (which
+register the shipped operators) and, through :mod:`greenmachine.proxy.operators`, by the proxy
 trees, evaluation, generation, export and the tests.
 """
 
@@ -19,7 +19,7 @@ from typing import Callable
 
 import torch
 
-from core.proxy.operators.base import (
+from greenmachine.proxy.operators.base import (
     AGGREGATION,
     ANY,
     ELEMENTWISE,
@@ -32,7 +32,7 @@ from core.proxy.operators.base import (
     OperatorRegistrationError,
     UnknownOperatorError,
 )
-from core.proxy.operators.python_forms import check_python_form
+from greenmachine.proxy.operators.python_forms import check_python_form
 
 _NAME_PATTERN = re.compile(r"^[a-z]+(_[a-z]+)*$")
 
@@ -129,7 +129,7 @@ def register(operator: Operator) -> Operator:
     Checks: full-word lower-case name, not registered yet, arity 1 or 2 and equal to the
     number of positional parameters of the sympy function and of the torch function
     (aggregations: plus the mask), a valid type signature, finiteness on extreme inputs
-    (see :mod:`core.proxy.operators`), and a well-formed Python form (one ``def _<name>`` of the
+    (see :mod:`greenmachine.proxy.operators`), and a well-formed Python form (one ``def _<name>`` of the
     right arity that imports nothing and calls only declared helpers).
 
     Returns

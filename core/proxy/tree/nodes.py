@@ -1,9 +1,9 @@
 """The node types of proxy trees, their size limits, their text and sympy forms, and the
 checks of a whole tree (statistic names, network-typed root).
 
-See :mod:`core.proxy.tree` for the tree language; every public name here is re-exported
-there. Called by the other modules of :mod:`core.proxy.tree`; other code imports from
-:mod:`core.proxy.tree`.
+See :mod:`greenmachine.proxy.tree` for the tree language; every public name here is re-exported
+there. Called by the other modules of :mod:`greenmachine.proxy.tree`; other code imports from
+:mod:`greenmachine.proxy.tree`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any, Iterator, Sequence
 
 import sympy
 
-from core.errors import GMError
-from core.proxy.operators import (
+from greenmachine.errors import GMError
+from greenmachine.proxy.operators import (
     LAYER,
     LAYER_INDEX,
     NETWORK,
@@ -36,7 +36,7 @@ evolution's intermediate trees, rejected afterwards when over the profile's limi
 
 
 class Node:
-    """Base class of tree nodes (see :mod:`core.proxy.tree`).
+    """Base class of tree nodes (see :mod:`greenmachine.proxy.tree`).
 
     Attributes
     ----------
@@ -61,11 +61,11 @@ class Node:
         return self._hash
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready form (operator and statistic names, see :mod:`core.proxy.tree`)."""
+        """Return the JSON-ready form (operator and statistic names, see :mod:`greenmachine.proxy.tree`)."""
         raise NotImplementedError
 
     def to_sympy(self) -> sympy.Expr:
-        """Return the sympy expression of the tree (see :mod:`core.proxy.tree`)."""
+        """Return the sympy expression of the tree (see :mod:`greenmachine.proxy.tree`)."""
         cache: dict[Node, sympy.Expr] = {}
         return _to_sympy(self, cache)
 
@@ -251,7 +251,7 @@ class Apply(Node):
 
     @property
     def op(self) -> Operator:
-        """The registered :class:`~core.proxy.operators.Operator`."""
+        """The registered :class:`~greenmachine.proxy.operators.Operator`."""
         return get_operator(self.operator)
 
     def to_dict(self) -> dict[str, Any]:

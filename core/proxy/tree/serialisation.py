@@ -1,10 +1,10 @@
 """JSON form of proxy trees: :func:`tree_from_dict`, the inverse of
-:meth:`~core.proxy.tree.Node.to_dict`, with limits on depth and size.
+:meth:`~greenmachine.proxy.tree.Node.to_dict`, with limits on depth and size.
 
 Untrusted data (checkpoints, ``best_proxy.json``, shipped proxies) is read without
 recursion: any nesting depth, any malformed node is one clean :class:`GMError`.
 
-Called through :mod:`core.proxy.tree` (which re-exports :func:`tree_from_dict`) by
+Called through :mod:`greenmachine.proxy.tree` (which re-exports :func:`tree_from_dict`) by
 evolution checkpoints, the run directory, the shipped proxies, the export and the TUI.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from core.errors import GMError
-from core.proxy.operators import get_operator
-from core.proxy.tree.nodes import (
+from greenmachine.errors import GMError
+from greenmachine.proxy.operators import get_operator
+from greenmachine.proxy.tree.nodes import (
     MAX_DEPTH,
     MAX_SIZE,
     Apply,

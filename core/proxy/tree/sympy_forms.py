@@ -2,8 +2,8 @@
 of one network) and :func:`evaluate_sympy` (scores of every network of a table).
 
 Slow reference implementations for tests and for checking exported formulas; the engine
-uses :mod:`core.proxy.evaluate`. Called through :mod:`core.proxy.tree` (which re-exports
-both) by :mod:`core.export.simplify` and the tests.
+uses :mod:`greenmachine.proxy.evaluate`. Called through :mod:`greenmachine.proxy.tree` (which re-exports
+both) by :mod:`greenmachine.export.simplify` and the tests.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import numpy as np
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 
-from core.errors import GMError
-from core.proxy.operators import LAYER_COUNT
+from greenmachine.errors import GMError
+from greenmachine.proxy.operators import LAYER_COUNT
 
 
 class _VectorPrinter(NumPyPrinter):
@@ -84,7 +84,7 @@ def evaluate_sympy(expression: sympy.Expr, table: Any) -> np.ndarray:
     """Evaluate a proxy's sympy form on every network of ``table``, one network at a time.
 
     Slow reference implementation for tests and for checking exported formulas; the
-    engine uses :func:`core.proxy.evaluate.evaluate_population`.
+    engine uses :func:`greenmachine.proxy.evaluate.evaluate_population`.
 
     Returns
     -------

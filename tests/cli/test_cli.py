@@ -1,0 +1,89 @@
+"""The gm command line: one clear error line and a non-zero exit on bad input."""
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from greenmachine.tui.cli import app
+
+runner = CliRunner()
+
+
+def test_profiles_lists_shipped_profiles():
+    result = runner.invoke(app, ["profiles"])
+    assert result.exit_code == 0
+    assert "quick" in result.output and "sss-cifar100" in result.output
+
+
+def test_data_check_on_real_folder_passes():
+    result = runner.invoke(app, ["data", "check"])
+    assert result.exit_code == 0, result.output
+    assert "15625 rows" in result.output and "32768 rows" in result.output
+
+
+def test_data_check_on_empty_folder_fails(tmp_path, monkeypatch):
+    monkeypatch.setenv("GM_DATA_DIR", str(tmp_path))
+    result = runner.invoke(app, ["data", "check"])
+    assert result.exit_code == 1
+    assert "MISSING nats_tss.csv.gz" in result.output
+
+
+@pytest.mark.parametrize(
+    "arguments,fragment",
+    [
+        (["run", "no-such-profile"], "unknown profile 'no-such-profile'"),
+        (["run", "quick", "--set", "evolution.populaton=3"], "unknown key evolution.populaton"),
+        (["baselines", "quick", "--set", "sampling.strata=0"], "sampling.strata must be >= 1"),
+        (["report", "/nonexistent/run"], "not found"),
+    ],
+)
+def test_bad_input_is_one_line_without_traceback(arguments, fragment):
+    result = subprocess.run([sys.executable, "-m", "greenmachine.tui.cli", *arguments], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_data_file_is_one_line(tmp_path):
+    import os
+
+    env = dict(os.environ, GM_DATA_DIR=str(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "greenmachine.tui.cli", "baselines", "quick"], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 2
+    assert "nats_tss.csv.gz" in result.stderr and str(tmp_path) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_eval_negative_seed_is_one_line(tmp_path):
+    proxy = tmp_path / "best_proxy.json"
+    proxy.write_text('{"tree": {"kind": "apply", "operator": "sum", "children": [{"kind": "layer_statistic", "name": "snip"}]}}')
+    result = runner.invoke(app, ["eval", str(proxy), "--seed", "-1"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gm: error:") and "seed" in lines[0]
+
+
+@pytest.mark.parametrize("override", ["sampling.seed=-1", "probe.seed=-1", "evolution.parsimony=nan",
+                                      "export.simplify_timeout=inf", "probe.device=cuda:abc"])
+def test_run_with_a_bad_override_is_one_line(tmp_path, monkeypatch, override):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["run", "quick", "--set", override])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gm: error:") and override.split("=")[0] in lines[0]
+    assert not (tmp_path / "runs").exists()
+
+
+def test_eval_of_a_too_deep_proxy_file_is_one_line(tmp_path):
+    depth = 5000
+    proxy = tmp_path / "best_proxy.json"
+    proxy.write_text('{"tree": ' + '{"kind": "apply", "operator": "logarithm", "children": [' * depth
+                     + '{"kind": "layer_statistic", "name": "snip"}' + "]}" * depth + "}")
+    for command in (["eval", str(proxy)], ["export", str(proxy)]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("gm: error:") and str(proxy) in lines[0]
