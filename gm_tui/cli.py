@@ -113,6 +113,16 @@ def tui_command(
     create_app(profile, overrides or [], open_run).run()
 
 
+def _top_summary(row: dict) -> str:
+    """``, P@10% 0.40, top-1 acc 93.1 (rank 12)`` for a row with top-of-ranking figures (else empty)."""
+    from greenmachine.report.build import top_cells
+
+    if row.get("precision_at_10pct") is None:
+        return ""
+    cells = top_cells(row)
+    return f", P@10% {cells[2]}, top-1 acc {cells[3]} (rank {cells[4]})"
+
+
 def _install_stop_on_interrupt(controller):
     """First Ctrl-C: stop after the current network or generation; a second one aborts.
 
@@ -139,7 +149,8 @@ def _print_run_summary(run_dir: Path) -> None:
     for dataset, result in data["test"].items():
         name, best = rank_rows(result["baselines"])[0]
         typer.echo(f"test {dataset} (n={result['n']}, {data['sampling']['mode']}): evolved tau "
-                   f"{result['evolved']['kendall_tau']:.4f}; best baseline {name} {_tau(best['kendall_tau'])}", err=True)
+                   f"{result['evolved']['kendall_tau']:.4f}{_top_summary(result['evolved'])}; "
+                   f"best baseline {name} {_tau(best['kendall_tau'])}{_top_summary(best)}", err=True)
     from greenmachine.report.cost_front import summary_lines
 
     for line in summary_lines(data):  # the hall of fame's probe costs (none without a cost table)
@@ -305,13 +316,20 @@ def _tau(value) -> str:
     return "nan" if value is None else f"{value:.4f}"
 
 
-def _print_correlations(title: str, rows: dict) -> None:
+def _print_correlations(title: str, rows: dict, result: Optional[dict] = None) -> None:
+    """A table of tau, rho and the top-of-ranking figures; ``result`` (its ``n`` and ``top_sizes``) adds their note."""
     from greenmachine.evaluation.evaluate import rank_rows
+    from greenmachine.report.build import top_cells, top_note
 
     typer.echo(title)
-    typer.echo(f"  {'proxy':24s} {'Kendall tau':>12s} {'Spearman rho':>13s}")
+    typer.echo(f"  {'proxy':24s} {'Kendall tau':>12s} {'Spearman rho':>13s} {'P@1%':>5s} {'P@5%':>5s} {'P@10%':>5s} "
+               f"{'top-1 acc':>9s} {'rank':>6s}")
     for name, values in rank_rows(rows):
-        typer.echo(f"  {name:24s} {_tau(values['kendall_tau']):>12s} {_tau(values['spearman_rho']):>13s}")
+        top = top_cells(values)
+        typer.echo(f"  {name:24s} {_tau(values['kendall_tau']):>12s} {_tau(values['spearman_rho']):>13s} "
+                   f"{top[0]:>5s} {top[1]:>5s} {top[2]:>5s} {top[3]:>9s} {top[4]:>6s}")
+    if result is not None:
+        typer.echo(f"  {top_note(result)}")
 
 
 def _write_json(path: Optional[Path], data) -> None:
@@ -362,7 +380,7 @@ def baselines_command(
         _print_correlations(
             f"{data['space']} {data['dataset']}: test sample n={data['n']}, {data.pop('sampling_description')}, "
             f"probe batch {settings.probe.batch_size} seed {settings.probe.seed}, ground truth {data['ground_truth']}",
-            data["proxies"],
+            data["proxies"], data,
         )
     _write_json(json_path, output[0] if len(output) == 1 else output)
 
@@ -401,7 +419,7 @@ def eval_command(
     _print_correlations(
         f"{result['space']} {result['dataset']}: n={result['n']}, {how}, probe batch {result['probe']['batch_size']} "
         f"seed {result['probe']['seed']}, ground truth {result['ground_truth']}",
-        {"EVOLVED": proxy, **result["proxies"]},
+        {"EVOLVED": proxy, **result["proxies"]}, result,
     )
     typer.echo(f"  EVOLVED = {proxy.pop('simplified') or proxy.get('formula') or ''}")
     _write_json(json_path, result)

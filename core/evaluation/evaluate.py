@@ -29,18 +29,31 @@ def finite_or_none(value: float) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def baseline_rows(table: StatisticTable, accuracy: np.ndarray) -> dict[str, dict[str, float | None]]:
-    """Kendall tau and Spearman rho of every baseline proxy on ``table``'s networks."""
+def proxy_row(tau: float, rho: float, scores: Any, accuracy: Any) -> dict[str, Any]:
+    """One proxy's row: ``kendall_tau``, ``spearman_rho`` (``None`` where undefined) and the
+    top-of-ranking figures of :func:`greenmachine.stats.top_metrics.top_of_ranking` on the same networks."""
+    from greenmachine.stats.top_metrics import top_of_ranking
+
+    return {"kendall_tau": finite_or_none(tau), "spearman_rho": finite_or_none(rho),
+            **top_of_ranking(scores, accuracy)}
+
+
+def baseline_rows(table: StatisticTable, accuracy: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Kendall tau, Spearman rho and the top-of-ranking figures of every baseline on ``table``'s networks."""
     from greenmachine.baselines.published import baseline_correlations, baseline_scores
 
-    correlations = baseline_correlations(baseline_scores(table), np.asarray(accuracy, dtype=np.float64))
-    return {name: {"kendall_tau": finite_or_none(v[0]), "spearman_rho": finite_or_none(v[1])}
-            for name, v in correlations.items()}
+    accuracy = np.asarray(accuracy, dtype=np.float64)
+    scores = baseline_scores(table)
+    correlations = baseline_correlations(scores, accuracy)
+    return {name: proxy_row(v[0], v[1], scores[name], accuracy) for name, v in correlations.items()}
 
 
 def score_proxy(tree: Any, table: StatisticTable, accuracy: Any, device: str = "cpu",
-                normalise: str = "none") -> dict[str, float]:
-    """Kendall tau and Spearman rho of one proxy tree on ``table``'s networks.
+                normalise: str = "none") -> dict[str, Any]:
+    """Kendall tau, Spearman rho and the top-of-ranking figures of one proxy tree on ``table``'s networks.
+
+    ``kendall_tau`` / ``spearman_rho`` are floats (``-1.0`` for NaN/inf or constant scores, as
+    the fitness); the top figures follow :func:`greenmachine.stats.top_metrics.top_of_ranking`.
 
     ``normalise``: each statistic normalised within ``table`` first (:func:`greenmachine.stats.normalise.normalise_table`).
     """
@@ -52,18 +65,24 @@ def score_proxy(tree: Any, table: StatisticTable, accuracy: Any, device: str = "
 
     target = torch.as_tensor(np.asarray(accuracy), dtype=torch.float64)
     scores = evaluate_population([tree], table.to(device))[0].cpu()
+    from greenmachine.stats.top_metrics import top_of_ranking
+
     return {"kendall_tau": float(kendall_tau_b(scores[None, :], target)[0]),
-            "spearman_rho": float(spearman_rho(scores[None, :], target)[0])}
+            "spearman_rho": float(spearman_rho(scores[None, :], target)[0]),
+            **top_of_ranking(scores.numpy(), target.numpy())}
 
 
 def evaluate_sample(table: StatisticTable, accuracy: Any, tree: Any = None, device: str = "cpu",
                     normalise: str = "none") -> dict[str, Any]:
-    """The proxy (when given) and every baseline on one sample: ``{n, evolved?, baselines}``.
+    """The proxy (when given) and every baseline on one sample: ``{n, top_sizes, evolved?, baselines}``.
 
     ``normalise`` applies to the proxy only (a normalised proxy's statistics are normalised
-    within the sample); the baselines always read the raw statistics.
+    within the sample); the baselines always read the raw statistics. ``top_sizes``: how
+    many networks the top 1/5/10 % of the top-of-ranking figures are on this sample.
     """
-    result: dict[str, Any] = {"n": int(table.num_networks)}
+    from greenmachine.stats.top_metrics import top_sizes
+
+    result: dict[str, Any] = {"n": int(table.num_networks), "top_sizes": top_sizes(int(table.num_networks))}
     if tree is not None:
         result["evolved"] = score_proxy(tree, table, accuracy, device, normalise)
     result["baselines"] = baseline_rows(table, np.asarray(accuracy, dtype=np.float64))
@@ -154,7 +173,8 @@ def probe_whole_space(space: str, dataset: str, probe: Any, sink: Callable[[Even
 def reference_rows(space: str, indices: np.ndarray, dataset: str, probe: Any, accuracy: np.ndarray,
                    names: Sequence[str] | None = None,
                    cache_dir: str | None = None) -> tuple[dict[str, dict[str, float | None]], list[str]]:
-    """Kendall tau and Spearman rho of the reference baselines (authors' code) on ``indices``.
+    """Kendall tau, Spearman rho (over the networks it scored) and the top-of-ranking figures
+    (a network it failed on ranks last) of the reference baselines (authors' code) on ``indices``.
 
     Rows are labelled ``"<name> (authors' code)"`` (:attr:`ReferenceBaseline.label`), to sit
     beside the bank rows of :func:`baseline_rows`. Values go through the reference cache
@@ -174,7 +194,7 @@ def reference_rows(space: str, indices: np.ndarray, dataset: str, probe: Any, ac
     for name, values in scores.values.items():
         finite = np.isfinite(values)
         tau, rho = rank_correlations(values[finite], accuracy[finite])
-        rows[entries[name].label] = {"kendall_tau": finite_or_none(tau), "spearman_rho": finite_or_none(rho)}
+        rows[entries[name].label] = proxy_row(tau, rho, values, accuracy)  # top figures: failures rank last
     return rows, scores.failures
 
 
@@ -207,7 +227,7 @@ def profile_baselines(profile: Any, sink: Callable[[Event], None], reference: Se
             phase.close()
         result = evaluate_sample(table, benchmark.accuracy(dataset)[samples.test])
         output.append({
-            "n": result["n"], "space": space, "dataset": dataset, "ground_truth": benchmark.metric_columns[dataset],
+            "n": result["n"], "top_sizes": result["top_sizes"], "space": space, "dataset": dataset, "ground_truth": benchmark.metric_columns[dataset],
             "sample": "test",
             "sampling": sampling_info(samples.mode, samples.stratification, samples.strata, samples.seed),
             "sampling_description": samples.describe().split(":")[0],
@@ -329,7 +349,7 @@ def evaluate_saved_proxy(
         sampling.update(seed=None, stratification=None, strata=None)
     sampling.update(excluded=int(len(own)), excluded_how=own_how)
     return {
-        "n": int(len(indices)), "space": space, "dataset": dataset, "ground_truth": benchmark.metric_columns[dataset],
+        "n": int(len(indices)), "top_sizes": result["top_sizes"], "space": space, "dataset": dataset, "ground_truth": benchmark.metric_columns[dataset],
         "sampling": sampling,
         "probe": {"batch_size": probe.batch_size, "seed": probe.seed},
         "proxy": {"formula": saved.get("formula"), "simplified": saved.get("simplified"), "source": str(path),
@@ -404,5 +424,5 @@ def rank_rows(rows: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, Mapping[
 
 __all__: Sequence[str] = (
     "ProbePhase", "baseline_rows", "evaluate_sample", "evaluate_saved_proxy", "finite_or_none", "probe_profile",
-    "probe_whole_space", "profile_baselines", "proxy_own_networks", "rank_rows", "reference_rows", "resolve_device", "sampling_info", "score_proxy",
+    "probe_whole_space", "profile_baselines", "proxy_own_networks", "proxy_row", "rank_rows", "reference_rows", "resolve_device", "sampling_info", "score_proxy",
 )

@@ -14,7 +14,9 @@ Algorithm
 * Fitness of a tree: Kendall tau-b of its scores against the ground truth on the *search*
   sample, the minimum (or, with ``aggregate="mean"``, the mean) over datasets or tasks when
   several are given (:func:`greenmachine.stats.fitness.kendall_tau_b`, :func:`greenmachine.stats.aggregate.aggregate_taus`; NaN/inf/constant scores get ``-1``). Selection uses
-  the penalised fitness ``tau - parsimony * size``.
+  the penalised fitness ``tau - parsimony * size``. With ``metric="weighted_kendall"``
+  (``fitness.metric``) the top-weighted :func:`greenmachine.stats.fitness.weighted_kendall_tau` takes the
+  place of tau-b everywhere in the search (search and validation fitness).
 * Optional cost term (``cost_weight > 0``, with a ``probe_cost`` per tree): the fitness
   that selects, keeps the best tree of each size and chooses the final proxy is
   ``tau - cost_weight * J`` (``J``: the tree's probe energy per network, the measured

@@ -60,10 +60,11 @@ def restore_evolution(
     probe_cost: Any = None,
     aggregate: str = "min",
     offsets: Mapping[str, Sequence[float]] | None = None,
+    metric: str = "kendall",
 ) -> "Evolution":
     """Rebuild an evolution of class ``cls`` from :func:`evolution_state` output and the
     same inputs (``probe_cost``: see :class:`greenmachine.evolution.Evolution`; ``aggregate``: the
-    fitness aggregate and its ``offsets``, as the evolution was made with).
+    fitness aggregate and its ``offsets``, and ``metric``, as the evolution was made with).
 
     Raises
     ------
@@ -76,7 +77,7 @@ def restore_evolution(
         raise GMError(f"checkpoint was made with seed {state.get('seed')!r}, the profile says {settings.seed}")
     try:
         return _restore(cls, state, settings, search_tables, search_targets, validation_tables, validation_targets,
-                        probe_cost, aggregate, offsets)
+                        probe_cost, aggregate, offsets, metric)
     except GMError as error:
         raise GMError(f"not a valid evolution checkpoint ({error})") from None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as error:
@@ -86,14 +87,14 @@ def restore_evolution(
 
 
 def _restore(cls, state, settings, search_tables, search_targets, validation_tables, validation_targets,
-             probe_cost, aggregate="min", offsets=None) -> "Evolution":
+             probe_cost, aggregate="min", offsets=None, metric="kendall") -> "Evolution":
     """Build the evolution and load ``state`` into it (any malformed field raises)."""
     names = {key: state[key] for key in ("layer_statistic_names", "network_statistic_names", "operator_names")}
     for key, value in names.items():
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise TypeError(f"{key} is not a list of names")
     evolution = cls(settings, search_tables, search_targets, validation_tables, validation_targets, **names,
-                    probe_cost=probe_cost, aggregate=aggregate, offsets=offsets)
+                    probe_cost=probe_cost, aggregate=aggregate, offsets=offsets, metric=metric)
     version, internal, gauss = state["rng"]
     internal = tuple(int(v) for v in internal)
     if gauss is not None:

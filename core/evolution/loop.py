@@ -19,7 +19,7 @@ from greenmachine.errors import GMError
 from greenmachine.evolution.checkpoint import evolution_state, restore_evolution
 from greenmachine.evolution.entries import GenerationResult, HallOfFameEntry
 from greenmachine.evolution.variation import Breeder
-from greenmachine.stats.fitness import WORST_FITNESS, kendall_tau_b
+from greenmachine.stats.fitness import FITNESS_METRICS, WORST_FITNESS, rank_fitness
 from greenmachine.proxy.evaluate import PopulationEvaluator
 from greenmachine.proxy.generate import Primitives
 from greenmachine.proxy.tree import Node
@@ -64,8 +64,11 @@ class Evolution:
         How the per-table (per-task) taus become one fitness (default ``min``; see
         :func:`greenmachine.stats.aggregate.aggregate_taus`).
     offsets : mapping, optional
-        ``{"search": [...], "validation": [...]}``: each table's best-baseline tau on that
-        sample, needed by the ``margin`` aggregate.
+        ``{"search": [...], "validation": [...]}``: each table's best-baseline tau (in
+        ``metric``) on that sample, needed by the ``margin`` aggregate.
+    metric : {"kendall", "weighted_kendall"}
+        The correlation of each table's fitness (:func:`greenmachine.stats.fitness.rank_fitness`; default
+        Kendall tau-b). The ``search_tau`` / ``validation_tau`` of the results are values of it.
 
     Raises
     ------
@@ -87,6 +90,7 @@ class Evolution:
         probe_cost: Callable[[Node], Any] | None = None,
         aggregate: str = "min",
         offsets: Mapping[str, Sequence[float]] | None = None,
+        metric: str = "kendall",
     ) -> None:
         self.settings = settings
         self.probe_cost = probe_cost
@@ -95,6 +99,10 @@ class Evolution:
             raise GMError("evolution.cost_weight > 0 needs the probe cost of each formula (no pass-cost table)")
         #: How the per-table taus become one fitness (``min``, ``mean`` or ``margin``; :func:`greenmachine.stats.aggregate.aggregate_taus`).
         self.aggregate = aggregate
+        #: The correlation each table's fitness is (``kendall`` or ``weighted_kendall``; :func:`greenmachine.stats.fitness.rank_fitness`).
+        self.metric = metric
+        if metric not in FITNESS_METRICS:
+            raise GMError(f"unknown fitness metric {metric!r} (choose from {', '.join(FITNESS_METRICS)})")
         #: Per-table best-baseline taus of the search and validation samples (``margin`` only).
         self.offsets = {part: tuple(float(v) for v in values) for part, values in (offsets or {}).items()}
         self.search_tables = list(search_tables)
@@ -230,6 +238,7 @@ class Evolution:
         probe_cost: Callable[[Node], Any] | None = None,
         aggregate: str = "min",
         offsets: Mapping[str, Sequence[float]] | None = None,
+        metric: str = "kendall",
     ) -> "Evolution":
         """Rebuild an :class:`Evolution` from :meth:`state_dict` output and the same inputs
         (and the same ``probe_cost``).
@@ -240,7 +249,8 @@ class Evolution:
             If the state is not an evolution checkpoint or was made with another seed.
         """
         return restore_evolution(cls, state, settings, search_tables, search_targets, validation_tables,
-                                 validation_targets, probe_cost=probe_cost, aggregate=aggregate, offsets=offsets)
+                                 validation_targets, probe_cost=probe_cost, aggregate=aggregate, offsets=offsets,
+                                 metric=metric)
 
     # ------------------------------------------------------------------ fitness
 
@@ -252,7 +262,7 @@ class Evolution:
             with torch.no_grad():
                 for evaluator, target in zip(self._search_evaluators, self.search_targets):
                     scores = evaluator.evaluate(pending)
-                    per_table.append(kendall_tau_b(scores, target.to(scores.device)).cpu())
+                    per_table.append(rank_fitness(scores, target.to(scores.device), self.metric).cpu())
             taus = aggregate_taus(per_table, self.aggregate, self.offsets.get("search"))
             new = {tree: float(tau) for tree, tau in zip(pending, taus.tolist())}  # type: ignore[union-attr]
             # read the hits before a full cache is emptied (they are part of this population)
@@ -268,7 +278,7 @@ class Evolution:
         with torch.no_grad():
             for table, target in zip(self.validation_tables, self.validation_targets):
                 scores = PopulationEvaluator(table).evaluate(trees)
-                per_table.append(kendall_tau_b(scores, target.to(scores.device)).cpu())
+                per_table.append(rank_fitness(scores, target.to(scores.device), self.metric).cpu())
         return [float(v) for v in aggregate_taus(per_table, self.aggregate, self.offsets.get("validation")).tolist()]
 
     def _cost(self, tree: Node) -> Any:

@@ -168,6 +168,8 @@ def build_report(
         "search_tau": float(best.search_tau),
         "validation_tau": float(best.validation_tau),
         "tree": dict(best.tree),
+        # what search_tau / validation_tau are: Kendall tau-b, or the top-weighted tau
+        "fitness_metric": str(getattr(getattr(profile, "fitness", None), "metric", "kendall")),
     }
     if best.simplified:
         best_proxy["simplified"] = best.simplified
@@ -205,6 +207,10 @@ def build_report(
     }
 
 
+METRIC_LABELS = {"kendall": "Kendall τ", "weighted_kendall": "weighted Kendall τ (top-weighted fitness)"}
+"""How report.md names each ``fitness.metric`` (what the best proxy's search / validation figures are)."""
+
+
 def _bank_version() -> str:
     try:
         from greenmachine.probe import BANK_VERSION
@@ -220,6 +226,29 @@ def _fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def top_cells(row: Mapping[str, Any]) -> list[str]:
+    """The top-of-ranking cells of one proxy row: P@1%, P@5%, P@10%, top-1 accuracy, top-1 rank.
+
+    A row written before these figures existed (an old report) shows dashes.
+    """
+    from greenmachine.stats.top_metrics import PRECISION_KEYS
+
+    cells = [_fmt(row.get(key), 2) for key in PRECISION_KEYS.values()]
+    cells.append(_fmt(row.get("top1_accuracy"), 2))
+    rank = row.get("top1_rank")
+    cells.append("–" if rank is None else (f"{rank:.0f}" if float(rank).is_integer() else f"{rank:.1f}"))
+    return cells
+
+
+def top_note(result: Mapping[str, Any]) -> str:
+    """One line saying what the top-of-ranking columns of a sample's table mean (and their sizes)."""
+    sizes = result.get("top_sizes")
+    size_text = f" ({' / '.join(str(v) for v in sizes.values())} of the {result.get('n')} networks)" if sizes else ""
+    return (f"P@k%: share of the k % best-scored networks{size_text} that are among the k % most accurate; "
+            "top-1: true accuracy and rank (1 = best) of the network each proxy scores highest; "
+            "NaN/inf scores rank last; ties count as their expected value.")
 
 
 def _energy(joules: float | None) -> str:
@@ -291,7 +320,8 @@ def render_markdown(report: Mapping[str, Any], figures: Sequence[tuple[str, str]
         best.get("simplified") or best["formula"],
         "```",
         "",
-        f"Size {best['size']}; Kendall τ search {best['search_tau']:.4f}, validation {best['validation_tau']:.4f}.",
+        f"Size {best['size']}; {METRIC_LABELS.get(best.get('fitness_metric', 'kendall'), 'Kendall τ')} "
+        f"search {best['search_tau']:.4f}, validation {best['validation_tau']:.4f}.",
     ]
     if best.get("simplified") and best.get("simplified") != best["formula"]:
         lines += ["", "Unsimplified tree:", "", "```", best["formula"], "```"]
@@ -302,16 +332,19 @@ def render_markdown(report: Mapping[str, Any], figures: Sequence[tuple[str, str]
             + (f", {sampling['stratification']} strata" if sampling["mode"] == "stratified" else "")
             + f", seed {sampling['seed']})",
             "",
-            "| proxy | Kendall τ | Spearman ρ |",
-            "|---|---:|---:|",
-            f"| **evolved** | **{result['evolved']['kendall_tau']:.4f}** | **{result['evolved']['spearman_rho']:.4f}** |",
+            "| proxy | Kendall τ | Spearman ρ | P@1% | P@5% | P@10% | top-1 acc | top-1 rank |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            f"| **evolved** | **{result['evolved']['kendall_tau']:.4f}** | **{result['evolved']['spearman_rho']:.4f}** | "
+            + " | ".join(f"**{cell}**" for cell in top_cells(result["evolved"])) + " |",
         ]
         ranked = sorted(
             result["baselines"].items(),
             key=lambda item: -(item[1]["kendall_tau"] if item[1]["kendall_tau"] is not None else -2.0),
         )
         for name, values in ranked:
-            lines.append(f"| {name} | {_fmt(values['kendall_tau'], 4)} | {_fmt(values['spearman_rho'], 4)} |")
+            lines.append(f"| {name} | {_fmt(values['kendall_tau'], 4)} | {_fmt(values['spearman_rho'], 4)} | "
+                         + " | ".join(top_cells(values)) + " |")
+        lines += ["", top_note(result)]
     from greenmachine.report.cost_front import render_cost
     from greenmachine.report.multitask import render_cells
 

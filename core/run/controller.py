@@ -309,8 +309,8 @@ class RunController:
         return (lambda tree: tree_cost(tree, space)) if has_costs(space) else None
 
     def _evolution_options(self) -> dict[str, Any]:
-        """Extra keyword arguments of :class:`greenmachine.evolution.Evolution` (none for one space)."""
-        return {}
+        """Extra keyword arguments of :class:`greenmachine.evolution.Evolution`: the fitness metric."""
+        return {"metric": self.profile.fitness.metric}
 
     def _evaluate_best(self, tree: Any) -> None:
         """Score the final proxy and the baselines on the test sample; write the test scores."""

@@ -26,6 +26,7 @@ from greenmachine.events import RunStarted
 from greenmachine.settings.tasks import Task, profile_tasks
 from greenmachine.stats.normalise import normalise_table
 from greenmachine.sampling.tasks import task_samples
+from greenmachine.stats.top_metrics import top_sizes
 from greenmachine.stats.table import StatisticTable
 
 SAMPLE_NAMES = ("search", "validation", "test")
@@ -37,11 +38,26 @@ def _best_baseline(rows: dict) -> str | None:
     return max(ranked, key=lambda pair: pair[1])[0] if ranked else None
 
 
-def _best_baseline_tau(item: "TaskData", part: str) -> float:
-    """The best baseline's Kendall tau on one sample of a task (the ``margin`` offset)."""
-    rows = baseline_rows(item.raw[part], item.targets[part].numpy())
-    best = _best_baseline(rows)
-    return rows[best]["kendall_tau"] if best is not None else 0.0
+def _best_baseline_tau(item: "TaskData", part: str, metric: str = "kendall") -> float:
+    """The best baseline's tau on one sample of a task (the ``margin`` offset), in the fitness ``metric``.
+
+    With ``kendall``: the highest defined Kendall tau of :func:`greenmachine.evaluation.evaluate.baseline_rows`;
+    with another metric (:func:`greenmachine.stats.fitness.rank_fitness`): the highest value of that metric
+    among the baselines whose scores are valid (finite, not constant). 0.0 when none is.
+    """
+    if metric == "kendall":
+        rows = baseline_rows(item.raw[part], item.targets[part].numpy())
+        best = _best_baseline(rows)
+        return rows[best]["kendall_tau"] if best is not None else 0.0
+    from greenmachine.baselines.published import baseline_scores
+    from greenmachine.stats.fitness import WORST_FITNESS, rank_fitness
+
+    scores = baseline_scores(item.raw[part])
+    if not scores:
+        return 0.0
+    values = rank_fitness(torch.as_tensor(np.stack(list(scores.values()))), item.targets[part], metric)
+    values = values[values > WORST_FITNESS]
+    return float(values.max()) if len(values) else 0.0
 
 
 @dataclass
@@ -71,11 +87,12 @@ class MultiTaskRunController(RunController):
                           sample_sizes=sizes, seed=profile.evolution.seed, device=self.device)
 
     def _evolution_options(self) -> dict[str, Any]:
-        aggregate = self.profile.fitness.aggregate
+        aggregate, metric = self.profile.fitness.aggregate, self.profile.fitness.metric
         if aggregate != "margin":
-            return {"aggregate": aggregate}
-        return {"aggregate": aggregate, "offsets": {part: [_best_baseline_tau(item, part) for item in self.task_data]
-                                                    for part in ("search", "validation")}}
+            return {"aggregate": aggregate, "metric": metric}
+        return {"aggregate": aggregate, "metric": metric,
+                "offsets": {part: [_best_baseline_tau(item, part, metric) for item in self.task_data]
+                            for part in ("search", "validation")}}
 
     def _probe_all(self) -> list[DatasetData] | None:
         profile = self.profile
@@ -111,7 +128,8 @@ class MultiTaskRunController(RunController):
             test_target = item.targets["test"].numpy()
             evolved = score_proxy(tree, item.tables["test"], test_target, self.device)
             baselines = baseline_rows(item.raw["test"], test_target)
-            self.test_results[item.task.label] = {"n": int(item.raw["test"].num_networks), "evolved": evolved,
+            count = int(item.raw["test"].num_networks)
+            self.test_results[item.task.label] = {"n": count, "top_sizes": top_sizes(count), "evolved": evolved,
                                                   "baselines": baselines}
             validation = baseline_rows(item.raw["validation"], item.targets["validation"].numpy())
             self.cells.append(_cell(item, tree, evolved, baselines, validation, self.device))

@@ -147,11 +147,18 @@ class FitnessSettings:
     ``margin``: the worst task's tau less that task's best baseline tau on the same sample
     (halved; a multi-task run, see :func:`greenmachine.stats.aggregate.aggregate_taus`);
     ``normalise``: ``none``, ``rank`` or ``zscore`` of every statistic within each task's
-    sample before the formula reads it (see :mod:`greenmachine.stats.normalise`).
+    sample before the formula reads it (see :mod:`greenmachine.stats.normalise`);
+    ``metric``: the correlation each task's (or dataset's) fitness is, ``kendall`` (Kendall
+    tau-b, the default) or ``weighted_kendall`` (the top-weighted tau of
+    :func:`greenmachine.stats.fitness.weighted_kendall_tau`, which weighs most the pairs with a proxy's
+    first choices or the truly best networks). It applies to the search and validation
+    fitness (so to selection, the hall of fame and the final proxy); reports give Kendall
+    tau, Spearman rho and the top-of-ranking figures whatever the metric.
     """
 
     aggregate: str = "min"
     normalise: str = "none"
+    metric: str = "kendall"
 
 
 @dataclass(frozen=True)

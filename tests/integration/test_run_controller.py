@@ -12,6 +12,7 @@ import csv
 import json
 import time
 
+import numpy as np
 import pytest
 
 from greenmachine.rundir import directory as rundir
@@ -20,6 +21,7 @@ from greenmachine.run.controller import RunController
 from greenmachine.events import EnergySample, GenerationDone, ListSink, ProbeProgress, RunFinished, RunStarted
 from greenmachine.report.build import rebuild_report
 from greenmachine.settings.profile import load_profile
+from greenmachine.stats.top_metrics import TOP_KEYS, top_of_ranking
 
 TINY = [
     "sampling.search=12",
@@ -90,6 +92,39 @@ def test_report_carries_context_and_baselines(first_run):
     assert energy["methods"]["cpu"] and energy["phases"]["generation"]["spans"] == 4
     markdown = (run_dir / rundir.REPORT_MD_FILE).read_text()
     assert "n = 10" in markdown and "Kendall" in markdown and "estimated" not in markdown.split("## Energy")[0]
+    assert "| P@1% | P@5% | P@10% | top-1 acc | top-1 rank |" in markdown and "(1 / 1 / 1 of the 10 networks)" in markdown
+
+
+def test_report_gives_the_top_of_ranking_of_every_proxy(first_run):
+    _, run_dir, _ = first_run
+    directory = rundir.RunDirectory(run_dir)
+    report = directory.read_report()
+    for part in ("test", "validation"):
+        result = report[part]["cifar10"]
+        assert result["top_sizes"] == {"1%": 1, "5%": 1, "10%": 1}  # 10 networks: at least one
+        for row in [result["evolved"], *result["baselines"].values()]:
+            assert set(TOP_KEYS) <= set(row) and {"kendall_tau", "spearman_rho"} <= set(row)
+    # the figures are those of the saved test scores
+    rows = directory.read_test_scores()
+    accuracy = np.array([row.accuracy for row in rows])
+    test = report["test"]["cifar10"]
+    assert top_of_ranking(np.array([row.evolved for row in rows]), accuracy) == pytest.approx(
+        {key: value for key, value in test["evolved"].items() if key in TOP_KEYS})
+    naswot = top_of_ranking(np.array([row.baselines["naswot"] for row in rows]), accuracy)
+    assert naswot == {key: test["baselines"]["naswot"][key] for key in TOP_KEYS}
+    if naswot["top1_tied"] == 1:
+        assert naswot["top1_rank"] == 1 + int((accuracy > naswot["top1_accuracy"]).sum())
+
+
+def test_a_weighted_fitness_run_names_its_metric(first_run, cache_dir, tmp_path):
+    """fitness.metric = weighted_kendall runs on the one-space controller (the probes are cache hits)."""
+    controller, run_dir, _ = run(tiny_profile(cache_dir, "fitness.metric='weighted_kendall'"), tmp_path / "weighted")
+    assert controller.evolution.metric == "weighted_kendall" and first_run[0].evolution.metric == "kendall"
+    report = rundir.RunDirectory(run_dir).read_report()
+    assert report["best_proxy"]["fitness_metric"] == "weighted_kendall"
+    assert report["profile"]["fitness"]["metric"] == "weighted_kendall"
+    assert "weighted Kendall τ (top-weighted fitness) search" in (run_dir / rundir.REPORT_MD_FILE).read_text()
+    assert first_run[0].directory.read_report()["best_proxy"]["fitness_metric"] == "kendall"
 
 
 def test_energy_spans_nest_and_are_written(first_run):

@@ -25,6 +25,7 @@ from greenmachine.errors import GMError
 from greenmachine.events import GenerationDone, ListSink, LogMessage, ProbeProgress, RunFinished
 from greenmachine.rundir.directory import BEST_PROXY_FILE, CHECKPOINT_FILE, ENERGY_FILE, RunDirectory
 from greenmachine.settings.profile import load_profile
+from greenmachine.stats.top_metrics import TOP_KEYS
 from greenmachine.tui.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -280,6 +281,13 @@ def test_gm_eval_reads_space_and_dataset_from_the_proxy(uninterrupted, tmp_path)
     assert (data["space"], data["dataset"], data["n"]) == ("tss", "cifar10", 10)
     assert -1 <= data["proxy"]["kendall_tau"] <= 1 and "naswot" in data["proxies"]
     assert "EVOLVED" in result.output
+    # the top-of-ranking figures beside tau and rho: JSON keys, table columns and their note
+    assert data["top_sizes"] == {"1%": 1, "5%": 1, "10%": 1}
+    for row in [data["proxy"], *data["proxies"].values()]:
+        assert set(TOP_KEYS) <= set(row)
+        assert row["precision_at_10pct"] is None or 0 <= row["precision_at_10pct"] <= 1
+    assert 1 <= data["proxy"]["top1_rank"] <= 10
+    assert "P@10%" in result.output and "top-1 acc" in result.output and "(1 / 1 / 1 of the 10 networks)" in result.output
 
 
 def test_gm_eval_probe_seed_scores_at_another_seed(uninterrupted, tmp_path):
@@ -306,6 +314,8 @@ def test_gm_baselines_and_probe_happy_path(cache_dir, tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert data["n"] == 10 and data["sample"] == "test" and "synflow" in data["proxies"]
+    assert data["top_sizes"] == {"1%": 1, "5%": 1, "10%": 1}
+    assert set(TOP_KEYS) <= set(data["proxies"]["synflow"]) and "P@5%" in result.output
 
 
 # -- SIGINT and SIGKILL of a gm run process -------------------------------------------------------------

@@ -463,6 +463,7 @@ def test_gm_baselines_reference_adds_rows(toy, tmp_path):
     assert "fisher (authors' code)" in result.output and "zico (authors' code)" in result.output
     rows = json.loads((tmp_path / "out.json").read_text())["proxies"]
     assert "fisher" in rows and "fisher (authors' code)" in rows and "meco (authors' code)" not in rows
+    assert "precision_at_10pct" in rows["fisher (authors' code)"] and "top1_rank" in rows["zico (authors' code)"]
     result = runner.invoke(app, ["baselines", str(profile), "--reference", "--reference-only", "nonexistent"])
     assert result.exit_code == 2 and "unknown reference baseline" in result.output
     result = runner.invoke(app, ["baselines", str(profile), "--reference-only", "fisher"])

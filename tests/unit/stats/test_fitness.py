@@ -1,13 +1,14 @@
-"""Fitness: batched Kendall tau-b / Spearman rho equal scipy (ties included); worst fitness."""
+"""Fitness: batched Kendall tau-b / Spearman rho / weighted tau equal scipy (ties included); worst fitness."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from scipy.stats import kendalltau, spearmanr
+from scipy.stats import kendalltau, spearmanr, weightedtau
 
-from greenmachine.stats.fitness import WORST_FITNESS, kendall_tau_b, multi_dataset_fitness, spearman_rho
+from greenmachine.stats.fitness import (WORST_FITNESS, kendall_tau_b, multi_dataset_fitness, rank_fitness, spearman_rho,
+                          weighted_kendall_tau)
 
 torch.set_num_threads(1)
 
@@ -73,3 +74,52 @@ def test_large_batch_matches_scipy_sample():
     mine = kendall_tau_b(torch.tensor(rows), torch.tensor(target)).numpy()
     for index in (0, 13, 39):
         assert mine[index] == pytest.approx(kendalltau(rows[index], target).statistic, abs=1e-12)
+
+
+def _weighted_scipy(rows, target):
+    return _scipy(lambda row, truth: weightedtau(row, truth), rows, target)
+
+
+@pytest.mark.parametrize("trial", range(10))
+def test_weighted_kendall_equals_scipy_weightedtau_with_ties(trial):
+    rng = np.random.default_rng(100 + trial)
+    count = int(rng.integers(2, 300))
+    target = rng.integers(0, 6, count).astype(float) if trial % 2 else rng.normal(size=count)
+    rows = rng.integers(0, 5, (6, count)).astype(float)  # heavy ties
+    rows[1] = rng.normal(size=count)
+    rows[2] = target * 3 + rng.integers(0, 2, count)  # ties within target ties
+    rows[3] = -target
+    rows[4, : count // 2] = 1e300
+    mine = weighted_kendall_tau(torch.tensor(rows), torch.tensor(target)).numpy()
+    np.testing.assert_allclose(mine, _weighted_scipy(rows, target), rtol=0, atol=1e-12)
+    assert torch.equal(rank_fitness(torch.tensor(rows), torch.tensor(target), "weighted_kendall"), torch.tensor(mine))
+
+
+def test_weighted_kendall_invalid_rows_and_bounds():
+    target = torch.arange(10, dtype=torch.float64)
+    scores = torch.stack([
+        torch.full((10,), 3.0, dtype=torch.float64),
+        torch.arange(10, dtype=torch.float64).where(torch.arange(10) != 4, torch.tensor(float("nan"), dtype=torch.float64)),
+        torch.arange(10, dtype=torch.float64).where(torch.arange(10) != 2, torch.tensor(float("-inf"), dtype=torch.float64)),
+        torch.arange(10, dtype=torch.float64),
+        -torch.arange(10, dtype=torch.float64),
+    ])
+    tau = weighted_kendall_tau(scores, target)
+    assert tau[:3].tolist() == [WORST_FITNESS] * 3 and tau[3] == pytest.approx(1.0) and tau[4] == pytest.approx(-1.0)
+    assert weighted_kendall_tau(scores, torch.zeros(10, dtype=torch.float64)).tolist() == [WORST_FITNESS] * 5
+    assert weighted_kendall_tau(scores[3:4, :1], target[:1]).tolist() == [WORST_FITNESS]
+    with pytest.raises(ValueError, match="networks"):
+        weighted_kendall_tau(scores, target[:5])
+    with pytest.raises(ValueError, match="unknown fitness metric"):
+        rank_fitness(scores, target, "pearson")
+    assert torch.equal(rank_fitness(scores, target), kendall_tau_b(scores, target))
+
+
+def test_weighted_kendall_punishes_poor_networks_scored_first_more_than_tau():
+    """Three of 300 poor networks scored first: tau barely moves, the weighted tau drops."""
+    target = torch.arange(300, dtype=torch.float64)
+    degenerate = target.clone()
+    degenerate[:3] = 1000.0 + torch.arange(3, dtype=torch.float64)  # the three worst scored highest
+    tau = kendall_tau_b(degenerate, target).item()
+    weighted = weighted_kendall_tau(degenerate, target).item()
+    assert tau > 0.95 and weighted < 0.75  # measured: 0.960 and 0.691
