@@ -148,7 +148,8 @@ def _print_run_summary(run_dir: Path) -> None:
     typer.echo("\n".join(render_energy(data["energy"])), err=True)
     for dataset, result in data["test"].items():
         name, best = rank_rows(result["baselines"])[0]
-        typer.echo(f"test {dataset} (n={result['n']}, {data['sampling']['mode']}): evolved tau "
+        how = data["sampling"].get("test_sampling") or data["sampling"]["mode"]
+        typer.echo(f"test {dataset} (n={result['n']}, {how}): evolved tau "
                    f"{result['evolved']['kendall_tau']:.4f}{_top_summary(result['evolved'])}; "
                    f"best baseline {name} {_tau(best['kendall_tau'])}{_top_summary(best)}", err=True)
     from greenmachine.report.cost_front import summary_lines
@@ -170,6 +171,7 @@ def run_command(
     seeds: Annotated[Optional[str], typer.Option("--seeds", help="Evolution seeds, e.g. 0,1,2: one run each, then one summary (needs a PROFILE).")] = None,
     repeat: Annotated[Optional[str], typer.Option("--repeat", help="K: evolution seeds 0..K-1 (instead of --seeds).")] = None,
     probe_seeds: Annotated[Optional[str], typer.Option("--probe-seeds", help="Probe seeds (minibatch and weights), e.g. 0,1 (default: the profile's).")] = None,
+    labels: Annotated[Optional[int], typer.Option("--labels", help="Design from N labelled networks (sampling.labels = N): two thirds search, a third validation; the test is the rest of the space or a random sampling.test of it.")] = None,
 ) -> None:
     """Probe, evolve and report headlessly: progress on stderr, energy report at the end."""
     import numpy  # noqa: F401 - imported here, before the meter's start-up thread imports it too
@@ -177,6 +179,10 @@ def run_command(
     from greenmachine.energy import MeterStartup
     from greenmachine.settings.profile import load_profile
 
+    if labels is not None:
+        if resume is not None:
+            _fail("--resume takes no --labels: the run directory's profile.toml is used")
+        overrides = [*(overrides or []), f"sampling.labels={labels}"]
     if seeds is not None or repeat is not None or probe_seeds is not None:
         if resume is not None:
             _fail("--resume is for one run; rerun the same --seeds/--repeat command to resume a folder of seed runs")

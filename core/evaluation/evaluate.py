@@ -229,8 +229,9 @@ def profile_baselines(profile: Any, sink: Callable[[Event], None], reference: Se
         output.append({
             "n": result["n"], "top_sizes": result["top_sizes"], "space": space, "dataset": dataset, "ground_truth": benchmark.metric_columns[dataset],
             "sample": "test",
-            "sampling": sampling_info(samples.mode, samples.stratification, samples.strata, samples.seed),
-            "sampling_description": samples.describe().split(":")[0],
+            "sampling": {**sampling_info(samples.mode, samples.stratification, samples.strata, samples.seed),
+                         **samples.sampling_record()},
+            "sampling_description": samples.test_sampling(),
             "probe": {"batch_size": profile.probe.batch_size, "seed": profile.probe.seed},
             "proxies": result["baselines"],
         })
@@ -406,7 +407,7 @@ def proxy_own_networks(source: Path, saved: Mapping[str, Any], space: str) -> tu
         settings = SamplingSettings(mode=str(drawn["mode"]), stratification=str(drawn.get("stratification") or "equal_width"),
                                     strata=int(drawn.get("strata") or 10), search=int(drawn["sizes"]["search"]),
                                     validation=int(drawn["sizes"]["validation"]), test=int(drawn["sizes"]["test"]),
-                                    seed=int(drawn["seed"]))
+                                    seed=int(drawn["seed"]), labels=int(drawn.get("labels") or 0))
         stratified_on = str(drawn.get("stratified_on") or (saved.get("datasets") or ["cifar10"])[0])
     except (KeyError, TypeError, ValueError) as error:
         raise GMError(f"the proxy file's provenance.sampling is malformed ({error})") from None

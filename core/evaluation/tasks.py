@@ -48,8 +48,9 @@ def task_baselines(profile: Any, sink: Any) -> list[dict[str, Any]]:
             "n": result["n"], "space": task.space, "dataset": task.dataset, "task": task.label,
             "ground_truth": benchmark.metric_columns[task.dataset], "sample": "test",
             "sampling": {**sampling_info(samples.mode, samples.stratification, samples.strata, samples.seed),
+                         **samples.sampling_record(),
                          "stratified_on": task.stratify_on},
-            "sampling_description": samples.describe().split(":")[0],
+            "sampling_description": samples.test_sampling(),
             "probe": {"batch_size": profile.probe.batch_size, "seed": profile.probe.seed},
             "proxies": result["baselines"],
         })

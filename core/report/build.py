@@ -189,6 +189,7 @@ def build_report(
             "stratified_on": profile.benchmark.datasets[0],
             "sizes": {"search": len(samples.search), "validation": len(samples.validation), "test": len(samples.test)},
             "description": samples.describe(),
+            **(samples.sampling_record() if hasattr(samples, "sampling_record") else {}),
         },
         "probe": {
             "batch_size": profile.probe.batch_size,
@@ -218,6 +219,14 @@ def _bank_version() -> str:
         return str(BANK_VERSION)
     except ImportError:  # pragma: no cover - probe always present in practice
         return "unknown"
+
+
+def _test_sampling(sampling: Mapping[str, Any]) -> str:
+    """How the test sample was drawn: the labelled draw's test, else the samples' mode and seed."""
+    if sampling.get("labels"):
+        return f"{sampling['test_sampling']}; designed from {sampling['labels']} labelled networks"
+    return (sampling["mode"] + (f", {sampling['stratification']} strata" if sampling["mode"] == "stratified" else "")
+            + f", seed {sampling['seed']}")
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -328,9 +337,7 @@ def render_markdown(report: Mapping[str, Any], figures: Sequence[tuple[str, str]
     for dataset, result in report["test"].items():
         lines += [
             "",
-            f"## Held-out test sample — {dataset} (n = {result['n']}, {sampling['mode']}"
-            + (f", {sampling['stratification']} strata" if sampling["mode"] == "stratified" else "")
-            + f", seed {sampling['seed']})",
+            f"## Held-out test sample — {dataset} (n = {result['n']}, {_test_sampling(sampling)})",
             "",
             "| proxy | Kendall τ | Spearman ρ | P@1% | P@5% | P@10% | top-1 acc | top-1 rank |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",

@@ -426,6 +426,8 @@ class RunController:
 
 
 def _sampling_label(samples: Samples) -> str:
-    if samples.mode == "random":
-        return "random"
-    return f"stratified ({samples.stratification}, {samples.strata} strata)"
+    how = "random" if samples.mode == "random" else f"stratified ({samples.stratification}, {samples.strata} strata)"
+    if getattr(samples, "labels", 0):
+        test = "the rest of the space" if samples.test_mode == "rest" else "a uniform random sample of the rest"
+        return f"{samples.labels} labelled networks drawn {how}; test: {test}"
+    return how

@@ -29,14 +29,45 @@ class Samples:
     stratification: str
     strata: int
     seed: int
+    #: Labelled networks (``sampling.labels``; 0: the usual search / validation / test draw).
+    labels: int = 0
+    #: With labels: ``rest`` (the test is every unlabelled network) or ``random`` (a uniform
+    #: random sample drawn before the labels); see :mod:`greenmachine.sampling.few_labels`.
+    test_mode: str = ""
+    #: With labels: the number of networks of the space.
+    space_size: int = 0
 
     def describe(self) -> str:
         """One line saying how the samples were drawn (for reports)."""
-        how = self.mode if self.mode == "random" else f"stratified ({self.stratification}, {self.strata} strata)"
+        if self.labels:
+            return (
+                f"{self._how()}, seed {self.seed}: {self.labels} labelled networks (search n={len(self.search)}, "
+                f"validation n={len(self.validation)}); test n={len(self.test)}: {self.test_sampling()}"
+            )
         return (
-            f"{how}, seed {self.seed}: search n={len(self.search)}, "
+            f"{self._how()}, seed {self.seed}: search n={len(self.search)}, "
             f"validation n={len(self.validation)}, test n={len(self.test)}"
         )
+
+    def test_sampling(self) -> str:
+        """How the test sample was drawn, without its n (``gm baselines``, report headings)."""
+        if not self.labels:
+            return f"{self._how()}, seed {self.seed}"
+        if self.test_mode == "rest":
+            return (f"every unlabelled network of the space ({self.space_size} less the {self.labels} labelled, "
+                    f"drawn {self._how()}, seed {self.seed})")
+        return (f"uniform random of the space's {self.space_size} networks, seed {self.seed}, drawn before the "
+                f"{self.labels} labelled networks (the same test networks for every number of labels at this seed)")
+
+    def sampling_record(self) -> dict:
+        """The labelled draw for ``report.json`` (empty without labels)."""
+        if not self.labels:
+            return {}
+        return {"labels": self.labels, "test_mode": self.test_mode, "space_size": self.space_size,
+                "test_sampling": self.test_sampling()}
+
+    def _how(self) -> str:
+        return self.mode if self.mode == "random" else f"stratified ({self.stratification}, {self.strata} strata)"
 
     def all_indices(self) -> np.ndarray:
         """Every sampled index once (search, then validation, then test)."""
@@ -109,6 +140,10 @@ def draw_sample(
 def draw_samples(accuracy: np.ndarray, settings: SamplingSettings, source: str = "the space") -> Samples:
     """Draw the disjoint search, validation and test samples of a profile.
 
+    With ``settings.labels = N`` the N labelled networks are split into search and
+    validation and the test is the rest of the space or a random sample of it
+    (:func:`greenmachine.sampling.few_labels.draw_labelled_samples`).
+
     Parameters
     ----------
     accuracy : numpy.ndarray
@@ -116,6 +151,10 @@ def draw_samples(accuracy: np.ndarray, settings: SamplingSettings, source: str =
     settings : SamplingSettings
         Mode, stratification, strata, sizes and seed.
     """
+    if getattr(settings, "labels", 0):
+        from greenmachine.sampling.few_labels import draw_labelled_samples
+
+        return draw_labelled_samples(accuracy, settings, source)
     needed = settings.search + settings.validation + settings.test
     if len(accuracy) < needed:
         raise GMError(f"{source} has {len(accuracy)} networks, but the samples need {needed} "

@@ -61,7 +61,7 @@ def own_networks_from_provenance(provenance: Mapping[str, Any], drawn: Mapping[s
         settings = SamplingSettings(mode=str(drawn["mode"]), stratification=str(drawn.get("stratification") or "equal_width"),
                                     strata=int(drawn.get("strata") or 10), search=int(drawn["sizes"]["search"]),
                                     validation=int(drawn["sizes"]["validation"]), test=int(drawn["sizes"]["test"]),
-                                    seed=int(drawn["seed"]))
+                                    seed=int(drawn["seed"]), labels=int(drawn.get("labels") or 0))
         tasks = [Task(*parse_task(text), stratify_on=parse_task(text)[1]) for text in provenance["tasks"]]
     except (KeyError, TypeError, ValueError, GMError) as error:
         raise GMError(f"the proxy file's provenance (tasks, sampling) is malformed ({error})") from None

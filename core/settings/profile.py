@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from greenmachine.errors import ProfileError
+from greenmachine.errors import GMError, ProfileError
 from greenmachine.settings.checks import (  # noqa: F401  (the limits are re-exported for other modules)
     MAX_INITIAL_DEPTH_SETTING,
     MAX_TREE_DEPTH_SETTING,
@@ -78,6 +78,12 @@ class SamplingSettings:
 
     ``mode``: ``random`` (uniform) or ``stratified``; ``stratification``: ``equal_width``
     accuracy bins or ``quantile`` bins; ``strata``: number of bins.
+
+    ``labels`` (default 0: off): design from few labels (``gm run --labels N``). N networks
+    are drawn in ``mode`` and split into search (two thirds) and validation (a third, at
+    least 5); ``search`` and ``validation`` are then not used, and the test is every other
+    network of the space when at most ``test`` are left, else a uniform random ``test`` of
+    them drawn before the labels (see :mod:`greenmachine.sampling.few_labels`).
     """
 
     mode: str = "stratified"
@@ -87,6 +93,7 @@ class SamplingSettings:
     validation: int = 200
     test: int = 1000
     seed: int = 0
+    labels: int = 0
 
 
 @dataclass(frozen=True)
@@ -234,7 +241,10 @@ _SECTIONS: dict[str, type] = {
 
 
 def _omitted_in_toml(profile: Profile, section: str, key: str) -> bool:
-    """``benchmark.tasks`` is written only when set, and then replaces space and datasets."""
+    """``benchmark.tasks`` is written only when set, and then replaces space and datasets;
+    ``sampling.labels`` only when set (profiles written before it existed read the same)."""
+    if (section, key) == ("sampling", "labels"):
+        return not profile.sampling.labels
     if section != "benchmark":
         return False
     if key == "tasks":
@@ -346,7 +356,15 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>", bas
     if profile.probe.address and profile.probe.executor != "ray":
         raise ProfileError(f"{source}: probe.address is only for probe.executor = \"ray\"")
     sampling = profile.sampling
-    smallest = min(sampling.search, sampling.validation, sampling.test)
+    if sampling.labels:
+        from greenmachine.sampling.few_labels import check_labels
+
+        try:
+            check_labels(sampling.labels)
+        except GMError as error:
+            raise ProfileError(f"{source}: {error}") from None
+    # with labels the stratified draw is of the labelled networks only (the test is uniform)
+    smallest = sampling.labels or min(sampling.search, sampling.validation, sampling.test)
     if sampling.mode == "stratified" and sampling.strata > smallest:
         raise ProfileError(
             f"{source}: sampling.strata ({sampling.strata}) must not exceed the smallest sample size ({smallest})"

@@ -63,11 +63,18 @@ class RunScreen(MonitorScreen):
     def show_profile(self, profile: Any) -> None:
         """Fill the header from a loaded :class:`greenmachine.settings.profile.Profile` before the run starts."""
         sampling = profile.sampling
+        search, validation = (sampling.search, sampling.validation)
+        mode = (f"{sampling.mode} ({sampling.stratification}, {sampling.strata} strata)"
+                if sampling.mode == "stratified" else sampling.mode)
+        if sampling.labels:  # the run's start replaces the test size by the drawn one
+            from greenmachine.sampling.few_labels import split_sizes
+
+            search, validation = split_sizes(sampling.labels)
+            mode = f"{sampling.labels} labelled networks drawn {mode}"
         self.header.set_run(
             profile=profile.name, space=profile.benchmark.space, datasets=profile.benchmark.datasets,
-            sampling_mode=f"{sampling.mode} ({sampling.stratification}, {sampling.strata} strata)"
-            if sampling.mode == "stratified" else sampling.mode,
-            sample_sizes={"search": sampling.search, "validation": sampling.validation, "test": sampling.test},
+            sampling_mode=mode,
+            sample_sizes={"search": search, "validation": validation, "test": sampling.test},
             seed=profile.evolution.seed, device=profile.probe.device,
         )
 
