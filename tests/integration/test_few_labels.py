@@ -194,7 +194,7 @@ def _script():
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "few_labels.py"
+    path = Path(__file__).resolve().parents[2] / "scripts" / "few_labels.py"
     spec = importlib.util.spec_from_file_location("few_labels_script", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
