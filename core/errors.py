@@ -10,6 +10,13 @@ class GMError(Exception):
     """Base class of user-facing errors: the message is one line, shown as is."""
 
 
+class GMWarning(UserWarning):
+    """Base class of warnings for the user (one line each; the CLI prints ``gm: warning: ...``).
+
+    Core never prints: it issues these through :mod:`warnings` and goes on.
+    """
+
+
 class DataFileError(GMError):
     """A data file is missing or malformed."""
 

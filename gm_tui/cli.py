@@ -30,15 +30,37 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a GreenMachine warning (``greenmachine.errors.GMWarning``) as one ``gm: warning:`` line."""
+    typer.echo(f"gm: warning: {' '.join(str(message).split())}", err=True)
+
+
 def user_errors(command: Callable) -> Callable:
-    """Turn ``GMError`` (and a missing optional dependency) into one line and exit 2."""
+    """Turn ``GMError`` (and a missing optional dependency) into one line and exit 2.
+
+    Warnings core issues for the user (``greenmachine.errors.GMWarning``: degenerate scores, an
+    undefined statistic) are printed as one ``gm: warning: ...`` line each on stderr.
+    """
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        from greenmachine.errors import GMError
+        import warnings
+
+        from greenmachine.errors import GMError, GMWarning
 
         try:
-            return command(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("default", GMWarning)
+                previous = warnings.showwarning
+
+                def show(message, category, *rest, **named):
+                    if issubclass(category, GMWarning):
+                        _show_warning(message, category, *rest, **named)
+                    else:
+                        previous(message, category, *rest, **named)
+
+                warnings.showwarning = show
+                return command(*args, **kwargs)
         except GMError as error:
             _fail(str(error))
         except KeyboardInterrupt:

@@ -22,12 +22,17 @@ fisher     sum over channels 0.5 mean_n (sum_hw A * dL/dA)^2                    
 synflow    sum |W * dR/dW|, |W|, no BN, float64, all-ones input                  Tanaka et al., NeurIPS 2020
 logsynflow sum |W * log(dR/dW + 1)| (same pass)                                  Cavagnero et al. (FreeREA), WACV 2023
 jacob_cov  -sum(log(v + k) + 1/(v + k)), v eigenvalues of corr(dsum(f)/dx)       Mellor et al., arXiv 2006.04647 (v1)
-naswot     log|sum_ReLU (C C^T + (1 - C)(1 - C)^T)|, C binary ReLU codes          Mellor et al., ICML 2021
+naswot     log|sum_ReLU (C C^T + (1 - C)(1 - C)^T)|, C binary ReLU codes (*)      Mellor et al., ICML 2021
 zen        log E|f(x) - f(x + 0.01 n)| + sum_BN log sqrt(mean running var)      Lin et al., ICCV 2021
 meco       sum over layers of min eig of the channel correlation (1 sample)      Jiang et al., NeurIPS 2023
 zico       sum over layers of log sum_w mean|g| / std(g) across batch chunks     Li et al., ICLR 2023
-swap       distinct sample-wise sign patterns over all ReLU units               Peng et al., ICLR 2024
+swap       distinct sample-wise sign patterns over all ReLU units (*)           Peng et al., ICLR 2024
 ========== ===================================================================== =========================================
+
+(*) every ReLU-family call of the forward pass, module or functional (``nn.ReLU``, ``F.relu``,
+``x.relu()``, ``F.relu6``, leaky ReLU, ...; see :mod:`greenmachine.probe.passes.activations`). A
+network with none has no codes: both are undefined for it (its table value is a 0
+placeholder; scoring it through :mod:`greenmachine.proxies` gives NaN and a warning).
 
 Reference versions (authors' released code): the bank definitions above are frozen with the
 bank version (part of every cache key and of the shipped proxies' leaves), and some differ

@@ -89,6 +89,21 @@ def evaluate_sample(table: StatisticTable, accuracy: Any, tree: Any = None, devi
     return result
 
 
+def proxy_degeneracy(tree: Any, table: StatisticTable, normalise: str = "none", scorer: str = "proxy",
+                     labels: Sequence[str] | None = None):
+    """What is degenerate about a proxy's scores on ``table``'s networks (None: nothing).
+
+    The scores as :func:`score_proxy` computes them; see :func:`greenmachine.proxies.degeneracy.diagnose`.
+    """
+    from greenmachine.proxies.degeneracy import diagnose, table_values
+    from greenmachine.proxy.evaluate import evaluate_population
+    from greenmachine.stats.normalise import normalise_table
+
+    scores = evaluate_population([tree], normalise_table(table, normalise))[0].detach().cpu().numpy()
+    layer, network = tree.statistics()
+    return diagnose(scores, table_values(table, layer | network), labels=labels, scorer=scorer)
+
+
 def network_scores(table: StatisticTable, tree: Any, device: str = "cpu") -> dict[str, np.ndarray]:
     """Every network's score under the proxy ``tree`` (key ``evolved``) and every baseline."""
     from greenmachine.baselines.published import baseline_scores
@@ -345,6 +360,11 @@ def evaluate_saved_proxy(
     tree = tree_from_dict(saved["tree"], table.layer_statistic_names, table.network_statistic_names)
     normalise = saved.get("normalise", "none")
     result = evaluate_sample(table, accuracy_all[indices], tree, normalise=normalise)
+    degenerate = proxy_degeneracy(tree, table, normalise, f"proxy {path}", [f"network {int(i)}" for i in indices])
+    if degenerate is not None:  # a tau of meaningless scores: say so, and which statistic made them
+        from greenmachine.events import LogMessage
+
+        sink(LogMessage(level="warning", message=degenerate.message))
     sampling = sampling_info(sample, stratification, strata, seed)
     if sample == "all":
         sampling.update(seed=None, stratification=None, strata=None)
@@ -358,6 +378,7 @@ def evaluate_saved_proxy(
                      or saved.get("tasks") else {}),
                   **result["evolved"]},
         "proxies": result["baselines"],
+        "warnings": [degenerate.message] if degenerate is not None else [],
     }
 
 

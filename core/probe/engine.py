@@ -13,6 +13,13 @@ networks) with a ``torch.Generator`` seeded by ``seed``, biases are 0 and BatchN
 Non-finite values: every statistic is stored as finite float64. NaN and +/-inf (e.g. a
 log-determinant of a singular kernel) are replaced by 0 and counted in the network
 statistic ``non_finite_value_count``, so proxy formulas only ever see finite inputs.
+
+Undefined statistics: where a statistic has no meaning for a network (NASWOT and SWAP of a
+network without ReLU-family activations; every statistic of a pass whose network output is
+not finite) its placeholder value is kept as above and
+:attr:`greenmachine.stats.table.NetworkStatistics.undefined` says so and why; scorers give NaN there and
+warn (:meth:`greenmachine.proxies.Proxy.scores_of`), and :func:`probe_many` refuses a network whose
+logits are not finite.
 """
 
 from __future__ import annotations
@@ -136,7 +143,15 @@ def evaluate_bank(record: passes.ProbeRecord, grasp: bool = False,
     if _COUNTER in statistics:
         record.network["non_finite_values"] = float(bad)
         network_values[_COUNTER] = float(statistics[_COUNTER].function(record))
-    return NetworkStatistics(tuple(record.layer_names), layer_values, network_values)
+    undefined = {name: record.broken_passes.get(statistic.needs) or record.undefined[name]
+                 for name, statistic in statistics.items()
+                 if statistic.needs in record.broken_passes or name in record.undefined}
+    return NetworkStatistics(tuple(record.layer_names), layer_values, network_values, undefined)
+
+
+def output_failure(statistics: NetworkStatistics) -> str | None:
+    """Why the network's logits made the main pass meaningless (not finite), else None."""
+    return statistics.undefined.get("cross_entropy_loss")
 
 
 def passes_for(statistics) -> set[str]:
@@ -194,8 +209,16 @@ def probe_model(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, se
     Raises
     ------
     greenmachine.spaces.layers.LayerError
-        A model with no Conv2d/Linear layer, or whose forward pass fails.
+        A model with no Conv2d/Linear layer, whose forward pass fails, or whose logits are
+        not ``(batch, classes)`` with a class for every label.
+    GMError
+        An empty minibatch, or labels that are not one class index per image.
     """
+    if images.dim() < 1 or images.shape[0] < 1:
+        raise GMError("the probe needs a minibatch of at least one image; it is empty")
+    if labels.dim() != 1 or labels.shape[0] != images.shape[0]:
+        raise GMError(f"the probe's minibatch has {images.shape[0]} image(s) but labels of shape "
+                      f"{tuple(labels.shape)}: it needs one class index per image")
     with one_thread():
         return _probe_model(model, images, labels, seed, grasp, layers, only)
 
@@ -311,12 +334,13 @@ def probe_many(space, arch_indices: Sequence[int | str], dataset: str, batch_siz
     Raises
     ------
     GMError
-        Unknown space, dataset, arch string or index; missing data files.
+        Unknown space, dataset, arch string or index; missing data files; a network whose
+        logits are not one per class of ``dataset`` (custom spaces) or not finite.
     """
     from greenmachine.benchmark.tables import load_benchmark
     from greenmachine.benchmark.images import image_identity, minibatch
     from greenmachine.spaces import get_space
-    from greenmachine.spaces.layers import readable_model
+    from greenmachine.spaces.layers import LayerError, readable_model
 
     if grasp is None:
         grasp = bool(getattr(cache, "grasp", False))
@@ -324,7 +348,7 @@ def probe_many(space, arch_indices: Sequence[int | str], dataset: str, batch_siz
         raise ValueError("probe_many: grasp differs from the cache's grasp setting")
     search_space = get_space(space)
     benchmark = load_benchmark(search_space)
-    search_space.dataset(dataset)
+    classes = search_space.dataset(dataset).num_classes
     resolved = resolve_device(device)
     images_key = image_identity(dataset) if cache is not None else ""
     batch: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -344,10 +368,17 @@ def probe_many(space, arch_indices: Sequence[int | str], dataset: str, batch_siz
                 images, labels = minibatch(dataset, batch_size, seed)
                 batch = (images.to(resolved), labels.to(resolved))
             model = build_initialised(search_space, arch, dataset, seed, resolved)
-            if not search_space.layers_in_registration_order:
-                model = readable_model(model, batch[0][:1])
-            statistics = probe_model(model, batch[0], batch[1], seed, grasp,
-                                     layers=_space_layers(search_space, model))
+            try:
+                if not search_space.layers_in_registration_order:
+                    model = readable_model(model, batch[0][:1], classes)
+                statistics = probe_model(model, batch[0], batch[1], seed, grasp,
+                                         layers=_space_layers(search_space, model))
+            except LayerError as error:  # name the network the model is
+                raise LayerError(f"{search_space.title}: network {index} ({arch!r}) on {dataset}: {error}") from None
+            failure = output_failure(statistics)
+            if failure is not None:
+                raise GMError(f"{search_space.title}: network {index} ({arch!r}) on {dataset}: {failure}, so its "
+                              "statistics would be meaningless")
             if cache is not None:
                 cache.store(search_space.cache_name, index, dataset, batch_size, seed, statistics, **key)
         results.append(statistics)

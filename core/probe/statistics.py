@@ -300,13 +300,20 @@ def weighted_layer_count(r: ProbeRecord):
 
 @register("naswot", NETWORK, MAIN)
 def naswot(r: ProbeRecord):
-    """NASWOT log|K|, K summed over ReLU modules' binary codes (Mellor et al. 2021, as FreeREA)."""
+    """NASWOT log|K|, K summed over ReLU-family calls' binary codes (Mellor et al. 2021, as FreeREA).
+
+    Every call, module or functional (see :mod:`greenmachine.probe.passes.activations`); undefined
+    for a network without one.
+    """
     return r.network["naswot"]
 
 
 @register("swap", NETWORK, MAIN)
 def swap(r: ProbeRecord):
-    """SWAP: distinct sample-wise activation patterns over all ReLU units (Peng et al. 2024)."""
+    """SWAP: distinct sample-wise activation patterns over all ReLU-family units (Peng et al. 2024).
+
+    Every call, module or functional; undefined for a network without one.
+    """
     return r.network["swap"]
 
 

@@ -101,11 +101,17 @@ class Proxy:
 
         return passes_for(self.statistics)
 
-    def scores_of(self, statistics: Sequence["NetworkStatistics"]) -> list[float]:
+    def scores_of(self, statistics: Sequence["NetworkStatistics"], labels: Sequence[str] | None = None) -> list[float]:
         """Evaluate the formula on probed networks (one score each).
 
         With a normalised proxy (``normalise`` not ``none``) every statistic is normalised
         within ``statistics`` first, so a score depends on the other networks scored with it.
+
+        A network for which the probe could not define a statistic the formula reads
+        (:attr:`greenmachine.stats.table.NetworkStatistics.undefined`) scores NaN. When the scores are
+        degenerate (non-finite, exactly 0, or mostly tied) one
+        :class:`greenmachine.proxies.degeneracy.DegenerateScoresWarning` says so, naming the networks
+        (``labels``; default ``network 0``, ...) and the statistic that caused it.
 
         Raises
         ------
@@ -135,10 +141,11 @@ class Proxy:
                 {name: stats.network_statistics[name] for name in sorted(network)}))
         table = normalise_table(StatisticTable.from_networks(trimmed), self.normalise)
         values = evaluate_population([self.tree], table)
-        return [float(value) for value in values.reshape(-1).tolist()]
+        scores = [float(value) for value in values.reshape(-1).tolist()]
+        return _checked_scores(self, scores, statistics, labels)
 
     def probe(self, model: "nn.Module", images: "torch.Tensor", labels: "torch.Tensor", *,
-              seed: int | None = None, initialise: bool = True) -> "NetworkStatistics":
+              seed: int | None = None, initialise: bool = True, classes: int | None = None) -> "NetworkStatistics":
         """Probe ``model`` with only the passes this proxy needs.
 
         Parameters
@@ -154,45 +161,87 @@ class Proxy:
             Re-initialise the weights with the probe's seeded convention (default), as the
             networks the formula was designed on were; ``False`` keeps the model's weights.
             The model is modified in place either way (weights, BatchNorm statistics).
+        classes : int, optional
+            The dataset's class count: the model must give exactly that many logits
+            (default: only checked against the labels of the minibatch).
+
+        Raises
+        ------
+        GMError
+            An empty minibatch; a model the probe cannot read (see :meth:`score`).
         """
         from greenmachine.probe.engine import probe_model
         from greenmachine.probe.initialisation import initialise as initialise_weights
         from greenmachine.spaces.layers import readable_model
 
         seed = self.seed if seed is None else int(seed)
-        model = readable_model(model, images[:1])
+        model = readable_model(model, _first_image(images, labels), classes)
         if initialise:
             initialise_weights(model, seed)
         model.to(images.device).train()
         return probe_model(model, images, labels, seed, only=self.passes)
 
     def score(self, model: "nn.Module", images: "torch.Tensor", labels: "torch.Tensor", *,
-              seed: int | None = None, initialise: bool = True) -> float:
+              seed: int | None = None, initialise: bool = True, classes: int | None = None) -> float:
         """Score one model (higher = predicted more accurate after training).
 
-        See :meth:`probe` for the parameters.
+        See :meth:`probe` for the parameters. NaN, with a warning, where the probe cannot
+        define a statistic the formula reads (see :meth:`scores_of`).
 
         Raises
         ------
         GMError
-            A model the probe cannot read (no Conv2d/Linear layer, a failing forward pass);
-            a normalised proxy (it ranks a set of networks: use :meth:`rank`).
+            A model the probe cannot read (no Conv2d/Linear layer, a failing forward pass,
+            logits that are not one per class); a normalised proxy (it ranks a set of
+            networks: use :meth:`rank`).
         """
         if self.normalise != "none":
             raise ProxyError(f"proxy {self.name} normalises statistics within the networks it scores "
                              f"({self.normalise}): it ranks a set of two or more networks (use rank()), "
                              "not one network alone")
-        return self.scores_of([self.probe(model, images, labels, seed=seed, initialise=initialise)])[0]
+        from greenmachine.spaces.layers import model_name
+
+        statistics = self.probe(model, images, labels, seed=seed, initialise=initialise, classes=classes)
+        return self.scores_of([statistics], [f"model {model_name(model)}"])[0]
 
     def rank(self, models: Sequence["nn.Module"], images: "torch.Tensor", labels: "torch.Tensor", *,
-             seed: int | None = None, initialise: bool = True) -> list[float]:
+             seed: int | None = None, initialise: bool = True, classes: int | None = None) -> list[float]:
         """Score many candidate models on the same minibatch (one score per model, in order).
 
         A normalised proxy normalises every statistic within these models: the scores
-        compare them with one another, and change with the set scored.
+        compare them with one another, and change with the set scored. Degenerate scores
+        give one warning (see :meth:`scores_of`).
         """
-        return self.scores_of([self.probe(model, images, labels, seed=seed, initialise=initialise)
-                               for model in models])
+        from greenmachine.spaces.layers import model_name
+
+        statistics = [self.probe(model, images, labels, seed=seed, initialise=initialise, classes=classes)
+                      for model in models]
+        return self.scores_of(statistics, [f"model {n} ({model_name(m)})" for n, m in enumerate(models)])
+
+
+def _first_image(images: "torch.Tensor", labels: "torch.Tensor") -> "torch.Tensor":
+    """``images[:1]``, after checking the minibatch has images and one label each."""
+    if images.dim() < 1 or images.shape[0] < 1:
+        raise ProxyError("the minibatch is empty: scoring needs at least one image")
+    if labels.dim() != 1 or labels.shape[0] != images.shape[0]:
+        raise ProxyError(f"the minibatch has {images.shape[0]} image(s) but labels of shape {tuple(labels.shape)}: "
+                         "give one class index per image")
+    return images[:1]
+
+
+def _checked_scores(proxy: Proxy, scores: list[float], statistics: Sequence["NetworkStatistics"],
+                    labels: Sequence[str] | None) -> list[float]:
+    """NaN where a statistic the formula reads is undefined; one warning when the scores are degenerate."""
+    import math
+
+    from greenmachine.proxies.degeneracy import network_values, warn_if_degenerate
+
+    reads = proxy.statistics
+    undefined = [dict(getattr(stats, "undefined", None) or {}) for stats in statistics]
+    scores = [math.nan if reads & set(missing) else score for score, missing in zip(scores, undefined)]
+    warn_if_degenerate(scores, network_values(statistics, reads), undefined=undefined, labels=labels,
+                       scorer=f"proxy {proxy.name}", stacklevel=3)
+    return scores
 
 
 def proxy_file(name_or_path: str | Path) -> Path:

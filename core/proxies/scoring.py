@@ -76,11 +76,19 @@ def score_models(proxy: Proxy, models: Sequence[Any], dataset: str = "cifar10", 
     Raises
     ------
     GMError
-        No models, a bad batch size or seed, an unknown dataset, a model the probe cannot read.
+        No models, a bad batch size or seed, an unknown dataset, a model the probe cannot read
+        or whose logits are not one per class of ``dataset``.
+
+    Warns
+    -----
+    greenmachine.proxies.degeneracy.DegenerateScoresWarning
+        Scores that are NaN (a statistic undefined for a model, e.g. logits that are not
+        finite), exactly 0 or mostly tied, with the statistic that caused it.
     """
     from greenmachine.energy import NullMeter
     from greenmachine.benchmark.images import minibatch
     from greenmachine.probe.engine import resolve_device
+    from greenmachine.spaces.base import get_dataset
 
     if not models:
         raise GMError("no models to score")
@@ -90,13 +98,14 @@ def score_models(proxy: Proxy, models: Sequence[Any], dataset: str = "cifar10", 
         raise GMError(f"batch size must be at least 1, got {batch_size}")
     if seed < 0:
         raise GMError(f"seed must be non-negative, got {seed}")
+    classes = get_dataset(dataset).num_classes
     meter = meter if meter is not None else NullMeter()
     resolved = resolve_device(device)
     start = time.perf_counter()
     with meter.span("score") as handle:
         images, labels = minibatch(dataset, batch_size, seed)
         images, labels = images.to(resolved), labels.to(resolved)
-        scores = proxy.rank(list(models), images, labels, seed=seed)
+        scores = proxy.rank(list(models), images, labels, seed=seed, classes=classes)
     reading = handle.reading
     seconds = time.perf_counter() - start
     return ScoreResult(proxy.name, proxy.formula, scores, seconds, reading.energy_joules,

@@ -56,6 +56,17 @@ def resolve_guide(name: str) -> Guide:
     return Guide(proxy.name, "proxy", proxy)
 
 
+def guide_statistics(guide: Guide) -> set[str]:
+    """The probe statistics a guide's scores read (none for random)."""
+    from greenmachine.baselines.published import BASELINES
+
+    if guide.kind == "baseline":
+        return {BASELINES[guide.name].statistic}
+    if guide.kind == "proxy":
+        return set(guide.proxy.statistics)
+    return set()
+
+
 def _scores_for(guide: Guide, table: Any) -> np.ndarray:
     from greenmachine.baselines.published import baseline_scores
     from greenmachine.proxy.evaluate import evaluate_population
@@ -84,6 +95,8 @@ class ScoreBank:
         self.dataset = dataset
         self.guides = [guide for guide in guides if guide.probes]
         self.scores: dict[int, dict[str, float]] = {}
+        #: The statistics the guides read, per network (for :meth:`degeneracy`).
+        self.values: dict[int, dict[str, np.ndarray]] = {}
         #: Networks looked up (each scoring request), and how many needed the probe phase.
         self.requests = 0
 
@@ -94,9 +107,28 @@ class ScoreBank:
         table = self.phase.table(np.asarray(missing, dtype=np.int64), self.dataset)
         if table is None:
             raise SearchStopped()
+        from greenmachine.proxies.degeneracy import table_values
+
         by_guide = {guide.name: _scores_for(guide, table) for guide in self.guides}
+        read = table_values(table, set().union(*(guide_statistics(guide) for guide in self.guides)))
         for position, index in enumerate(missing):
             self.scores[index] = {name: float(values[position]) for name, values in by_guide.items()}
+            self.values[index] = {name: column[position] for name, column in read.items()}
+
+    def degeneracy(self, guide: Guide, indices: np.ndarray, scores: np.ndarray):
+        """What is degenerate about ``guide``'s ``scores`` of the networks ``indices`` (None: nothing).
+
+        See :func:`greenmachine.proxies.degeneracy.diagnose`; the networks are named by table index.
+        """
+        from greenmachine.proxies.degeneracy import diagnose
+
+        if not guide.probes:
+            return None
+        indices = [int(index) for index in indices]
+        values = {name: [self.values[index][name] for index in indices] for name in guide_statistics(guide)}
+        label = "proxy" if guide.kind == "proxy" else "baseline"
+        return diagnose(scores, values, labels=[f"network {index}" for index in indices],
+                        scorer=f"{label} {guide.name}")
 
     def scorer(self, guide: Guide, seed: int) -> Callable[[np.ndarray], np.ndarray]:
         """The scorer a strategy calls for ``guide`` (random: seeded uniform draws, no probe)."""

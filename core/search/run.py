@@ -222,6 +222,9 @@ def run_search(settings: SearchSettings, sink: Callable[[Event], None], out: Pat
             bank = ScoreBank(phase, settings.dataset, plan.guides)
             span = meter.start("search")
             headline = _search(plan, bank, plan.guide, settings.seed, settings.budget, run_sink, progress=True)
+            degenerate = bank.degeneracy(plan.guide, headline.evaluated, headline.scores)
+            if degenerate is not None:  # a search guided by meaningless scores: say so, and why
+                run_sink(LogMessage(level="warning", message=degenerate.message))
             _emit_energy(run_sink, meter.stop(span), PHASE_SEARCH)
             traces: dict[str, list] = {guide.name: [] for guide in plan.guides}
             if seeds:
@@ -234,6 +237,7 @@ def run_search(settings: SearchSettings, sink: Callable[[Event], None], out: Pat
             phase.finish()  # the expected total counted shared networks once per guide
             span = meter.start("evaluation")
             report = _evaluate(plan, headline, traces, seeds, phase, directory, run_sink)
+            report["warnings"] = [degenerate.message] if degenerate is not None else []
             _emit_energy(run_sink, meter.stop(span), PHASE_EVALUATION)
             _emit_energy(run_sink, meter.stop(run_span), PHASE_RUN)
             _write_report(report, directory, meter)

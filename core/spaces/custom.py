@@ -33,8 +33,17 @@ from typing import Any, Callable, Sequence
 
 from greenmachine.errors import ArchStringError, GMError
 from greenmachine.spaces.base import DATASETS, SearchSpace
+from greenmachine.spaces.user_folder import in_script_folder, script_folder
 
 from greenmachine.spaces import CUSTOM
+
+
+#: How the probe reads a custom network, part of the space's name (so of its cache entries)
+#: beside the files' content. Changed when that reading changes for networks the built-in
+#: spaces do not contain, where the bank version (frozen with the built-in spaces'
+#: statistics) stays: "2" sees functional activations (``F.relu``, ``x.relu()``, ...) and
+#: functional global pooling, not only ``nn.ReLU`` / ``nn.AdaptiveAvgPool2d`` modules.
+PROBE_READING = "2"
 
 
 class CustomSpace(SearchSpace):
@@ -82,6 +91,7 @@ class CustomSpace(SearchSpace):
         for path in (self.table, self.builder_file):
             digest.update(path.read_bytes())
         digest.update(function.encode())
+        digest.update(PROBE_READING.encode())
         self.content_hash = digest.hexdigest()[:12]
         self.name = f"{CUSTOM}-{self.content_hash}"
         self.title = f"custom space {self.table.name}"
@@ -130,6 +140,10 @@ class CustomSpace(SearchSpace):
 def load_function(reference: str, what: str, base: Path | None = None) -> Callable[..., Any]:
     """Import ``file.py:function`` (the user's own code) and return the function.
 
+    The file's own folder is importable while it loads and while the returned function
+    runs, as it is for ``python file.py`` (a ``models/`` package beside the file imports),
+    and only then (see :mod:`greenmachine.spaces.user_folder`).
+
     Parameters
     ----------
     reference : str
@@ -161,7 +175,8 @@ def load_function(reference: str, what: str, base: Path | None = None) -> Callab
                 raise ImportError("not a Python file")
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module
-            spec.loader.exec_module(module)
+            with script_folder(path.parent, keep=(module_name,)):
+                spec.loader.exec_module(module)
         except Exception as exc:  # the user's module: any failure is one line
             sys.modules.pop(module_name, None)
             raise GMError(f"{what} file {str(path)!r} failed to import: "
@@ -169,7 +184,7 @@ def load_function(reference: str, what: str, base: Path | None = None) -> Callab
     target = getattr(module, function, None)
     if not callable(target):
         raise GMError(f"{what} file {str(path)!r} has no function {function!r}")
-    return target
+    return in_script_folder(target, path.parent)
 
 
 def _first_line(exc: BaseException) -> str:

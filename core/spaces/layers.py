@@ -112,18 +112,31 @@ class LogitsOf(nn.Module):
         return self.model(images)[1]
 
 
-def readable_model(model: nn.Module, example: torch.Tensor) -> nn.Module:
+def model_name(model: nn.Module) -> str:
+    """The class name of ``model`` as the user wrote it (through a :class:`LogitsOf` wrapper)."""
+    return type(model.model if isinstance(model, LogitsOf) else model).__name__
+
+
+def _check_classes(kind: str, logits: torch.Tensor, classes: int | None) -> None:
+    if classes is not None and logits.shape[1] != int(classes):
+        raise LayerError(f"model {kind} gives {logits.shape[1]} logits per image, but the dataset has {int(classes)} "
+                         f"classes: the model needs one logit per class")
+
+
+def readable_model(model: nn.Module, example: torch.Tensor, classes: int | None = None) -> nn.Module:
     """Return ``model`` in the form the probe reads: a forward that returns logits.
 
     A model returning a ``(batch, classes)`` tensor is returned as is; one returning a
     ``(features, logits)`` pair is wrapped in :class:`LogitsOf` (its layers keep their
-    modules; their names gain a ``model.`` prefix).
+    modules; their names gain a ``model.`` prefix). With ``classes`` (the dataset's class
+    count) the logits must have exactly that many columns.
 
     Raises
     ------
     LayerError
         Not an ``nn.Module``; no Conv2d/Linear layer; a forward pass that fails; an output
-        that is neither a ``(batch, classes)`` tensor nor a ``(features, logits)`` pair.
+        that is neither a ``(batch, classes)`` tensor nor a ``(features, logits)`` pair; a
+        class count other than ``classes``.
     """
     if not isinstance(model, nn.Module):
         raise LayerError(f"expected a torch.nn.Module, got {type(model).__name__}")
@@ -141,13 +154,16 @@ def readable_model(model: nn.Module, example: torch.Tensor) -> nn.Module:
     finally:
         model.train(was_training)
     if isinstance(output, torch.Tensor) and output.dim() == 2:
+        _check_classes(kind, output, classes)
         return model
     if (isinstance(output, (tuple, list)) and len(output) == 2
             and all(isinstance(part, torch.Tensor) for part in output) and output[1].dim() == 2):
+        _check_classes(kind, output[1], classes)
         return LogitsOf(model)
     shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
     raise LayerError(f"model {kind} returns {shape}; the probe needs logits (batch, classes) or a "
                      f"(features, logits) pair")
 
 
-__all__ = ["LayerError", "LogitsOf", "WEIGHTED_TYPES", "forward_layers", "readable_model", "weighted_layers"]
+__all__ = ["LayerError", "LogitsOf", "WEIGHTED_TYPES", "forward_layers", "model_name", "readable_model",
+           "weighted_layers"]

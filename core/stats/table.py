@@ -9,7 +9,7 @@ without touching a network again. Called by ``greenmachine.probe`` (producer), `
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -29,11 +29,18 @@ class NetworkStatistics:
         Per-layer statistic name -> float64 array with one value per weighted layer.
     network_statistics : Mapping[str, float]
         Network-level statistic name -> value.
+    undefined : Mapping[str, str]
+        Statistics the probe could not define for this network (name -> why: e.g. NASWOT
+        and SWAP of a network without ReLU-family activations, every main-pass statistic of
+        a network whose logits are not finite). Their stored values are placeholders (0) so
+        tables stay finite; a scorer that reads one gives NaN and says why
+        (:meth:`greenmachine.proxies.Proxy.scores_of`). Not stored in the probe cache, not compared.
     """
 
     layer_names: tuple[str, ...]
     layer_statistics: Mapping[str, np.ndarray]
     network_statistics: Mapping[str, float]
+    undefined: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,7 @@ def reference_scores(space, arch_indices: Sequence[int | str], dataset: str, bat
     selected = resolve_names(names)
     search_space = get_space(space)
     benchmark = load_benchmark(search_space)
-    search_space.dataset(dataset)
+    classes = search_space.dataset(dataset).num_classes
     resolved = resolve_device(device)
     images_key = image_identity(dataset) if cache is not None else ""
     indices = np.array([benchmark.index_of(item) if isinstance(item, str) else int(item) for item in arch_indices],
@@ -162,7 +162,7 @@ def reference_scores(space, arch_indices: Sequence[int | str], dataset: str, bat
                 batch = (images.to(resolved), labels.to(resolved))
             model = build_initialised(search_space, arch, dataset, seed, resolved)
             if not search_space.layers_in_registration_order:
-                model = readable_model(model, batch[0][:1])
+                model = readable_model(model, batch[0][:1], classes)
             new_values, new_seconds, failures = score_network(model, batch[0], batch[1], seed, missing, values, seconds)
             result.failures.extend(f"network {int(index)}: {line}" for line in failures)
             values.update(new_values)

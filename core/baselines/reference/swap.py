@@ -15,6 +15,7 @@ import math
 import torch
 from torch import nn
 
+from greenmachine.probe.passes.activations import SMOOTH, ActivationCalls
 from greenmachine.baselines.reference.common import Preserved, gaussian_reinitialise, generator
 from greenmachine.baselines.reference.registry import register
 
@@ -46,24 +47,29 @@ def regular_factor(model: nn.Module, mu: float, sigma: float) -> float:
 def pattern_count(model: nn.Module, images: torch.Tensor) -> int:
     """Distinct sample-wise activation patterns of one forward pass (``SWAP.forward``).
 
-    The outputs of every ``nn.ReLU`` whose input is 4-D, flattened per sample and
-    concatenated (samples x units), signs taken; the number of distinct unit columns.
+    The outputs of every ReLU-family call whose input is 4-D (the release hooks ``nn.ReLU``
+    modules; here module or functional, see :mod:`greenmachine.probe.passes.activations`), signs
+    taken, flattened per sample and concatenated (samples x units); the number of distinct
+    unit columns.
+
+    Raises
+    ------
+    ValueError
+        A model with no ReLU-family activation of a 4-D tensor (no patterns to count).
     """
     outputs: list[torch.Tensor] = []
 
-    def hook(module, inputs, output):
-        if inputs[0].dim() == 4:
-            outputs.append(output.detach().reshape(images.shape[0], -1))
+    def record(kind, name, tensor, output, codes):
+        if kind != SMOOTH and tensor.dim() == 4:
+            outputs.append(torch.sign(output.detach()).reshape(images.shape[0], -1))
 
-    handles = [module.register_forward_hook(hook) for module in model.modules() if isinstance(module, nn.ReLU)]
-    try:
+    activations = ActivationCalls(record, rows=images.shape[0])
+    with activations:
         model(images)
-    finally:
-        for handle in handles:
-            handle.remove()
     if not outputs:
-        return 0
-    return distinct_columns(torch.sign(torch.cat(outputs, dim=1)))
+        raise ValueError(f"swap needs ReLU-family activations of 4-D feature maps; the model has none "
+                         f"(its activations: {activations.describe_seen()})")
+    return distinct_columns(torch.cat(outputs, dim=1))
 
 
 #: Most samples whose sign columns are packed into one int64 key (3^39 < 2^63).

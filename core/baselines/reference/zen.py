@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from greenmachine.probe.passes.pooling import GlobalPoolingInputs
 from greenmachine.baselines.reference.common import Preserved, gaussian_reinitialise, generator
 from greenmachine.baselines.reference.registry import register
 
@@ -23,8 +24,10 @@ ZEN_MIXUP_GAMMA = 1e-2
 def pre_pooling_features(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     """The features before global average pooling (``forward_pre_GAP`` of Zen-NAS networks).
 
-    Uses the model's own ``forward_pre_GAP`` when it has one, else the input of its last
-    ``nn.AdaptiveAvgPool2d`` during a forward pass.
+    Uses the model's own ``forward_pre_GAP`` when it has one, else the input of the last
+    global average pooling of a forward pass, by module or functional
+    (``nn.AdaptiveAvgPool2d``, ``F.adaptive_avg_pool2d``, a whole-map ``F.avg_pool2d``,
+    ``x.mean((2, 3))``; see :mod:`greenmachine.probe.passes.pooling`).
 
     Raises
     ------
@@ -33,17 +36,12 @@ def pre_pooling_features(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor
     """
     if hasattr(model, "forward_pre_GAP"):
         return model.forward_pre_GAP(inputs)
-    pools = [module for module in model.modules() if isinstance(module, nn.AdaptiveAvgPool2d)]
-    if not pools:
-        raise ValueError("zen needs the features before global average pooling: the model has no "
-                         "forward_pre_GAP method and no nn.AdaptiveAvgPool2d")
-    captured: list[torch.Tensor] = []
-    handle = pools[-1].register_forward_pre_hook(lambda module, args: captured.append(args[0]))
-    try:
+    with GlobalPoolingInputs() as pooling:
         model(inputs)
-    finally:
-        handle.remove()
-    return captured[-1]
+    if not pooling.inputs:
+        raise ValueError("zen needs the features before global average pooling: the model has no "
+                         "forward_pre_GAP method and its forward pass pools no 4-D feature map globally")
+    return pooling.inputs[-1]
 
 
 def zen_repeats(model: nn.Module, images: torch.Tensor, seed: int, repeats: int = ZEN_REPEATS,

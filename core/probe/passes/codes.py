@@ -21,10 +21,11 @@ _BINCOUNT_LIMIT = 1 << 20
 class CodeBook:
     """Binary activation codes of one chunk, de-duplicated by tensor identity.
 
-    A *source* is one tensor whose sign pattern (``> 0``) is recorded: a ReLU output, or
-    the input of a weighted layer that is not a ReLU output (image, pooled shortcut, ...).
+    A *source* is one tensor whose sign pattern (``> 0``) is recorded: the output of a
+    ReLU-family call (module or functional, see :mod:`greenmachine.probe.passes.activations`), or the
+    input of a weighted layer that is not such an output (image, pooled shortcut, ...).
     Several ReLUs reading the same tensor share one source (their codes are identical);
-    ``relu_calls[s]`` counts them, so NASWOT's sum over ReLU modules is kept exactly.
+    ``relu_calls[s]`` counts them, so NASWOT's sum over ReLU calls is kept exactly.
     """
 
     def __init__(self) -> None:
@@ -40,13 +41,23 @@ class CodeBook:
         self.relu_calls.append(0)
         return len(self.codes) - 1
 
-    def relu(self, relu_input: torch.Tensor, relu_output: torch.Tensor) -> None:
-        """Record a ReLU call (its output's codes, shared with ReLUs of the same input)."""
+    def relu(self, relu_input: torch.Tensor, relu_output: torch.Tensor, codes: torch.Tensor | None = None) -> None:
+        """Record a ReLU-family call (its codes, shared with calls on the same input).
+
+        ``codes`` (boolean, the input's shape) are given for the piecewise-linear relatives of
+        ReLU (``input > 0``, see :mod:`greenmachine.probe.passes.activations`); without them the
+        codes are the output's non-zero entries, as for ``relu``.
+        """
         entry = self._by_relu_input.get(id(relu_input))
         if entry is not None and entry[0] is relu_input:
             source = entry[1]
         else:
-            source = self._new(relu_output, nonnegative=True)
+            if codes is None:
+                source = self._new(relu_output, nonnegative=True)
+            else:
+                self.codes.append(codes.reshape(codes.shape[0], -1))
+                self.relu_calls.append(0)
+                source = len(self.codes) - 1
             self._by_relu_input[id(relu_input)] = (relu_input, source)
         self.relu_calls[source] += 1
         self._by_tensor[id(relu_output)] = (relu_output, source)

@@ -30,6 +30,12 @@ class ProbeRecord:
         Raw network-level values.
     passes : set of str
         Passes that ran.
+    undefined : dict of str -> str
+        Statistics a pass could not define for this network, and why (e.g. ``naswot`` of a
+        network without ReLU-family activations).
+    broken_passes : dict of str -> str
+        Passes whose network output was not finite, and what was seen: every statistic of
+        such a pass is undefined.
     """
 
     layer_names: list[str]
@@ -37,6 +43,18 @@ class ProbeRecord:
     layer: dict[str, np.ndarray] = field(default_factory=dict)
     network: dict[str, float] = field(default_factory=dict)
     passes: set[str] = field(default_factory=set)
+    undefined: dict[str, str] = field(default_factory=dict)
+    broken_passes: dict[str, str] = field(default_factory=dict)
+
+
+def non_finite_description(values: torch.Tensor) -> str | None:
+    """``"3 NaN, 1 inf of 160 values"`` when ``values`` are not all finite, else None."""
+    values = values.detach()
+    if bool(torch.isfinite(values).all()):
+        return None
+    nan = int(torch.isnan(values).sum())
+    infinite = int(torch.isinf(values).sum())
+    return f"{nan} NaN, {infinite} inf of {values.numel()} values"
 
 
 def to_numpy(values: torch.Tensor) -> np.ndarray:

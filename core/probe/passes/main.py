@@ -6,7 +6,8 @@ whose mean-reduced losses add up to the full-batch loss, so the accumulated weig
 is the full-batch gradient and the total cost is about one full-batch pass. Hooks record,
 per weighted layer, reductions of W, dL/dW, the layer output A and dL/dA, Fisher and SNIP
 saliencies, the per-chunk gradients (ZiCo's signal-to-noise), the binary ReLU codes (NASWOT
-kernel, SWAP pattern counts, see :mod:`greenmachine.probe.passes.codes`), MeCo's channel-correlation
+kernel, SWAP pattern counts, see :mod:`greenmachine.probe.passes.codes`; every ReLU-family call of the
+forward pass, module or functional, see :mod:`greenmachine.probe.passes.activations`), MeCo's channel-correlation
 eigenvalue, and the input Jacobian of the summed logits (jacob_cov, a second backward on the
 same graph that computes input gradients only).
 
@@ -23,13 +24,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from greenmachine.probe.passes.activations import NO_RELU, SMOOTH, ActivationCalls
 from greenmachine.probe.passes.codes import CodeBook, record_code_statistics
-from greenmachine.probe.passes.common import ProbeRecord, to_numpy
+from greenmachine.probe.passes.common import ProbeRecord, non_finite_description, to_numpy
+from greenmachine.spaces.layers import LayerError, model_name
 
 #: Number of chunks of the main pass (ZiCo's gradient statistics are taken across them).
 MAIN_CHUNKS = 2
 #: Jacobian-covariance constant of Mellor et al. (v1).
 JACOBIAN_EPSILON = 1e-5
+
+#: Network statistics that read the binary codes of ReLU-family activations (undefined without one).
+RELU_CODE_STATISTICS = ("naswot", "swap")
 
 _WEIGHT_ROWS = ("weight_sum", "weight_squares", "weight_absolute", "weight_maximum", "weight_elements",
                 "gradient_sum", "gradient_squares", "gradient_absolute", "gradient_maximum", "snip",
@@ -72,7 +78,7 @@ def jacobian_covariance_score(jacobian) -> float:
 
 
 class _LayerHooks:
-    """Forward, ReLU and gradient hooks of the main pass and the sums they accumulate."""
+    """Forward, activation and gradient hooks of the main pass and the sums they accumulate."""
 
     def __init__(self, layers: list[tuple[str, nn.Module]], device: torch.device) -> None:
         count = len(layers)
@@ -94,8 +100,9 @@ class _LayerHooks:
         self.books.append(CodeBook())
         self.layer_sources.append([-1] * len(self.position_of))
 
-    def relu(self, module, inputs, output):
-        self.books[-1].relu(inputs[0], output)
+    def activation(self, kind, name, tensor, output, codes):
+        if kind != SMOOTH:
+            self.books[-1].relu(tensor, output, codes)
 
     def layer_input(self, module, inputs):
         source = self.books[-1].layer_input(inputs[0])
@@ -134,8 +141,7 @@ class _LayerHooks:
         return None
 
     def register(self, model: nn.Module, layers: list[tuple[str, nn.Module]]) -> list:
-        handles = [module.register_forward_hook(self.relu) for module in model.modules()
-                   if isinstance(module, nn.ReLU)]
+        handles = []
         for _, module in layers:
             handles.append(module.register_forward_pre_hook(self.layer_input))
             handles.append(module.register_forward_hook(self.layer_output))
@@ -197,6 +203,34 @@ def _record_weight_statistics(weights: list[torch.Tensor], full: list[torch.Tens
         record.layer[key] = to_numpy(torch.stack(values)) if values else np.zeros(0)
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def _check_logits(model: nn.Module, logits, labels: torch.Tensor) -> None:
+    """One clear error for an output the loss cannot read: not (batch, classes), or too few classes.
+
+    Raises
+    ------
+    LayerError
+        Logits that are not a ``(batch, classes)`` tensor, or fewer classes than the labels need.
+    """
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or logits.shape[0] != labels.shape[0]:
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise LayerError(f"model {model_name(model)} returns {shape} for {labels.shape[0]} image(s) in the probe's "
+                         "main pass; the probe needs logits (batch, classes)")
+    if labels.numel() and int(labels.max()) >= logits.shape[1]:
+        raise LayerError(f"model {model_name(model)} gives {logits.shape[1]} logits per image, but the minibatch has "
+                         f"label {int(labels.max())}: the model needs one logit per class of the dataset")
+
+
+def _no_relu_reason(activations: ActivationCalls) -> str:
+    """Why a network has no binary ReLU codes (and what its forward pass did run instead)."""
+    seen = activations.describe_seen()
+    return NO_RELU + ("" if seen == "none" else f" (its activation calls: {seen})")
+
+
 def main_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], images: torch.Tensor,
               labels: torch.Tensor, record: ProbeRecord, chunks: int = MAIN_CHUNKS) -> list[torch.Tensor]:
     """Run the shared real-data pass and fill ``record`` (see the module docstring).
@@ -220,6 +254,18 @@ def main_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], images: tor
         ``[full, first, positions]`` for the grasp pass: the full-batch gradient and the
         first chunk's gradient of every weighted layer's weight (lists of tensors), and
         the batch positions of the first chunk.
+
+    Raises
+    ------
+    greenmachine.spaces.layers.LayerError
+        The model's forward pass fails, or its output is not ``(batch, classes)`` logits
+        with a class for every label of the minibatch.
+
+    Notes
+    -----
+    A network without a ReLU-family activation gets ``naswot`` and ``swap`` as undefined
+    (``record.undefined``); logits that are not finite mark the whole pass as broken
+    (``record.broken_passes``).
     """
     device = images.device
     count = images.shape[0]
@@ -237,7 +283,16 @@ def main_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], images: tor
         for chunk, index in enumerate(positions):
             hooks.start_chunk(chunk)
             inputs = images[index].detach().clone().requires_grad_(True)
-            logits = model(inputs)
+            activations = ActivationCalls(hooks.activation, rows=len(index))
+            try:
+                with activations:
+                    logits = model(inputs)
+            except Exception as exc:  # the user's model: one line naming it
+                raise LayerError(f"model {model_name(model)} failed in the probe's main pass on {len(index)} "
+                                 f"image(s): {type(exc).__name__}: {_first_line(exc)}") from None
+            _check_logits(model, logits, labels[index])
+            if chunk == 0:
+                seen = activations
             hooks.books[-1].release()
             hooks.collect = False
             (jacobian,) = torch.autograd.grad(logits.sum(), inputs, retain_graph=True)
@@ -257,6 +312,9 @@ def main_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], images: tor
             handle.remove()
 
     full = previous  # accumulated full-batch gradient of the mean loss
+    if not any(hooks.books[0].relu_calls):
+        for name in RELU_CODE_STATISTICS:
+            record.undefined[name] = _no_relu_reason(seen)
     _record_weight_statistics(weights, full, chunk_gradients, device, record)
     hooks.record(record)
     record_code_statistics(hooks.books, hooks.layer_sources[0], count, device, record)
@@ -266,6 +324,9 @@ def main_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], images: tor
     record.network["jacob_cov"] = jacobian_covariance_score(jacobian)
     record.network["input_jacobian_l2_norm"] = float(torch.linalg.vector_norm(jacobian.double()))
     logits = torch.cat(logits_all, dim=0)
+    problem = non_finite_description(logits)
+    if problem is not None:
+        record.broken_passes["main"] = f"its logits on the minibatch are not finite ({problem})"
     record.network["cross_entropy_loss"] = loss_total
     record.network["logit_std"] = float(logits.double().std(unbiased=False))
     record.passes.add("main")

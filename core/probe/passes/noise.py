@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from greenmachine.probe.initialisation import UNIT_GAUSSIAN, initialise
-from greenmachine.probe.passes.common import Preserved, ProbeRecord, set_training, to_numpy
+from greenmachine.probe.passes.pooling import GlobalPoolingInputs
+from greenmachine.probe.passes.common import Preserved, ProbeRecord, non_finite_description, set_training, to_numpy
 
 #: Zen-score perturbation size (Lin et al. 2021, ``mixup_gamma``).
 ZEN_MIXUP_GAMMA = 1e-2
@@ -43,7 +44,8 @@ def noise_pass(model: nn.Module, images: torch.Tensor, seed: int, record: ProbeR
 
     On a Zen-style N(0, 1)-initialised copy in train mode: ``x`` and ``n`` Gaussian,
     ``zen = log(mean_b sum |f(x) - f(x + 0.01 n)|) + sum_BN log sqrt(mean running_var)``
-    with ``f`` the features before global average pooling. Per weighted layer:
+    with ``f`` the features before global average pooling (module or functional, see
+    :mod:`greenmachine.probe.passes.pooling`; without one, the last weighted layer's input). Per weighted layer:
     ``noise_sensitivity = ||A(x + 0.01 n) - A(x)|| / ||A(x)||`` on the first samples.
     The model is restored afterwards.
     """
@@ -65,8 +67,7 @@ def _zen_score(clone: nn.Module, first: torch.Tensor, mixed: torch.Tensor, recor
     from greenmachine.spaces import weighted_layers
 
     layers = layers if layers is not None else weighted_layers(clone)
-    pools = [m for m in modules if isinstance(m, nn.AdaptiveAvgPool2d)]
-    tap = pools[-1] if pools else layers[-1][1]
+    tap = layers[-1][1]
     kept = NOISE_SENSITIVITY_SAMPLES
     stored: dict[int, torch.Tensor] = {}
     features: list[torch.Tensor] = []
@@ -85,19 +86,29 @@ def _zen_score(clone: nn.Module, first: torch.Tensor, mixed: torch.Tensor, recor
             change = torch.linalg.vector_norm(values - reference)
             sensitivity[index] = change / norm if norm > 0 else change * 0.0
 
+    last_layer_inputs: list[torch.Tensor] = []
+
     def tap_hook(module, inputs):
-        features.append(inputs[0].detach().double())
+        last_layer_inputs.append(inputs[0].detach().double())
 
     handles = [module.register_forward_hook(layer_hook) for _, module in layers]
     handles.append(tap.register_forward_pre_hook(tap_hook))
     try:
         with torch.no_grad():
-            clone(first)
-            phase["value"] = 1
-            clone(mixed)
+            for images in (first, mixed):
+                # the features before global average pooling (module or functional), else the
+                # last weighted layer's input
+                with GlobalPoolingInputs(lambda tensor: tensor.detach().double()) as pooling:
+                    clone(images)
+                features.append(pooling.inputs[-1] if pooling.inputs else last_layer_inputs[-1])
+                phase["value"] = 1
     finally:
         for handle in handles:
             handle.remove()
+    problem = non_finite_description(torch.cat([features[0].reshape(-1), features[1].reshape(-1)]))
+    if problem is not None:
+        record.broken_passes["noise"] = (f"its features on the noise pass's Gaussian inputs (N(0, 1) weights) are not "
+                                         f"finite ({problem})")
     difference = (features[0] - features[1]).abs()
     per_sample = difference.sum(dim=tuple(range(1, difference.dim())))
     score = float(torch.log(per_sample.mean()))

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from greenmachine.probe.passes.common import Preserved, ProbeRecord, set_training, to_numpy
+from greenmachine.probe.passes.common import Preserved, ProbeRecord, non_finite_description, set_training, to_numpy
 
 
 def without_batchnorm(model: nn.Module) -> nn.Module:
@@ -50,7 +50,12 @@ def synflow_pass(model: nn.Module, input_shape: tuple[int, ...], record: ProbeRe
                 parameter.abs_()
         parameter = next(model.parameters())
         ones = torch.ones((1,) + tuple(input_shape[1:]), dtype=torch.float64, device=parameter.device)
-        model(ones).sum().backward()
+        output = model(ones)
+        problem = non_finite_description(output)
+        if problem is not None:
+            record.broken_passes["synflow"] = (f"its output on the synflow pass's all-ones input (|W|, float64, "
+                                               f"no BatchNorm) is not finite ({problem})")
+        output.sum().backward()
         synflow, logsynflow = [], []
         for module in modules:
             weight = module.weight.detach()
