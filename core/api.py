@@ -25,11 +25,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from greenmachine.errors import GMError, ProfileError
 from greenmachine.events import Event
 from greenmachine.proxies import Proxy, load_proxy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from greenmachine.settings.profile import Profile
 
 EventCallback = Callable[[Event], None]
 
@@ -286,7 +289,7 @@ def _labels_override(labels: int) -> str:
 
 
 def make_profile(profile_or_space: Any, dataset: str | None = None, labels: int | None = None,
-                 **settings: Mapping[str, Any]) -> Any:
+                 **settings: Mapping[str, Any]) -> "Profile":
     """The validated profile :func:`design` and :func:`baselines` run, without running anything.
 
     Parameters
