@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import runpy
 from pathlib import Path
 
 import pytest
@@ -34,11 +35,12 @@ def test_the_manual_has_runnable_examples():
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(DOCS)))
 def test_python_blocks_run(page, tmp_path, monkeypatch, module_probe_cache):
+    """The page's python blocks, one after the other, as one script (a reader pasting them)."""
+    script = tmp_path / (page.stem.replace("-", "_") + "_examples.py")
+    script.write_text("\n\n".join(f"# python block {number} of {page.relative_to(REPO)}\n{block}"
+                                   for number, block in enumerate(python_blocks(page), 1)), encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    namespace: dict = {"__name__": "__manual__"}
-    for number, block in enumerate(python_blocks(page), 1):
-        code = compile(block, f"{page.relative_to(REPO)} (python block {number})", "exec")
-        exec(code, namespace)  # noqa: S102 - the manual's own examples, run as a reader would
+    runpy.run_path(str(script), run_name="__main__")
 
 
 def test_the_readme_commands_are_the_manuals():
