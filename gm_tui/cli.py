@@ -150,15 +150,10 @@ def _install_stop_on_interrupt(controller):
 
     Returns the previous SIGINT handler (restored when the run ends).
     """
-    import signal
+    from greenmachine.run.interrupt import install_stop_handler
 
-    def handler(signum, frame):  # pragma: no cover - exercised by the interrupt tests
-        if controller.stop_requested:
-            raise KeyboardInterrupt
-        typer.echo("\ngm: stopping after the current step (Ctrl-C again to abort)", err=True)
-        controller.request_stop()
-
-    return signal.signal(signal.SIGINT, handler)
+    return install_stop_handler(controller, lambda text: typer.echo(
+        "\ngm: stopping after the current step (Ctrl-C again to abort)", err=True))
 
 
 def _print_run_summary(run_dir: Path) -> None:

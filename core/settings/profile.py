@@ -417,6 +417,28 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     return section, key, value
 
 
+def override_text(section: str, key: str, value: Any) -> str:
+    """The ``section.key=value`` override (``--set`` form) that sets ``value``.
+
+    ``value`` is a bool, number, string or a list of them (NumPy scalars and arrays too);
+    :func:`parse_override` reads the text back to the same value.
+
+    Raises
+    ------
+    ProfileError
+        A value TOML cannot hold.
+    """
+    def plain(item: Any) -> Any:
+        item = item.tolist() if hasattr(item, "tolist") else item  # NumPy scalars and arrays
+        return [plain(inner) for inner in item] if isinstance(item, (list, tuple)) else item
+
+    try:
+        return f"{section}.{key}={_toml_value(plain(value))}"
+    except (TypeError, ValueError):
+        raise ProfileError(f"{section}.{key}: cannot use {value!r} as a profile value "
+                           "(give a bool, number, string or a list of them)") from None
+
+
 def load_profile(name_or_path: str, overrides: tuple[str, ...] | list[str] = ()) -> Profile:
     """Load, override and validate a profile.
 
@@ -439,7 +461,26 @@ def load_profile(name_or_path: str, overrides: tuple[str, ...] | list[str] = ())
         raise ProfileError(f"{path}: invalid TOML: {error}") from None
     except OSError as error:
         raise ProfileError(f"{path}: cannot read: {error.strerror}") from None
-    source = str(path)
+    source = apply_overrides(data, overrides, str(path))
+    return profile_from_mapping(data, source=source, base=path.resolve().parent)
+
+
+def apply_overrides(data: dict[str, Any], overrides: tuple[str, ...] | list[str], source: str) -> str:
+    """Write ``section.key=value`` overrides into parsed profile data, in place.
+
+    The one place ``--set`` values (and the Python API's keyword settings, which become the
+    same strings) enter a profile; :func:`profile_from_mapping` validates the result.
+
+    Returns
+    -------
+    str
+        ``source``, marked as overridden when there were overrides (for error lines).
+
+    Raises
+    ------
+    ProfileError
+        A malformed override, an unknown section, or a section that is not a table.
+    """
     for text in overrides:
         section, key, value = parse_override(text)
         if section not in _SECTIONS:
@@ -448,8 +489,7 @@ def load_profile(name_or_path: str, overrides: tuple[str, ...] | list[str] = ())
         if not isinstance(data[section], dict):
             raise ProfileError(f"{source}: [{section}] must be a table")
         data[section][key] = value
-        source = f"{path} (with --set overrides)"
-    return profile_from_mapping(data, source=source, base=path.resolve().parent)
+    return f"{source} (with --set overrides)" if overrides else source
 
 
 def load_profile_text(text: str, source: str) -> Profile:
