@@ -13,7 +13,8 @@ for, in this order:
    file,
 3. else the **embedded** copy shipped inside the package (``core/data/embedded``, described
    in its ``DATA.md`` and built by ``scripts/build_embedded_data.py``): the TSS, SSS and
-   hardware tables and the three probe-image samples, verbatim copies of the full files. The
+   hardware tables, the three probe-image samples and the NAS-Bench-Macro and NAS-Bench-101
+   (500) JSON files, verbatim copies of the full files. The
    CIFAR-10 test images and the precomputed-proxy table are not embedded.
 
 Loaders that take an explicit folder (``data_dir=...``) look only there.
@@ -37,9 +38,14 @@ IMAGE_FILES = {
 }
 CIFAR10_TEST_IMAGES = "cifar10_test_yoongikim_jpeg.npz"
 
+#: The ground truth of NAS-Bench-Macro and of the 500 NAS-Bench-101 networks: the benchmarks'
+#: JSON files, gzipped (``greenmachine.spaces.macro`` / ``greenmachine.spaces.nb101`` read them).
+SPACE_JSON_FILES = ("nasbench_macro_cifar10.json.gz", "nb101_zc_proxies_naslib_500.json.gz")
+
 #: Files shipped in the package (``core/data/embedded``), verbatim copies of the full files:
-#: the TSS and SSS tables (``greenmachine.spaces`` names them), the hardware table, the probe images.
-EMBEDDED_FILES = ("nats_tss.csv.gz", "nats_sss.csv.gz", TSS_HW_TABLE, *IMAGE_FILES.values())
+#: the TSS and SSS tables (``greenmachine.spaces`` names them), the hardware table, the probe images,
+#: the NAS-Bench-Macro and NAS-Bench-101 JSON files.
+EMBEDDED_FILES = ("nats_tss.csv.gz", "nats_sss.csv.gz", TSS_HW_TABLE, *IMAGE_FILES.values(), *SPACE_JSON_FILES)
 
 #: Names of the three places a file can come from (shown by ``gm data check``).
 SOURCE_ENVIRONMENT = "GM_DATA_DIR"

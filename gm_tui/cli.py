@@ -411,24 +411,37 @@ def baselines_command(
 @app.command("eval")
 @user_errors
 def eval_command(
-    proxy_json: Annotated[Path, typer.Argument(help="best_proxy.json (or a run directory).")],
-    space: Annotated[Optional[str], typer.Option("--space", help="tss or sss (default: the proxy's).")] = None,
-    dataset: Annotated[Optional[str], typer.Option("--dataset", help="cifar10, cifar100 or ImageNet16-120 (default: the proxy's first).")] = None,
-    sample: Annotated[str, typer.Option("--sample", help="random, stratified or all (every network but the proxy's own search/validation networks).")] = "random",
-    n: Annotated[int, typer.Option("--n", help="Number of networks.")] = 1000,
-    seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 0,
-    stratification: Annotated[str, typer.Option("--stratification", help="equal_width or quantile.")] = "equal_width",
-    strata: Annotated[int, typer.Option("--strata")] = 10,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Probe batch (default: the proxy's).")] = None,
-    probe_seed: Annotated[Optional[int], typer.Option("--probe-seed", help="Probe seed: minibatch and weights (default: the proxy's).")] = None,
+    proxy_json: Annotated[Path, typer.Argument(help="Shipped proxy name, best_proxy.json or a run directory.")],
+    profile: Annotated[Optional[str], typer.Option(
+        "--profile", help="Score on this profile's space (any: tss, sss, macro, nb101, custom CSV + builder), "
+                          "its test sample (or --sample all) and probe settings.")] = None,
+    overrides: SetOption = None,
+    space: Annotated[Optional[str], typer.Option("--space", help="Without --profile: a registered space, e.g. tss, sss, macro, nb101 (default: the proxy's).")] = None,
+    dataset: Annotated[Optional[str], typer.Option("--dataset", help="cifar10, cifar100 or ImageNet16-120 (default: the proxy's first; with --profile every dataset of the profile).")] = None,
+    sample: Annotated[Optional[str], typer.Option("--sample", help="random, stratified or all (every network but the proxy's own search/validation networks); with --profile test (default) or all.")] = None,
+    n: Annotated[Optional[int], typer.Option("--n", help="Number of networks (default 1000; not with --profile).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling seed (default 0; not with --profile).")] = None,
+    stratification: Annotated[Optional[str], typer.Option("--stratification", help="equal_width (default) or quantile; not with --profile.")] = None,
+    strata: Annotated[Optional[int], typer.Option("--strata", help="Default 10; not with --profile.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Probe batch (default: the profile's, else the proxy's).")] = None,
+    probe_seed: Annotated[Optional[int], typer.Option("--probe-seed", help="Probe seed: minibatch and weights (default: the profile's, else the proxy's).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the result as JSON.")] = None,
     workers: WorkersOption = None,
     executor: ExecutorOption = None,
     address: AddressOption = None,
 ) -> None:
-    """Score a saved proxy on a new sample (any dataset: transfer), next to the baselines."""
+    """Score a saved proxy on a new sample (any dataset or space: transfer), next to the baselines."""
     from greenmachine.evaluation.evaluate import evaluate_saved_proxy
 
+    if profile is not None:
+        _eval_on_profile(proxy_json, profile, overrides, space, dataset, sample, (n, seed, stratification, strata),
+                         batch_size, probe_seed, json_path, workers, executor, address)
+        return
+    if overrides:
+        _fail("--set needs --profile")
+    sample = sample or "random"
+    n, seed = 1000 if n is None else n, 0 if seed is None else seed
+    stratification, strata = stratification or "equal_width", 10 if strata is None else strata
     probe = _probe_settings(workers, executor, address)
     result = evaluate_saved_proxy(proxy_json, _probe_sink(), space=space, dataset=dataset, sample=sample, n=n, seed=seed,
                                   stratification=stratification, strata=strata, batch_size=batch_size,
@@ -448,11 +461,42 @@ def eval_command(
     _write_json(json_path, result)
 
 
+def _eval_on_profile(proxy_json, profile, overrides, space, dataset, sample, sampling_options, batch_size, probe_seed,
+                     json_path, workers, executor, address) -> None:
+    """``gm eval PROXY --profile P``: the proxy and the baselines on the profile's networks."""
+    from greenmachine.settings.profile import load_profile
+    from greenmachine.evaluation.transfer import evaluate_proxy_on_profile
+
+    if space is not None:
+        _fail("--space and --profile exclude each other: the profile names the space")
+    if any(value is not None for value in sampling_options):
+        _fail("--n, --seed, --stratification and --strata are for sampling without --profile; with --profile "
+              "the networks are the profile's test sample (change it with --set sampling.test=N ...) or --sample all")
+    settings = load_profile(profile, _probe_overrides(overrides, workers, executor, address))
+    output = evaluate_proxy_on_profile(proxy_json, settings, _probe_sink(), sample=sample or "test", dataset=dataset,
+                                       batch_size=batch_size, probe_seed=probe_seed)
+    for result in output:
+        sampling = result["sampling"]
+        how = sampling.get("description") or "every network of the space"
+        if sampling["excluded"]:
+            how += f" minus {sampling['excluded']} search/validation networks of the proxy's run"
+        proxy = result["proxy"]
+        _print_correlations(
+            f"{result['space']} {result['dataset']}: n={result['n']}, {how} ({settings.name}), probe batch "
+            f"{result['probe']['batch_size']} seed {result['probe']['seed']}, ground truth {result['ground_truth']}",
+            {"EVOLVED": proxy, **result["proxies"]},
+        )
+        typer.echo(f"  EVOLVED = {proxy.pop('simplified') or proxy.get('formula') or ''}")
+    _write_json(json_path, output[0] if len(output) == 1 else output)
+
+
 def _register_data_commands() -> None:
-    from greenmachine.tui.commands.data import data_check_command, data_import_cifar_command, data_import_nats_command
+    from greenmachine.tui.commands.data import (data_check_command, data_import_benchmark_command, data_import_cifar_command,
+                                      data_import_nats_command)
 
     data_app.command("check")(user_errors(data_check_command))
     data_app.command("import-nats")(user_errors(data_import_nats_command))
+    data_app.command("import-benchmark")(user_errors(data_import_benchmark_command))
     data_app.command("import-cifar")(user_errors(data_import_cifar_command))
 
 

@@ -4,10 +4,11 @@ Run::
 
     python scripts/build_embedded_data.py ../shared/data [--out core/data/embedded]
 
-Copies the TSS, SSS and hardware tables and the three probe-image samples from the full data
-folder verbatim (byte for byte: results on the embedded data equal results on the full
-files), with the folder's ``PROVENANCE.md``, and writes ``DATA.md`` beside them: what each file is, its source file, its columns
-or arrays, its size and its sha256. The output is deterministic, so rerunning the script on
+Copies the TSS, SSS and hardware tables, the three probe-image samples and the NAS-Bench-Macro
+and NAS-Bench-101 (500) JSON files from the full data folder verbatim (byte for byte: results
+on the embedded data equal results on the full files), with the folder's ``PROVENANCE.md``,
+and writes ``DATA.md`` beside them: what each file is, its source file, its columns, arrays
+or entry fields, its size and its sha256. The output is deterministic, so rerunning the script on
 the same source reproduces the shipped folder exactly (``tests/unit/test_datadir.py`` checks
 this when the full data is available). The 28 MB CIFAR-10 test set and the precomputed-proxy
 table are not embedded. Standard library and numpy only; no project imports.
@@ -20,6 +21,7 @@ import csv
 import gzip
 import hashlib
 import io
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -41,6 +43,10 @@ FILES = (
     ("cifar10_train_aug_freerea.npz", "CIFAR-10 probe images: 960 augmented training images", "§3"),
     ("cifar100_train_aug_freerea.npz", "CIFAR-100 probe images: 960 augmented training images", "§3"),
     ("imagenet16_sample_freerea.npz", "ImageNet16 probe images: 960 images, 106 in ImageNet16-120 classes", "§3"),
+    ("nasbench_macro_cifar10.json.gz", "NAS-Bench-Macro ground truth (the benchmark's JSON): 6561 keys, "
+     "3969 distinct networks, 3 CIFAR-10 training runs each", "§6"),
+    ("nb101_zc_proxies_naslib_500.json.gz", "500 NAS-Bench-101 networks with validation accuracy and NASLib's "
+     "scores of 11 zero-cost proxies (NAS-Bench-Suite-Zero's JSON)", "§6"),
 )
 
 HEADER = """# Embedded default data
@@ -81,6 +87,24 @@ def describe_table(path: Path) -> tuple[str, list[str]]:
     return f"{rows} rows x {len(header)} columns", header
 
 
+def describe_json(path: Path) -> tuple[str, list[str]]:
+    """Return ("N entries", fields of the first entry) of a gzip JSON benchmark file.
+
+    Objects with a single key are descended into (``{"nasbench101": {"cifar10": {...}}}``);
+    the entries are the keys of the first object with several.
+    """
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        data = json.load(handle)
+    trail = []
+    while isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), dict):
+        key = next(iter(data))
+        trail.append(key)
+        data = data[key]
+    first = next(iter(data.values()))
+    where = "".join(f"[{key!r}]" for key in trail)
+    return f"{len(data)} entries{' under ' + where if where else ''}", sorted(first)
+
+
 def describe_arrays(path: Path) -> tuple[str, list[str]]:
     """Return ("N images HxW", array descriptions) of an image ``.npz`` (no pickles)."""
     with np.load(path, allow_pickle=False) as archive:
@@ -115,6 +139,9 @@ def build(source: Path, out: Path) -> list[str]:
         if name.endswith(".csv.gz"):
             shape, parts = describe_table(target)
             label = "Columns"
+        elif name.endswith(".json.gz"):
+            shape, parts = describe_json(target)
+            label = "Fields of each entry"
         else:
             shape, parts = describe_arrays(target)
             label = "Arrays"

@@ -24,7 +24,7 @@ import pytest
 
 os.environ.setdefault("GM_PROBE_WORKERS", "1")
 
-from greenmachine.datadir import CIFAR10_TEST_IMAGES, IMAGE_FILES, TSS_HW_TABLE, ZC_PROXIES_TABLE
+from greenmachine.datadir import CIFAR10_TEST_IMAGES, IMAGE_FILES, SPACE_JSON_FILES, TSS_HW_TABLE, ZC_PROXIES_TABLE
 from greenmachine.spaces import get_space
 
 TSS_TABLE, SSS_TABLE = get_space("tss").table_file, get_space("sss").table_file
@@ -32,6 +32,7 @@ TSS_TABLE, SSS_TABLE = get_space("tss").table_file, get_space("sss").table_file
 #: Every file of the full data folder (``../shared/data``).
 FULL_DATA_FILES = (
     TSS_TABLE, SSS_TABLE, ZC_PROXIES_TABLE, *IMAGE_FILES.values(), CIFAR10_TEST_IMAGES, TSS_HW_TABLE,
+    *SPACE_JSON_FILES,
 )
 
 

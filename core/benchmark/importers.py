@@ -5,6 +5,9 @@ Called by the CLI (``gm data import ...``) for users who own the official files:
 * :func:`import_nats_tables` turns a NATS-Bench archive (``NATS-tss-v1_0-3ffb9-simple`` /
   ``NATS-sss-v1_0-50262-simple``, read through the optional ``nats_bench`` package) into
   ``nats_tss.csv.gz`` / ``nats_sss.csv.gz`` with the columns :mod:`greenmachine.benchmark.tables` reads.
+* :func:`import_benchmark_json` checks a benchmark's published JSON (NAS-Bench-Macro,
+  NASLib's 500 NAS-Bench-101 networks) with the space that reads it and writes it gzipped
+  as that space's data file.
 * :func:`import_cifar_archive` turns ``cifar-10-python.tar.gz`` /
   ``cifar-100-python.tar.gz`` into our ``.npz`` image format (read by :mod:`greenmachine.benchmark.images`).
   The archives hold pickles; they are read with a restricted unpickler that only rebuilds
@@ -164,6 +167,67 @@ def import_nats_tables(
     atomic_write_bytes(out_path, data)
     try:
         read_table(out_path, space, expected_rows=total)
+    except DataFileError as exc:
+        out_path.unlink(missing_ok=True)
+        raise GMError(f"the imported table failed validation and was removed: {exc}") from None
+    return out_path
+
+
+# --------------------------------------------------------------------------- benchmark JSON files
+
+
+def import_benchmark_json(source: Path | str, space: str | SearchSpace, out_dir: Path | str) -> Path:
+    """Write the data file of a space whose ground truth is its benchmark's published JSON.
+
+    For NAS-Bench-Macro (``nas-bench-macro_cifar10.json`` of ``xiusu/NAS-Bench-Macro``) and
+    the 500 NAS-Bench-101 networks (``naslib/data/zc_nasbench101.json`` of NASLib): the file
+    (plain or gzipped) is read and validated by the space itself
+    (:meth:`~greenmachine.spaces.SearchSpace.table_rows`: every key, record, equivalence and row
+    count), then written gzipped (level 9, no name or time in the header, so the same input
+    gives the same bytes) as the space's ``table_file`` in ``out_dir``, and read back with
+    :func:`greenmachine.benchmark.tables.read_table`.
+
+    Parameters
+    ----------
+    source : Path or str
+        The benchmark's JSON file, plain or ``.gz``.
+    space : str or SearchSpace
+        A registered space whose table is kept in its own format (``macro``, ``nb101``).
+    out_dir : Path or str
+        Folder to write into (created if needed).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    GMError
+        A space whose table is a CSV (use ``import_nats_tables``), a missing or malformed
+        file, a wrong number of networks.
+    """
+    search_space = get_space(space)
+    source = Path(source)
+    if not search_space.table_file.endswith(".json.gz"):
+        raise GMError(f"the {search_space.title} table is not a benchmark JSON file; "
+                      "use gm data import-nats for NATS-Bench archives")
+    try:
+        _, rows = search_space.table_rows(source)
+        raw = source.read_bytes()
+    except DataFileError as exc:
+        raise GMError(f"{search_space.title} import: {exc}") from None
+    except OSError as exc:
+        raise GMError(f"cannot read {source}: {exc.strerror or exc}") from None
+    if search_space.size is not None and len(rows) != search_space.size:
+        raise GMError(f"{source} holds {len(rows)} {search_space.title} networks, expected {search_space.size}")
+    text = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out_path = out_dir / search_space.table_file
+    atomic_write_bytes(out_path, gzip.compress(text, compresslevel=9, mtime=0))
+    try:
+        read_table(out_path, search_space)
     except DataFileError as exc:
         out_path.unlink(missing_ok=True)
         raise GMError(f"the imported table failed validation and was removed: {exc}") from None
@@ -356,6 +420,7 @@ def import_cifar_archive(
 
 
 __all__ = [
+    "import_benchmark_json",
     "import_nats_tables",
     "import_cifar_archive",
     "restricted_unpickle",

@@ -9,7 +9,9 @@ Table format (see ``shared/data/PROVENANCE.md``): one gzip CSV per space, ``inde
 to the official index ``0..N-1`` in order, the space's arch column, its ground-truth
 accuracy column per dataset and its optional parameter-count columns. Which file and which
 columns is the space's business (:class:`greenmachine.spaces.SearchSpace`); this module only reads
-and validates.
+and validates. A space whose file is its benchmark's own JSON (NAS-Bench-Macro, NAS-Bench-101)
+turns it into such rows itself (:meth:`~greenmachine.spaces.SearchSpace.table_rows`), and they are
+validated the same way.
 """
 
 from __future__ import annotations
@@ -229,7 +231,8 @@ def read_table(path: Path | str, space: str | SearchSpace,
     path = Path(path)
     if expected_rows is _OFFICIAL:
         expected_rows = search_space.size
-    header, rows = _read_rows(path)
+    own_format = search_space.table_rows(path)
+    header, rows = own_format if own_format is not None else _read_rows(path)
     where = f"data file {path.name!r} in {path.parent}"
 
     metric_cols = search_space.metric_columns

@@ -3,7 +3,8 @@
 Called by every module that needs a space: the benchmark loader (table file and columns),
 the probe (building networks), the importers, the data check, the reports, the settings
 (validating ``benchmark.space`` and ``benchmark.datasets``) and the CLI. NATS-Bench TSS
-(``greenmachine.spaces.tss``) and SSS (``greenmachine.spaces.sss``) register themselves on import; a Python
+(``greenmachine.spaces.tss``) and SSS (``greenmachine.spaces.sss``), NAS-Bench-Macro (``greenmachine.spaces.macro``)
+and the 500 NAS-Bench-101 networks (``greenmachine.spaces.nb101``) register themselves on import; a Python
 package registers its own space through the ``greenmachine.spaces`` entry-point group (the
 entry point names a :class:`SearchSpace` instance, class or factory).
 
@@ -174,6 +175,12 @@ _LAZY = {
     "build_sss_network": "greenmachine.spaces.sss",
     "parse_sss_channels": "greenmachine.spaces.sss",
     "SSSArch": "greenmachine.spaces.sss",
+    "build_macro_network": "greenmachine.spaces.macro",
+    "parse_macro_arch": "greenmachine.spaces.macro",
+    "MacroArch": "greenmachine.spaces.macro",
+    "build_nb101_network": "greenmachine.spaces.nb101",
+    "parse_nb101_arch": "greenmachine.spaces.nb101",
+    "NB101Arch": "greenmachine.spaces.nb101",
     "weighted_layers": "greenmachine.spaces.layers",
     "forward_layers": "greenmachine.spaces.layers",
 }
@@ -189,6 +196,8 @@ def __getattr__(name: str) -> Any:
 # The built-in spaces register themselves.
 from greenmachine.spaces import tss as _tss  # noqa: E402,F401  (after the registry exists)
 from greenmachine.spaces import sss as _sss  # noqa: E402,F401
+from greenmachine.spaces import macro as _macro  # noqa: E402,F401
+from greenmachine.spaces import nb101 as _nb101  # noqa: E402,F401
 
 __all__ = [
     "CUSTOM", "DATASETS", "DatasetInfo", "ENTRY_POINT_GROUP", "SearchSpace", "UnknownDatasetError",

@@ -7,8 +7,9 @@ the probe, the importers, the data check, the reports and the settings.
 A search space is one object implementing :class:`SearchSpace`: its name and size, the
 datasets its networks were trained on, where its ground truth lives (table file, arch
 column, accuracy column per dataset, an optional parameter-count column per dataset) and
-the note reports print about that ground truth, how to parse and validate an arch string,
-and how to build the untrained network of an arch for a dataset. Nothing outside
+the note reports print about that ground truth (and, for a table kept in the benchmark's
+own format, how to read it), how to parse and validate an arch string, and how to build the
+untrained network of an arch for a dataset. Nothing outside
 ``core/spaces/`` compares a space name with a literal: it asks the space.
 
 This module imports no torch: the CLI validates profiles and lists spaces without it.
@@ -191,6 +192,21 @@ class SearchSpace(abc.ABC):
         from greenmachine.datadir import data_file
 
         return data_file(self.table_file)
+
+    def table_rows(self, path: Any) -> tuple[list[str], list[list[str]]] | None:
+        """Read a ground-truth table kept in a format of the space's own.
+
+        :func:`greenmachine.benchmark.tables.read_table` calls this first; ``None`` (the default) means
+        the file is the standard gzip CSV. A space whose data file is, say, the benchmark's
+        published JSON returns the header and the rows (text fields, as a CSV reader would)
+        it stands for, and they are validated like any CSV table.
+
+        Raises
+        ------
+        greenmachine.errors.DataFileError
+            The file is missing or malformed (one line naming it).
+        """
+        return None
 
     def parameter_count(self, arch: Any, dataset: str) -> int:
         """Count the trainable parameters of the network of ``arch`` for ``dataset``."""

@@ -1,4 +1,4 @@
-"""``gm data check|import-nats|import-cifar``: the data files GreenMachine reads.
+"""``gm data check|import-nats|import-benchmark|import-cifar``: the data files GreenMachine reads.
 
 Thin commands registered on the ``gm data`` group by :mod:`greenmachine.tui.cli`: parse, call
 :mod:`greenmachine.benchmark.check` / :mod:`greenmachine.benchmark.importers`, print. Heavy imports happen inside the bodies.
@@ -27,7 +27,7 @@ def data_check_command() -> None:
         else:
             mark = "MISSING" if status.required else "absent "
         source = status.source or ("-" if status.required else "optional")
-        typer.echo(f"  {mark} {status.name:34s} {source:12s} {status.detail}")
+        typer.echo(f"  {mark} {status.name:36s} {source:12s} {status.detail}")
     bad = [s for s in statuses if s.failed]
     if bad:
         typer.echo(f"gm: error: {len(bad)} of {len(statuses)} data files missing or invalid (set GM_DATA_DIR)", err=True)
@@ -49,6 +49,20 @@ def data_import_nats_command(
     target = out_dir or data_dir()
     target.mkdir(parents=True, exist_ok=True)
     path = import_nats_tables(archive, space, target)
+    typer.echo(f"wrote {path}")
+
+
+def data_import_benchmark_command(
+    source: Annotated[Path, typer.Argument(help="The benchmark's JSON, e.g. nas-bench-macro_cifar10.json or "
+                                                "NASLib's zc_nasbench101.json (plain or .gz).")],
+    space: Annotated[str, typer.Option("--space", help="macro or nb101 (a space whose table is its benchmark's JSON).")],
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Folder to write into (default: the data directory).")] = None,
+) -> None:
+    """Check a benchmark's published JSON with its space and write it as that space's data file."""
+    from greenmachine.datadir import data_dir
+    from greenmachine.benchmark.importers import import_benchmark_json
+
+    path = import_benchmark_json(source, space, out_dir or data_dir())
     typer.echo(f"wrote {path}")
 
 

@@ -190,7 +190,7 @@ def test_data_check_says_embedded(no_data_dir: Path) -> None:
         assert lines[name][0] == "ok" and lines[name][2] == "embedded", lines[name]
     for name in (ZC_PROXIES_TABLE, CIFAR10_TEST_IMAGES):
         assert lines[name][0] == "absent" and lines[name][2] == "optional"
-    assert "6 data files present and valid (2 optional absent" in result.output
+    assert f"{len(EMBEDDED_FILES)} data files present and valid (2 optional absent" in result.output
 
 
 def test_data_check_says_user_folder(no_data_dir: Path) -> None:
@@ -207,7 +207,7 @@ def test_data_check_says_gm_data_dir(real_data: Path, monkeypatch: pytest.Monkey
     result = CliRunner().invoke(app, ["data", "check"])
     assert result.exit_code == 0, result.output
     rows = [line.split() for line in result.output.splitlines() if line.startswith("  ")]
-    assert len(rows) == 8 and all(row[0] == "ok" and row[2] == "GM_DATA_DIR" for row in rows)
+    assert len(rows) == len(EMBEDDED_FILES) + 2 and all(row[0] == "ok" and row[2] == "GM_DATA_DIR" for row in rows)
 
 
 def test_data_check_invalid_optional_file_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -222,16 +222,18 @@ def test_cifar_archive_errors(tmp_path: Path) -> None:
 
 def test_check_data_real_folder(real_data: Path) -> None:
     status = check_data(real_data)
-    assert len(status) == 8
+    assert len(status) == 10  # 4 space tables (tss, sss, macro, nb101), proxies, 4 image files, hardware
     assert all(s.present and s.valid for s in status), [s.detail for s in status if not s.valid]
     details = {s.name: s.detail for s in status}
     assert details[TSS_TABLE] == "15625 rows"
+    assert details["nasbench_macro_cifar10.json.gz"] == "3969 rows"
+    assert details["nb101_zc_proxies_naslib_500.json.gz"] == "500 rows"
     assert details["cifar10_train_aug_freerea.npz"] == "960 images 32x32"
 
 
 def test_check_data_empty_and_broken(tmp_path: Path) -> None:
     status = check_data(tmp_path)
-    assert len(status) == 8
+    assert len(status) == 10
     assert not any(s.present or s.valid for s in status)
     assert all(str(tmp_path) in s.detail for s in status)
     (tmp_path / SSS_TABLE).write_bytes(b"garbage")

@@ -278,7 +278,7 @@ def test_non_string_inputs_raise():
 
 def test_unknown_space_and_dataset():
     with pytest.raises(ArchStringError, match="unknown search space"):
-        parse_arch("nb101", "8:8:8:8:8")
+        parse_arch("nb301", "8:8:8:8:8")
     with pytest.raises(ArchStringError, match="unknown search space"):
         build_network("darts", "8:8:8:8:8", "cifar10")
     with pytest.raises(ValueError, match="unknown dataset"):
