@@ -17,7 +17,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from greenmachine.spaces.tss import OPERATION_NAMES  # noqa: E402  (the arch grammar owns the names)
 
 
 class ReLUConvBN(nn.Module):
@@ -263,7 +262,7 @@ def make_operation(name: str, in_channels: int, out_channels: int, stride: int) 
     Parameters
     ----------
     name : str
-        One of :data:`OPERATION_NAMES`.
+        One of :data:`greenmachine.spaces.tss.OPERATION_NAMES`.
     in_channels, out_channels : int
         Channel counts of the edge.
     stride : int
@@ -279,19 +278,17 @@ def make_operation(name: str, in_channels: int, out_channels: int, stride: int) 
     ValueError
         If ``name`` is not a known operation.
     """
-    if name == "none":
-        return Zero(in_channels, out_channels, stride)
-    if name == "skip_connect":
-        if stride == 1 and in_channels == out_channels:
-            return nn.Identity()
-        return FactorizedReduce(in_channels, out_channels, stride)
-    if name == "nor_conv_1x1":
-        return ReLUConvBN(in_channels, out_channels, 1, stride, 0)
-    if name == "nor_conv_3x3":
-        return ReLUConvBN(in_channels, out_channels, 3, stride, 1)
-    if name == "avg_pool_3x3":
-        return AveragePooling(in_channels, out_channels, stride)
-    raise ValueError(f"unknown operation {name!r}; expected one of {', '.join(OPERATION_NAMES)}")
+    builders = {
+        "none": lambda: Zero(in_channels, out_channels, stride),
+        "skip_connect": lambda: (nn.Identity() if stride == 1 and in_channels == out_channels
+                                 else FactorizedReduce(in_channels, out_channels, stride)),
+        "nor_conv_1x1": lambda: ReLUConvBN(in_channels, out_channels, 1, stride, 0),
+        "nor_conv_3x3": lambda: ReLUConvBN(in_channels, out_channels, 3, stride, 1),
+        "avg_pool_3x3": lambda: AveragePooling(in_channels, out_channels, stride),
+    }
+    if name in builders:
+        return builders[name]()
+    raise ValueError(f"unknown operation {name!r}; expected one of {', '.join(builders)}")
 
 
 class Cell(nn.Module):

@@ -114,7 +114,7 @@ def parse_tss_arch(text: str) -> TSSArch:
     ----------
     text : str
         ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`` with ops from
-        :data:`greenmachine.spaces.operations.OPERATION_NAMES`. Surrounding whitespace is ignored.
+        :data:`OPERATION_NAMES`. Surrounding whitespace is ignored.
 
     Returns
     -------

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from greenmachine.errors import GMError
 from greenmachine.spaces import DATASETS, build_network, get_dataset, parse_arch
 from greenmachine.spaces.sss import CHANNEL_CHOICES
-from greenmachine.spaces.operations import OPERATION_NAMES as OPERATIONS
+from greenmachine.spaces.tss import OPERATION_NAMES as OPERATIONS
 
 FAST = settings(max_examples=400, deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])

@@ -30,7 +30,7 @@ from greenmachine.spaces import (
     tss_parameter_count,
     weighted_layers,
 )
-from greenmachine.spaces.operations import OPERATION_NAMES
+from greenmachine.spaces.tss import OPERATION_NAMES
 
 torch.set_num_threads(1)
 
