@@ -2,7 +2,9 @@
 
 Every error the user can cause (bad profile, bad arch string, missing data file, corrupt
 cache) is a :class:`GMError` subclass whose message is one clear line; the CLI catches
-``GMError`` and prints it without a traceback.
+``GMError`` and prints it without a traceback. What the system refuses (a read-only or full
+disk, a file where a folder should be) stays an ``OSError`` up to the CLI, which prints it
+as one line through :func:`os_error_line`.
 """
 
 
@@ -31,3 +33,38 @@ class ArchStringError(GMError, ValueError):
 
 class CacheError(GMError):
     """A cache entry is corrupt or unreadable."""
+
+
+def os_error_line(error: OSError) -> str:
+    """One line for an operating-system error (a read-only or full disk, a path that is a file).
+
+    Called by the ``gm`` command line (:func:`greenmachine.tui.cli.user_errors`) and the run controller
+    (:func:`greenmachine.run.controller.error_line`), so that every command reports a refused read or write
+    the same way: the path, the system's reason and, for a full or read-only disk, what to do.
+
+    Parameters
+    ----------
+    error : OSError
+        The error as the system raised it (``errno``, ``strerror``, ``filename``).
+
+    Returns
+    -------
+    str
+        E.g. ``cannot write /runs/x/profile.toml: Read-only file system (choose a writable
+        folder: --out, probe.cache_dir or GM_CACHE_DIR)``.
+    """
+    import errno
+
+    reason = error.strerror or " ".join(str(error).split()) or type(error).__name__
+    path = error.filename
+    if path is not None and error.filename2 is not None:
+        path = f"{path} -> {error.filename2}"
+    hint = ""
+    if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        hint = " (free some space and run the command again; a stopped run continues with gm run --resume)"
+    elif error.errno == errno.EROFS:
+        hint = " (choose a writable folder: --out, probe.cache_dir or GM_CACHE_DIR)"
+    verb = "cannot write" if error.errno in (errno.ENOSPC, errno.EROFS, getattr(errno, "EDQUOT", errno.ENOSPC)) else "cannot use"
+    if path is None:
+        return f"{verb} a file: {reason}{hint}"
+    return f"{verb} {path}: {reason}{hint}"

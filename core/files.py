@@ -4,7 +4,8 @@ Called by the run directory (:mod:`greenmachine.rundir.directory`), the probe ca
 (:mod:`greenmachine.probe.cache`) and the importers (:mod:`greenmachine.benchmark.importers`). The data goes to a
 temporary file in the same folder (``.<name>.<random>.tmp``), is flushed and fsynced, and
 replaces the target with ``os.replace``; on any failure (a full disk, an interrupt) the
-temporary file is removed and the error propagates.
+temporary file is removed and the error propagates, naming the file being written (not the
+temporary file).
 """
 
 from __future__ import annotations
@@ -29,17 +30,37 @@ def atomic_writer(path: str | os.PathLike, binary: bool = True) -> Iterator[IO]:
         Binary stream (default) or UTF-8 text stream.
     """
     path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise _naming(error, path) from None
     try:
         with os.fdopen(descriptor, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as stream:
             yield stream
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise _naming(error, path) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """The same error, naming the file being written rather than its temporary file.
+
+    A full or read-only disk fails on the temporary file (or on a write with no file name);
+    the user knows the target. An error that names another file is returned as it is.
+    """
+    if error.errno is None or (error.filename is not None and not str(error.filename).endswith(".tmp")):
+        return error
+    if path.is_dir():  # os.replace onto a folder: say which folder is in the way
+        return IsADirectoryError(error.errno, f"{error.strerror} (a folder is in the way of the file)", str(path))
+    return type(error)(error.errno, error.strerror, str(path))
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

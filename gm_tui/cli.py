@@ -2,7 +2,8 @@
 
 Thin typer commands over ``core``; heavy imports (torch, textual, sympy) happen inside the
 command bodies so ``gm --help`` is instant. Every user error (``greenmachine.errors.GMError``) is
-printed as one line on stderr with exit status 2, never a traceback.
+printed as one line on stderr with exit status 2, never a traceback; so is an ``OSError`` (a
+read-only or full disk, a path that is not a folder), through ``greenmachine.errors.os_error_line``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def user_errors(command: Callable) -> Callable:
-    """Turn ``GMError`` (and a missing optional dependency) into one line and exit 2.
+    """Turn ``GMError``, a refused read or write (``OSError``: a read-only or full disk) and a
+    ``sys.exit`` in user code into one line and exit 2 (Ctrl-C: 130).
 
     Warnings core issues for the user (``greenmachine.errors.GMWarning``: degenerate scores, an
     undefined statistic) are printed as one ``gm: warning: ...`` line each on stderr.
@@ -46,7 +48,7 @@ def user_errors(command: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         import warnings
 
-        from greenmachine.errors import GMError, GMWarning
+        from greenmachine.errors import GMError, GMWarning, os_error_line
 
         try:
             with warnings.catch_warnings():
@@ -63,10 +65,27 @@ def user_errors(command: Callable) -> Callable:
                 return command(*args, **kwargs)
         except GMError as error:
             _fail(str(error))
+        except OSError as error:
+            _fail(os_error_line(error))
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except SystemExit as error:
+            # gm's own exits are typer.Exit; a SystemExit here comes from user code (a model file, a
+            # builder), whose exit status must not pass for one of gm's (3: stopped, 130: interrupted)
+            _fail(f"{_exit_origin(error)} called sys.exit({error.code!r}); a model file or builder must return "
+                  "or raise, not end gm")
 
     return wrapper
+
+
+def _exit_origin(error: BaseException) -> str:
+    """``file:line`` of the innermost frame that raised ``error`` (``user code`` when unknown)."""
+    trace = error.__traceback__
+    if trace is None:
+        return "user code"
+    while trace.tb_next is not None:
+        trace = trace.tb_next
+    return f"{trace.tb_frame.f_code.co_filename}:{trace.tb_lineno}"
 
 
 SetOption = Annotated[
@@ -104,8 +123,10 @@ def export_command(
     from greenmachine.export import export_run
     from greenmachine.rundir.directory import atomic_write_text
 
-    if timeout is not None and timeout < 0:
-        _fail("--timeout must be zero or more seconds")
+    from greenmachine.export.source import MAX_TIMEOUT
+
+    if timeout is not None and not (timeout >= 0 and timeout <= MAX_TIMEOUT):  # also refuses nan
+        _fail(f"--timeout must be from 0 to {MAX_TIMEOUT:g} seconds (as export.simplify_timeout), got {timeout}")
     text = export_run(source, fmt, top=top, timeout=timeout)
     if out is None:
         typer.echo(text.rstrip("\n"))
@@ -457,7 +478,9 @@ def eval_command(
         f"seed {result['probe']['seed']}, ground truth {result['ground_truth']}",
         {"EVOLVED": proxy, **result["proxies"]}, result,
     )
-    typer.echo(f"  EVOLVED = {proxy.pop('simplified') or proxy.get('formula') or ''}")
+    typer.echo(f"  EVOLVED = {proxy.pop('simplified') or proxy['formula']}")
+    for line in result["warnings"]:
+        typer.echo(f"gm: warning: {line}", err=True)
     _write_json(json_path, result)
 
 

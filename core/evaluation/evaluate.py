@@ -49,27 +49,59 @@ def baseline_rows(table: StatisticTable, accuracy: np.ndarray) -> dict[str, dict
 
 
 def score_proxy(tree: Any, table: StatisticTable, accuracy: Any, device: str = "cpu",
-                normalise: str = "none") -> dict[str, Any]:
+                normalise: str = "none", invalid: float | None = None) -> dict[str, Any]:
     """Kendall tau, Spearman rho and the top-of-ranking figures of one proxy tree on ``table``'s networks.
 
-    ``kendall_tau`` / ``spearman_rho`` are floats (``-1.0`` for NaN/inf or constant scores, as
-    the fitness); the top figures follow :func:`greenmachine.stats.top_metrics.top_of_ranking`.
-
+    The top figures follow :func:`greenmachine.stats.top_metrics.top_of_ranking`.
     ``normalise``: each statistic normalised within ``table`` first (:func:`greenmachine.stats.normalise.normalise_table`).
+    ``invalid``: the value where a correlation is undefined (a non-finite or constant score);
+    default :data:`greenmachine.stats.fitness.WORST_FITNESS`, the fitness's worst value, which the run uses;
+    ``nan`` for a measurement (``gm eval``).
     """
-    from greenmachine.stats.fitness import kendall_tau_b, spearman_rho
+    from greenmachine.stats.fitness import WORST_FITNESS, kendall_tau_b, spearman_rho
+    from greenmachine.stats.top_metrics import top_of_ranking
+
+    invalid = WORST_FITNESS if invalid is None else float(invalid)
+    target = torch.as_tensor(np.asarray(accuracy), dtype=torch.float64)
+    scores = proxy_scores(tree, table, device, normalise)
+    return {"kendall_tau": float(kendall_tau_b(scores[None, :], target, invalid)[0]),
+            "spearman_rho": float(spearman_rho(scores[None, :], target, invalid)[0]),
+            **top_of_ranking(scores.numpy(), target.numpy())}
+
+
+def proxy_scores(tree: Any, table: StatisticTable, device: str = "cpu", normalise: str = "none") -> torch.Tensor:
+    """Every network's score under one proxy tree (float64, on the CPU)."""
     from greenmachine.proxy.evaluate import evaluate_population
     from greenmachine.stats.normalise import normalise_table
 
     table = normalise_table(table, normalise)
+    return evaluate_population([tree], table.to(device))[0].cpu()
 
-    target = torch.as_tensor(np.asarray(accuracy), dtype=torch.float64)
-    scores = evaluate_population([tree], table.to(device))[0].cpu()
-    from greenmachine.stats.top_metrics import top_of_ranking
 
-    return {"kendall_tau": float(kendall_tau_b(scores[None, :], target)[0]),
-            "spearman_rho": float(spearman_rho(scores[None, :], target)[0]),
-            **top_of_ranking(scores.numpy(), target.numpy())}
+def undefined_reason(scores: Any) -> str | None:
+    """Why a correlation of these scores is undefined, in words; ``None`` when it is defined.
+
+    Parameters
+    ----------
+    scores : array-like
+        One score per network.
+
+    Returns
+    -------
+    str or None
+        E.g. ``"its scores are not finite (inf or nan) on 37 of 1000 networks"`` or ``"its
+        scores are the same on all 1000 networks"``.
+    """
+    values = np.asarray(scores, dtype=np.float64).reshape(-1)
+    count = len(values)
+    finite = np.isfinite(values)
+    if not finite.all():
+        kinds = sorted({"nan" if np.isnan(v) else "+inf" if v > 0 else "-inf" for v in values[~finite]})
+        return (f"its scores are not finite ({', '.join(kinds)}: an overflow or an undefined operation) "
+                f"on {int((~finite).sum())} of {count} networks")
+    if count and (values == values[0]).all():
+        return f"its scores are the same ({values[0]:.6g}) on all {count} networks"
+    return None
 
 
 def evaluate_sample(table: StatisticTable, accuracy: Any, tree: Any = None, device: str = "cpu",
@@ -302,12 +334,20 @@ def evaluate_saved_proxy(
     Raises
     ------
     GMError
-        A bad option, a bad proxy file or a proxy naming an unknown statistic (checked
-        before any network is probed).
+        A bad option, a bad proxy file, a proxy naming an unknown statistic or one whose root
+        is not network-typed (checked before any network is probed).
+
+    Returns
+    -------
+    dict
+        ``n``, ``space``, ``dataset``, ``ground_truth``, ``sampling``, ``probe``, ``proxy``
+        (the evaluated tree's ``formula``, the file's ``simplified`` text when it describes that
+        tree, ``kendall_tau`` and ``spearman_rho``: ``None`` where undefined, with the reason in
+        ``undefined``), ``proxies`` (the baselines) and ``warnings`` (lines for the user).
     """
     from greenmachine.benchmark.tables import load_benchmark
     from greenmachine.probe.registry import statistic_names
-    from greenmachine.proxy.tree import tree_from_dict
+    from greenmachine.proxy.tree import check_proxy, tree_from_dict
     from greenmachine.rundir.directory import BEST_PROXY_FILE, read_proxy_file
     from greenmachine.sampling.samples import draw_sample
     from greenmachine.settings.profile import SEED_LIMIT, ProbeSettings, profile_from_mapping
@@ -338,7 +378,8 @@ def evaluate_saved_proxy(
         raise GMError(f"--probe-seed must be a whole number 0..{SEED_LIMIT}")
     if seed < 0:
         raise GMError("--seed must be zero or more")
-    tree_from_dict(saved["tree"], statistic_names("layer"), statistic_names("network"))  # fail before probing
+    # fail before probing: unknown statistics, and a root that gives no single score per network
+    check_proxy(tree_from_dict(saved["tree"], statistic_names("layer"), statistic_names("network")))
     probe_info = saved.get("probe") or {}
     probe = ProbeSettings(batch_size=batch_size or int(probe_info.get("batch_size", 64)),
                           seed=int(probe_info.get("seed", 0)) if probe_seed is None else int(probe_seed),
@@ -359,12 +400,30 @@ def evaluate_saved_proxy(
         phase.close()
     tree = tree_from_dict(saved["tree"], table.layer_statistic_names, table.network_statistic_names)
     normalise = saved.get("normalise", "none")
-    result = evaluate_sample(table, accuracy_all[indices], tree, normalise=normalise)
+    accuracy = accuracy_all[indices]
+    result = evaluate_sample(table, accuracy)  # the baselines and the top sizes
+    # a measurement: an undefined correlation is nan (None in JSON) with the reason, never the
+    # fitness's worst value -1 printed as if measured
+    evolved = score_proxy(tree, table, accuracy, normalise=normalise, invalid=float("nan"))
+    evolved.update(kendall_tau=finite_or_none(evolved["kendall_tau"]),
+                   spearman_rho=finite_or_none(evolved["spearman_rho"]))
+    warnings = []
+    if evolved["kendall_tau"] is None:
+        reason = undefined_reason(proxy_scores(tree, table, normalise=normalise)) or "the accuracies are all equal"
+        evolved["undefined"] = reason
+        warnings.append(f"the proxy's Kendall tau and Spearman rho are undefined on this sample: {reason}")
     degenerate = proxy_degeneracy(tree, table, normalise, f"proxy {path}", [f"network {int(i)}" for i in indices])
     if degenerate is not None:  # a tau of meaningless scores: say so, and which statistic made them
         from greenmachine.events import LogMessage
 
         sink(LogMessage(level="warning", message=degenerate.message))
+        warnings.append(degenerate.message)
+    # the label is the tree evaluated; the file's stored texts only where they describe that tree
+    formula = str(tree)
+    stored = saved.get("formula")
+    simplified = saved.get("simplified") if stored == formula else None
+    if stored is not None and stored != formula:
+        warnings.append(f"the file's formula text {stored!r} is not its tree; the tree was evaluated: {formula}")
     sampling = sampling_info(sample, stratification, strata, seed)
     if sample == "all":
         sampling.update(seed=None, stratification=None, strata=None)
@@ -373,12 +432,12 @@ def evaluate_saved_proxy(
         "n": int(len(indices)), "top_sizes": result["top_sizes"], "space": space, "dataset": dataset, "ground_truth": benchmark.metric_columns[dataset],
         "sampling": sampling,
         "probe": {"batch_size": probe.batch_size, "seed": probe.seed},
-        "proxy": {"formula": saved.get("formula"), "simplified": saved.get("simplified"), "source": str(path),
+        "proxy": {"formula": formula, "simplified": simplified, "source": str(path),
                   **({"normalise": normalise, "tasks": list(saved.get("tasks") or [])} if normalise != "none"
                      or saved.get("tasks") else {}),
-                  **result["evolved"]},
+                  **evolved},
         "proxies": result["baselines"],
-        "warnings": [degenerate.message] if degenerate is not None else [],
+        "warnings": warnings,
     }
 
 
@@ -446,5 +505,6 @@ def rank_rows(rows: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, Mapping[
 
 __all__: Sequence[str] = (
     "ProbePhase", "baseline_rows", "evaluate_sample", "evaluate_saved_proxy", "finite_or_none", "probe_profile",
-    "probe_whole_space", "profile_baselines", "proxy_own_networks", "proxy_row", "rank_rows", "reference_rows", "resolve_device", "sampling_info", "score_proxy",
+    "probe_whole_space", "profile_baselines", "proxy_own_networks", "proxy_row", "proxy_scores", "rank_rows",
+    "reference_rows", "resolve_device", "sampling_info", "score_proxy", "undefined_reason",
 )

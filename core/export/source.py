@@ -172,6 +172,10 @@ def run_timeout(source: str | os.PathLike) -> float:
     return load_profile(str(profile_path)).export.simplify_timeout
 
 
+#: The longest simplification time limit, in seconds (the profile's ``export.simplify_timeout`` has the same).
+MAX_TIMEOUT = 3600.0
+
+
 def export_run(source: str | os.PathLike, fmt: str, top: int | None = None,
                timeout: float | None = None) -> str:
     """Export a run's best proxy (or its ``top`` hall-of-fame proxies) as ``fmt``.
@@ -195,8 +199,11 @@ def export_run(source: str | os.PathLike, fmt: str, top: int | None = None,
     Raises
     ------
     GMError
-        Unknown format, missing or malformed files, unknown statistics, bad profile.
+        Unknown format, missing or malformed files, unknown statistics, bad profile, a
+        ``timeout`` that is not from 0 to :data:`MAX_TIMEOUT` seconds (nan, inf).
     """
+    if timeout is not None and not (timeout >= 0 and timeout <= MAX_TIMEOUT):
+        raise GMError(f"the simplification time limit must be from 0 to {MAX_TIMEOUT:g} seconds, got {timeout}")
     get_format(fmt)
     records = load_proxies(source, top)
     return export_records(records, fmt, run_timeout(source) if timeout is None else timeout)

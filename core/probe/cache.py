@@ -16,7 +16,9 @@ of all the other arrays). Writes are atomic (temporary file in the same folder, 
 ``os.replace``), so concurrent processes see either no file or a whole one. A file that
 cannot be read, fails its checksum or carries another key is reported once (appended to
 :attr:`ProbeCache.problems` and passed to ``on_problem``) and treated as a miss, so the
-network is probed again and the entry rewritten. The cache never prints.
+network is probed again and the entry rewritten; a folder in an entry's place is reported
+the same way but left there (the cache never deletes a folder), so that network is not
+cached. The cache never prints.
 """
 
 from __future__ import annotations
@@ -52,6 +54,38 @@ def default_cache_root(cache_dir: str | os.PathLike | None = None, variable: str
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "greenmachine" / folder
+
+
+def prepare_cache_root(root: str | os.PathLike, setting: str = "probe.cache_dir or GM_CACHE_DIR") -> Path:
+    """Create the cache folder now, so that a path that cannot hold a cache is one error before any probing.
+
+    Called by :class:`greenmachine.probe.phase.ProbePhase`. A folder that exists but is read-only
+    passes (a full cache serves every network without writing); a write that fails later
+    is an ``OSError`` that the CLI reports as one line.
+
+    Parameters
+    ----------
+    root : path
+        The cache folder.
+    setting : str
+        What the user sets to choose another folder (named in the error).
+
+    Raises
+    ------
+    CacheError
+        ``root`` is a file (``/dev/null``) or cannot be created (a path under ``/proc``).
+    """
+    from greenmachine.errors import CacheError
+
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise CacheError(f"cache folder {root} is not a folder (set {setting} to a folder)")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CacheError(f"cannot create the cache folder {root}: {error.strerror or error} "
+                         f"(set {setting} to a writable folder)") from None
+    return root
 
 
 def _checksum(arrays: dict[str, np.ndarray]) -> str:
@@ -153,6 +187,11 @@ class ProbeCache:
         except FileNotFoundError:
             self.misses += 1
             return None
+        except IsADirectoryError:
+            # not a damaged file that probing again replaces: a folder, which the cache never deletes
+            self._report(path, "a folder is in its place: it is left there, so this network is not cached")
+            self.misses += 1
+            return None
         except Exception as exc:  # noqa: BLE001 - any failure to read an entry means it is corrupt
             # random bytes reach numpy's and zipfile's readers in many ways (BadZipFile,
             # zlib.error, NotImplementedError, struct.error, MemoryError for a forged shape,
@@ -192,8 +231,14 @@ class ProbeCache:
 
     def store(self, space: str, index: int, dataset: str, batch_size: int, seed: int,
               statistics: NetworkStatistics, *, arch: str = "", device: str = "cpu", images: str = "") -> Path:
-        """Write one entry atomically and return its path (key arguments as :meth:`load`)."""
+        """Write one entry atomically and return its path (key arguments as :meth:`load`).
+
+        A folder in the entry's place is left as it is and nothing is written (:meth:`load`
+        reported it).
+        """
         path = self.path(space, index, dataset, batch_size, seed, device, images)
+        if path.is_dir():
+            return path
         path.parent.mkdir(parents=True, exist_ok=True)
         layer_names = sorted(statistics.layer_statistics)
         network_names = sorted(statistics.network_statistics)

@@ -22,8 +22,10 @@ are then cache hits). Two drivers on one cache stay correct: both compute the sa
 code on the same inputs, so they are bit-identical on CPU (tested).
 
 Progress reaches the driver's ``on_network`` callback as chunks complete; ``should_stop`` is
-polled before each chunk is sent out (a stop waits for the chunks in flight). The executors
-never print.
+polled before each chunk is sent out and while chunks are in flight. In a local pool a stop
+(or closing the pool, e.g. after a second Ctrl-C) cancels the chunks not started and ends the
+running ones after their current network; a pool worker whose driver was killed exits by
+itself. The executors never print.
 """
 
 from __future__ import annotations
@@ -180,8 +182,14 @@ class ProbeExecutor:
         return found, misses
 
     def _drive(self, job: ProbeJob, indices: Sequence[int], cache: Any, on_network, should_stop,
-               submit: Callable, wait: Callable, slots: int, on_lost: Callable[[], None] | None = None) -> list[Any]:
-        """Look up, send misses in chunks, collect results in order (shared by every executor)."""
+               submit: Callable, wait: Callable, slots: int, on_lost: Callable[[], None] | None = None,
+               on_stop: Callable[[dict], None] | None = None) -> list[Any]:
+        """Look up, send misses in chunks, collect results in order (shared by every executor).
+
+        ``should_stop`` is polled before each chunk is sent and between waits; on the first
+        True, ``on_stop(in_flight)`` (optional) may end the chunks in flight early and drop
+        the handles it cancelled.
+        """
         indices = [int(i) for i in indices]
         positions = {index: position for position, index in reversed(list(enumerate(indices)))}
 
@@ -197,12 +205,17 @@ class ProbeExecutor:
         failures = 0
         stopped = False
         while pending or in_flight:
+            if not stopped and should_stop is not None and in_flight and should_stop():
+                stopped = True
             while pending and len(in_flight) < 2 * slots and not stopped:
                 if should_stop is not None and should_stop():
                     stopped = True
                     break
                 chunk = pending.popleft()
                 in_flight[submit(job, chunk)] = chunk
+            if stopped and on_stop is not None:
+                on_stop(in_flight)
+                on_stop = None
             if not in_flight:
                 break
             finished, lost = wait(list(in_flight))
@@ -286,6 +299,7 @@ class LocalPoolExecutor(ProbeExecutor):
         self.size = max(1, int(workers))
         self.device = device
         self._pool = None
+        self._stop = None
 
     @property
     def workers(self) -> int:
@@ -306,8 +320,10 @@ class LocalPoolExecutor(ProbeExecutor):
             devices = context.Queue()
             for number in range(self.size):
                 devices.put(f"cuda:{number}")
+        if self._stop is None:
+            self._stop = context.Event()  # set: the workers end their chunks after the current network
         self._pool = ProcessPoolExecutor(max_workers=self.size, mp_context=context, initializer=_worker_start,
-                                         initargs=(devices,))
+                                         initargs=(devices, self._stop, os.getpid()))
         return self._pool
 
     def start(self) -> None:
@@ -352,10 +368,22 @@ class LocalPoolExecutor(ProbeExecutor):
                 self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
-        return self._drive(job, indices, cache, on_network, should_stop, submit, wait, self.size, restart)
+        def stop(in_flight):
+            # chunks not started are cancelled; the running ones end after their current network
+            if self._stop is not None:
+                self._stop.set()
+            for handle in list(in_flight):
+                if handle.cancel():
+                    in_flight.pop(handle)
+
+        if self._stop is not None:
+            self._stop.clear()
+        return self._drive(job, indices, cache, on_network, should_stop, submit, wait, self.size, restart, stop)
 
     def close(self) -> None:
         if self._pool is not None:
+            if self._stop is not None:
+                self._stop.set()  # an abort (a second Ctrl-C) waits for one network per worker, not a chunk
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 

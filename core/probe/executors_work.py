@@ -72,8 +72,13 @@ class ChunkResult:
     cpu_seconds: float = 0.0
 
 
-def probe_chunk(job: ProbeJob, indices: Sequence[int], cache_writes: bool = True) -> ChunkResult:
-    """Probe ``indices`` of ``job`` in this process and write each to the cache (worker side)."""
+def probe_chunk(job: ProbeJob, indices: Sequence[int], cache_writes: bool = True,
+                should_stop: Any = None) -> ChunkResult:
+    """Probe ``indices`` of ``job`` in this process and write each to the cache (worker side).
+
+    ``should_stop`` (optional, polled between networks) ends the chunk early: the result then
+    holds the networks probed so far (``statistics`` shorter than ``indices``).
+    """
     from greenmachine.probe.cache import ProbeCache
     from greenmachine.probe.engine import probe_many
 
@@ -90,25 +95,53 @@ def probe_chunk(job: ProbeJob, indices: Sequence[int], cache_writes: bool = True
         seconds.append(float(taken))
 
     statistics = probe_many(job_space(job), [int(i) for i in indices], job.dataset, job.batch_size, job.seed,
-                            job.device, cache, on_network=record, grasp=job.grasp)
+                            job.device, cache, on_network=record, should_stop=should_stop, grasp=job.grasp)
     return ChunkResult([int(i) for i in indices], statistics, hits, seconds, time.perf_counter() - start,
                        socket.gethostname(), os.getpid(), problems, cpu_seconds=time.process_time() - cpu_start)
 
 
-def _worker_start(devices: Any = None) -> None:
-    """Pool worker initialiser: one torch thread, Ctrl-C left to the driver, one GPU each."""
+def _worker_start(devices: Any = None, stop: Any = None, driver: int | None = None) -> None:
+    """Pool worker initialiser: one torch thread, Ctrl-C left to the driver, one GPU each.
+
+    ``stop`` is the pool's shared event: set by the driver, it ends each chunk in progress
+    after its current network (a stop or Ctrl-C then waits for one network, not a chunk).
+    ``driver`` is the driver's process id: a worker whose driver is gone (killed with
+    SIGKILL, so it could not shut the pool down) exits within a second instead of probing
+    on as an orphan; the forkserver and resource tracker then end with it.
+    """
     import signal
+    import threading
 
     import torch
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)
+    global _WORKER_DEVICE, _STOP
     if devices is not None:
-        global _WORKER_DEVICE
         _WORKER_DEVICE = devices.get()
+    _STOP = stop
+    if driver is not None:
+        threading.Thread(target=_exit_without_driver, args=(int(driver),), name="gm-driver-watch", daemon=True).start()
+
+
+def _exit_without_driver(driver: int, interval: float = 0.5) -> None:
+    """Poll the driver process; end this worker at once when it is gone."""
+    while True:
+        time.sleep(interval)
+        try:
+            os.kill(driver, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except OSError:
+            pass  # e.g. EPERM: the process exists
 
 
 _WORKER_DEVICE: str | None = None
+_STOP: Any = None
+
+
+def _stop_requested() -> bool:
+    return _STOP is not None and _STOP.is_set()
 
 
 def _pool_chunk(job: ProbeJob, indices: Sequence[int]) -> ChunkResult:
@@ -116,7 +149,7 @@ def _pool_chunk(job: ProbeJob, indices: Sequence[int]) -> ChunkResult:
         from dataclasses import replace
 
         job = replace(job, device=_WORKER_DEVICE)
-    return probe_chunk(job, indices)
+    return probe_chunk(job, indices, should_stop=_stop_requested)
 
 
 __all__ = ["ChunkResult", "ProbeJob", "custom_spec", "job_space", "probe_chunk"]

@@ -50,7 +50,7 @@ class ProbePhase:
     def __init__(self, space: str, probe: Any, device: str, sink: Callable[[Event], None], total: int,
                  should_stop: Callable[[], bool] | None = None, executor: Any = None,
                  energy_country: str | None = None) -> None:
-        from greenmachine.probe.cache import ProbeCache, default_cache_root
+        from greenmachine.probe.cache import ProbeCache, default_cache_root, prepare_cache_root
 
         self.space = space
         self.probe = probe
@@ -58,7 +58,7 @@ class ProbePhase:
         self.sink = sink
         self.total = total
         self.should_stop = should_stop
-        root = Path(probe.cache_dir) if probe.cache_dir else default_cache_root()
+        root = prepare_cache_root(Path(probe.cache_dir) if probe.cache_dir else default_cache_root())
         self.cache = ProbeCache(root, on_problem=self._on_cache_problem)
         self.counts = {"done": 0, "hits": 0}
         self._start = time.perf_counter()

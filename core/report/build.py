@@ -20,6 +20,33 @@ from greenmachine.rundir.directory import RunDirectory
 
 
 
+def run_parts(rows: Sequence[Any]) -> list[list[Any]]:
+    """Split a run's energy rows into its parts (the start, then each resume), in order.
+
+    A part's rows are written as its spans end: its ``probe`` span first (every part probes
+    first), its ``run`` span last. A part killed before its end (SIGKILL, a power cut) has
+    no ``run`` row, so a part begins at each ``probe`` row and ends after each ``run`` row.
+    """
+    parts: list[list[Any]] = []
+    current: list[Any] = []
+    for row in rows:
+        if row.phase == "probe" and current:
+            parts.append(current)
+            current = []
+        current.append(row)
+        if row.phase == "run":
+            parts.append(current)
+            current = []
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _sum(rows: Sequence[Any], key: str) -> float | None:
+    values = [getattr(row, key) for row in rows]
+    return None if any(value is None for value in values) else float(sum(values))
+
+
 def energy_summary(rows: Sequence[Any], probe_counts: Mapping[str, Any], meter_info: Mapping[str, Any]) -> dict:
     """Summarise energy spans per phase.
 
@@ -27,69 +54,96 @@ def energy_summary(rows: Sequence[Any], probe_counts: Mapping[str, Any], meter_i
     ----------
     rows : sequence of EnergyRow
         Every finished span (:meth:`greenmachine.rundir.directory.RunDirectory.read_energy`), each with its
-        ``phase`` (``probe``, ``generation``, ``evaluation``, ``run``); a resumed run has
-        one ``run`` span per part, and the summary adds them all up.
+        ``phase`` (``probe``, ``generation``, ``evaluation``, ``run``). A resumed run has
+        one part per start (:func:`run_parts`): the total adds each part's ``run`` span, and
+        for a part killed before its end (no ``run`` row) the phase rows it wrote.
     probe_counts : mapping
         ``done`` (networks handled) and ``hits`` (cache hits) of the probe phase, and the
-        ``workers`` / ``machines`` that probed (default 1 / 1).
+        ``workers`` / ``machines`` that probed (default 1 / 1); optionally ``networks``,
+        ``computed`` and ``unmetered`` (:meth:`greenmachine.rundir.directory.RunDirectory.probe_counts`), so
+        that networks one part of the run probed are not counted as cache hits of another.
     meter_info : mapping
         The meter's ``describe()`` (methods, machine, country).
     """
-    readings = [(row.phase, row) for row in rows]
-    def total(phase: str, key: str = "energy_joules") -> float | None:
-        values = [getattr(r, key) for p, r in readings if p == phase]
-        if not values or any(v is None for v in values):
-            return None
-        return float(sum(values))
-
+    inner_phases = ("probe", "generation", "evaluation")
     phases = {}
-    for phase in ("probe", "generation", "evaluation", "run"):
-        spans = [r for p, r in readings if p == phase]
+    for phase in (*inner_phases, "run"):
+        spans = [row for row in rows if row.phase == phase]
         if not spans:
             continue
         phases[phase] = {
             "spans": len(spans),
-            "duration_s": float(sum(r.duration_s for r in spans)),
-            "energy_joules": total(phase),
-            "co2_grams": total(phase, "co2_grams"),
+            "duration_s": float(sum(row.duration_s for row in spans)),
+            "energy_joules": _sum(spans, "energy_joules"),
+            "co2_grams": _sum(spans, "co2_grams"),
         }
-    inner = [phases[name] for name in ("probe", "generation", "evaluation") if name in phases]
-    if "run" in phases and inner:
-        # What the run spent outside its phases: loading data, sampling, writing events.
-        run = phases["run"]
-        energies = [row["energy_joules"] for row in inner]
-        co2 = [row["co2_grams"] for row in inner]
-        phases["outside phases"] = {
-            "spans": 0,
-            "duration_s": max(0.0, run["duration_s"] - sum(row["duration_s"] for row in inner)),
-            "energy_joules": None if run["energy_joules"] is None or None in energies
-            else max(0.0, run["energy_joules"] - sum(energies)),
-            "co2_grams": None if run["co2_grams"] is None or None in co2 else max(0.0, run["co2_grams"] - sum(co2)),
+    # The whole run: each part's run span; a part killed before its end has none, and counts
+    # with the phase rows it wrote (its time outside them is not metered).
+    covered, killed = [], []
+    for part in run_parts(rows):
+        run_rows = [row for row in part if row.phase == "run"]
+        inner = [row for row in part if row.phase in inner_phases]
+        if run_rows:
+            covered.append((run_rows, inner))
+        elif inner:
+            killed.append(inner)
+    unfinished = [row for part in killed for row in part]
+    whole = [row for run_rows, _ in covered for row in run_rows] + unfinished
+    if "run" in phases or unfinished:
+        phases.pop("run", None)
+        inside = [row for _, inner in covered for row in inner]
+        if covered and inside:
+            # What the finished parts spent outside their phases: loading data, sampling, writing events.
+            outside = {"spans": 0, "duration_s": 0.0, "energy_joules": 0.0, "co2_grams": 0.0}
+            for run_rows, inner in covered:
+                outside["duration_s"] += max(0.0, sum(r.duration_s for r in run_rows) - sum(r.duration_s for r in inner))
+                for key in ("energy_joules", "co2_grams"):
+                    run_value, inner_value = _sum(run_rows, key), _sum(inner, key)
+                    outside[key] = (None if outside[key] is None or run_value is None or inner_value is None
+                                    else outside[key] + max(0.0, run_value - inner_value))
+            phases["outside phases"] = outside
+        phases["run"] = {  # the whole run last
+            "spans": sum(len(run_rows) for run_rows, _ in covered),
+            "duration_s": float(sum(row.duration_s for row in whole)),
+            "energy_joules": _sum(whole, "energy_joules"),
+            "co2_grams": _sum(whole, "co2_grams"),
         }
-        phases["run"] = phases.pop("run")  # keep the whole run last
-    generations = [r.energy_joules for p, r in readings if p == "generation" and r.energy_joules is not None]
+    generation_rows = [row for row in rows if row.phase == "generation"]
+    generations = [row.energy_joules for row in generation_rows if row.energy_joules is not None]
     done = int(probe_counts.get("done", 0))
     hits = int(probe_counts.get("hits", 0))
-    computed = done - hits
+    # networks the run probed itself (in any part), and the ones a cache it did not fill served
+    computed = int(probe_counts.get("computed", done - hits))
+    hits = max(0, int(probe_counts.get("networks", done)) - computed)
+    unmetered = min(computed, int(probe_counts.get("unmetered", 0)))
+    metered = computed - unmetered
     probe_energy = phases.get("probe", {}).get("energy_joules")
-    per_network = probe_energy / computed if probe_energy is not None and computed > 0 else None
+    per_network = probe_energy / metered if probe_energy is not None and metered > 0 else None
+    if per_network is not None:
+        avoided_note = "cache hits x mean measured probe energy per computed network"
+    elif computed:
+        avoided_note = "no probe energy measured for the networks computed: per-network energy unknown"
+    else:
+        avoided_note = "no network computed in this run: per-network energy unknown"
+    run = phases.get("run", {})
     return {
         "phases": phases,
-        "total_joules": phases.get("run", {}).get("energy_joules"),
-        "total_wh": None if phases.get("run", {}).get("energy_joules") is None else phases["run"]["energy_joules"] / 3600.0,
-        "co2_grams": phases.get("run", {}).get("co2_grams"),
+        "total_joules": run.get("energy_joules"),
+        "total_wh": None if run.get("energy_joules") is None else run["energy_joules"] / 3600.0,
+        "co2_grams": run.get("co2_grams"),
         "per_generation_joules": {
             "mean": sum(generations) / len(generations) if generations else None,
             "max": max(generations) if generations else None,
             "count": len(generations),
+            "spans": len(generation_rows),
         },
         "networks_probed": computed,
         "cache_hits": hits,
+        "unmetered_networks": unmetered,
+        "unfinished_parts": len(killed),
         "per_network_probe_joules": per_network,
         "avoided_by_cache_joules": per_network * hits if per_network is not None else None,
-        "avoided_note": "cache hits x mean measured probe energy per computed network"
-        if per_network is not None
-        else "no network computed in this run: per-network energy unknown",
+        "avoided_note": avoided_note,
         "contributors": contributors(probe_counts),
         "methods": dict(meter_info.get("methods", {})),
         "country": meter_info.get("country"),
@@ -289,16 +343,26 @@ def render_energy(energy: Mapping[str, Any]) -> list[str]:
         )
     generation = energy.get("per_generation_joules", {})
     lines.append("")
+    metered, spans = generation.get("count", 0), generation.get("spans", generation.get("count", 0))
+    if metered:
+        lines.append(f"Per generation: mean {_energy(generation.get('mean'))}, max {_energy(generation.get('max'))} "
+                     f"over {metered} generations.")
+    else:
+        lines.append(f"Per generation: not measured ({spans} generations, energy metering off)." if spans
+                     else "Per generation: no generation ran.")
+    unmetered = int(energy.get("unmetered_networks") or 0)
+    killed = (f" ({unmetered} of them in a part of the run killed while probing: no energy row covers them, "
+              f"so the totals leave them out)" if unmetered else "")
     lines.append(
-        f"Per generation: mean {_energy(generation.get('mean'))}, max {_energy(generation.get('max'))} "
-        f"over {generation.get('count', 0)} generations."
-    )
-    lines.append(
-        f"Probe: {energy.get('networks_probed')} networks computed, {energy.get('cache_hits')} cache hits; "
-        f"per network {_energy(energy.get('per_network_probe_joules'))}; "
+        f"Probe: {energy.get('networks_probed')} networks computed{killed}, {energy.get('cache_hits')} cache hits "
+        f"(networks an earlier run had probed); per network {_energy(energy.get('per_network_probe_joules'))}; "
         f"avoided by the cache ≈ {_energy(energy.get('avoided_by_cache_joules'))} ({energy.get('avoided_note')})."
     )
     lines.append(f"Total: {_energy(energy.get('total_joules'))}, {_fmt(energy.get('co2_grams'), 4)} g CO2-eq.")
+    unfinished = int(energy.get("unfinished_parts") or 0)
+    if unfinished:
+        lines.append(f"{unfinished} part(s) of the run were killed before their end (no run span): the total adds "
+                     "the phases they finished; their time outside phases and the phase in progress are not metered.")
     return lines
 
 
@@ -365,11 +429,27 @@ def render_markdown(report: Mapping[str, Any], figures: Sequence[tuple[str, str]
     return "\n".join(lines)
 
 
+def _check_energy_rows(directory: RunDirectory, rows: Sequence[Any], old: Mapping[str, Any]) -> None:
+    """Refuse an ``energy.csv`` with fewer spans than the report was built from (emptied or cut short)."""
+    recorded = sum(int(row.get("spans") or 0) for name, row in (old.get("phases") or {}).items()
+                   if isinstance(row, Mapping) and name != "outside phases")
+    path = directory.file(rundir.ENERGY_FILE)
+    if not rows and recorded:
+        raise GMError(f"{path} has no rows, but report.json's energy table was built from {recorded} spans: "
+                      "not rewriting the report (restore energy.csv, or delete it to keep the recorded table)")
+    if len(rows) < recorded:
+        raise GMError(f"{path} has {len(rows)} rows, fewer than the {recorded} spans report.json's energy table "
+                      "was built from: not rewriting the report (restore energy.csv, or delete it to keep the "
+                      "recorded table)")
+
+
 def rebuild_report(run_dir: Path) -> tuple[dict, str]:
     """Rebuild ``report.json``'s energy part from ``energy.csv`` and re-render ``report.md``.
 
     Reads only through :class:`greenmachine.rundir.directory.RunDirectory`; a missing, corrupt or wrongly
-    shaped file is one :class:`greenmachine.errors.GMError` line.
+    shaped file is one :class:`greenmachine.errors.GMError` line, and so is an ``energy.csv`` with
+    fewer rows than the spans the report was built from (emptied or cut short); a missing
+    ``energy.csv`` keeps the recorded energy table.
 
     Returns
     -------
@@ -381,9 +461,13 @@ def rebuild_report(run_dir: Path) -> tuple[dict, str]:
     try:
         old = report.get("energy", {})
         if directory.file(rundir.ENERGY_FILE).exists():
-            counts = {"done": old.get("networks_probed", 0) + old.get("cache_hits", 0), "hits": old.get("cache_hits", 0)}
+            rows = directory.read_energy()
+            _check_energy_rows(directory, rows, old)
+            computed, hits = old.get("networks_probed", 0), old.get("cache_hits", 0)
+            counts = {"done": computed + hits, "hits": hits, "computed": computed, "networks": computed + hits,
+                      "unmetered": old.get("unmetered_networks", 0), **old.get("contributors", {})}
             info = {"methods": old.get("methods", {}), "country": old.get("country"), **old.get("machine", {})}
-            report["energy"] = energy_summary(directory.read_energy(), counts, info)
+            report["energy"] = energy_summary(rows, counts, info)
         from greenmachine.report.figures import figure_links
 
         return report, render_markdown(report, figure_links(run_dir))

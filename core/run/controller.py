@@ -10,8 +10,8 @@ A stopped, interrupted or crashed run continues with :meth:`RunController.resume
 (``gm run --resume DIR``): from its ``checkpoint.json`` when one exists (a crash loses at
 most the generation in progress), else from the sampling and probe phase (networks probed
 before the interrupt are cache hits). A completed run is not resumed. Loading the benchmark
-and drawing the samples happen before the run directory is created, so a run that fails on
-its data leaves no run directory.
+and drawing the samples (and making the cache folder) happen before the run directory is
+created, so a run that fails on its data or its cache folder leaves no run directory.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from greenmachine.errors import GMError
+from greenmachine.errors import GMError, os_error_line
 from greenmachine.evaluation.evaluate import ProbePhase, evaluate_sample, profile_samples, resolve_device
 from greenmachine.events import (
     EnergySample,
@@ -57,7 +57,10 @@ class DatasetData:
 
 
 def error_line(error: BaseException) -> str:
-    """One line for an error: a ``GMError`` as is, anything else with its type."""
+    """One line for an error: a ``GMError`` as is, an ``OSError`` as :func:`greenmachine.errors.os_error_line`
+    says it, anything else with its type."""
+    if isinstance(error, OSError):
+        return os_error_line(error)
     lines = str(error).strip().splitlines()
     text = lines[0] if lines else ""
     if isinstance(error, GMError) and text:
@@ -187,9 +190,14 @@ class RunController:
         self.meter = meter
         writer = None
         try:
-            run_span = meter.start("run")
+            self._open_spans: list[tuple[Any, str]] = []
+            run_span = self._start_span("run", "run")
             # The data next: if it cannot be loaded, no run directory is made.
             self._load_samples()
+            # The cache folder too: a path that cannot hold it (a file, under /proc) is one error.
+            from greenmachine.probe.cache import default_cache_root, prepare_cache_root
+
+            prepare_cache_root(profile.probe.cache_dir or default_cache_root())
             if self._run_dir is None:
                 self.directory = RunDirectory.create(self._runs_root, profile.name)
             else:
@@ -202,7 +210,7 @@ class RunController:
             self.sink = FanOutSink(writer, self._external_sink)
             try:
                 status = self._run(meter)
-                self._emit_energy(meter.stop(run_span), "run")
+                self._stop_span(run_span)
                 if status == "completed":
                     self._write_report()
                     self._draw_figures()
@@ -210,14 +218,37 @@ class RunController:
                            else f"stopped; continue with: gm run --resume {self.run_dir}")
                 self.sink(RunFinished(status=status, run_dir=str(self.run_dir), message=message))
                 return self.run_dir
+            except KeyboardInterrupt:
+                # an abort (a second Ctrl-C): the spans in progress still get their energy rows, and
+                # the run its last event, so the report of the resumed run misses nothing of this part
+                for span, _ in reversed(list(self._open_spans)):
+                    self._stop_span(span)
+                self.sink(RunFinished(status="failed", run_dir=str(self.run_dir),
+                                      message=f"interrupted; continue with: gm run --resume {self.run_dir}"))
+                raise
             except Exception as error:
-                self.sink(RunFinished(status="failed", run_dir=str(self.run_dir), message=error_line(error)))
+                try:
+                    self.sink(RunFinished(status="failed", run_dir=str(self.run_dir), message=error_line(error)))
+                except OSError:
+                    pass  # a full or read-only disk refuses this event too: the error that caused it wins
                 raise
         finally:
             if writer is not None:
                 writer.close()
             if owns_meter:
                 meter.close()
+
+    def _start_span(self, name: str, phase: str) -> Any:
+        """Start an energy span of ``phase`` (stopped by :meth:`_stop_span`, or at an abort)."""
+        span = self.meter.start(name)
+        self._open_spans.append((span, phase))
+        return span
+
+    def _stop_span(self, span: Any) -> None:
+        """Stop a span of :meth:`_start_span` and emit its energy row."""
+        phase = next(phase for open_span, phase in self._open_spans if open_span is span)
+        self._open_spans = [(open_span, name) for open_span, name in self._open_spans if open_span is not span]
+        self._emit_energy(self.meter.stop(span), phase)
 
     def _emit_energy(self, reading: Any, phase: str) -> None:
         self.sink(
@@ -242,9 +273,9 @@ class RunController:
         samples = self.samples
         sizes = {"search": len(samples.search), "validation": len(samples.validation), "test": len(samples.test)}
         self.sink(self._run_started(sizes))
-        probe_span = meter.start("probe")
+        probe_span = self._start_span("probe", "probe")
         data = self._probe_all()
-        self._emit_energy(meter.stop(probe_span), "probe")
+        self._stop_span(probe_span)
         if data is None:
             return "stopped"
         self.data = data
@@ -266,10 +297,10 @@ class RunController:
             if self._checkpoint_wait():
                 return "stopped"
             # The generation's span covers its step, checkpoint and hall of fame.
-            span = meter.start(f"generation-{evolution.generation + 1}")
+            span = self._start_span(f"generation-{evolution.generation + 1}", "generation")
             result = evolution.step()
             self.directory.write_checkpoint(evolution.state_dict())
-            self._emit_energy(meter.stop(span), "generation")
+            self._stop_span(span)
             best = result.best
             self.sink(GenerationDone(generation=result.generation, generations=result.generations,
                                      best_search_tau=float(result.best_search_tau),
@@ -284,9 +315,9 @@ class RunController:
             self.sink(HallOfFameUpdated(rows=tuple(row.to_event_row() for row in result.hall_of_fame)))
         if self._stop.is_set():
             return "stopped"
-        span = meter.start("evaluation")
+        span = self._start_span("evaluation", "evaluation")
         self._evaluate_best(evolution.best().tree)
-        self._emit_energy(meter.stop(span), "evaluation")
+        self._stop_span(span)
         return "completed"
 
     # -- hooks (overridden by greenmachine.run.multitask.MultiTaskRunController) ----------------------------

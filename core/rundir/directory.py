@@ -265,23 +265,35 @@ class RunDirectory:
         and the most ``workers`` / ``machines`` that probed in any part.
 
         Read from ``events.jsonl``: each part (a start or a resume) begins with ``RunStarted``
-        and its last ``ProbeProgress`` holds its counts.
+        and its last ``ProbeProgress`` holds its counts. Besides ``done`` and ``hits`` (sums
+        over the parts: a network handled in two parts counts twice), the keys say what the
+        run as a whole did: ``networks`` (the most networks one part handled: the run's
+        sample), ``computed`` (networks the run probed itself, in any part) and ``unmetered``
+        (of those, the ones probed after the last probe energy span of a part, i.e. in a part
+        killed while probing: no energy row covers them).
         """
-        from greenmachine.events import ProbeProgress, RunStarted
+        from greenmachine.events import EnergySample, ProbeProgress, RunStarted
 
-        totals = {"done": 0, "hits": 0, "workers": 1, "machines": 1}
+        totals = {"done": 0, "hits": 0, "workers": 1, "machines": 1, "networks": 0, "computed": 0, "unmetered": 0}
         last = None
+        metered = 0  # networks computed in this part up to its last probe energy span
         for event in self.read_events(problems=[]) + [None]:
             if event is None or isinstance(event, RunStarted):
                 if last is not None:
+                    computed = max(0, int(last.done) - int(last.cache_hits))
                     totals["done"] += int(last.done)
                     totals["hits"] += int(last.cache_hits)
+                    totals["networks"] = max(totals["networks"], int(last.done))
+                    totals["computed"] += computed
+                    totals["unmetered"] += max(0, computed - metered)
                     # the most workers and machines any part of the run probed with
                     totals["workers"] = max(totals["workers"], int(last.workers))
                     totals["machines"] = max(totals["machines"], int(last.machines))
-                last = None
+                last, metered = None, 0
             elif isinstance(event, ProbeProgress):
                 last = event
+            elif isinstance(event, EnergySample) and event.phase == "probe" and last is not None:
+                metered = max(0, int(last.done) - int(last.cache_hits))
         return totals
 
     # -- checkpoint.json ---------------------------------------------------------------------------

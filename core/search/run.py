@@ -160,25 +160,44 @@ def _emit_energy(sink: Callable[[Event], None], reading: Any, phase: str) -> Non
 
 def _search(plan: _Plan, bank: ScoreBank, guide: Any, seed: int, budget: int, sink: Callable[[Event], None],
             progress: bool) -> Any:
+    """Run one search; report its best score so far as :class:`SearchProgress` events.
+
+    Every step of the best-so-far curve is an event (each network that raised the best, then
+    the end at ``budget``), so a plot draws each search as a step curve: the headline search
+    (``progress``) as it scores, a comparison search once it has ended.
+    """
     scorer = bank.scorer(guide, seed)
     state = {"done": 0, "best": -np.inf}
 
+    def emit(evaluated: int, best: float) -> None:
+        sink(SearchProgress(guide=guide.name, seed=seed, evaluated=int(evaluated), budget=budget,
+                            best_score=float(best) if np.isfinite(best) else None))
+
+    def steps(scores: np.ndarray, start: int, best: float) -> float:
+        """Emit each network of ``scores`` (scored after ``start`` others) that raised ``best``, but the last."""
+        for offset, score in enumerate(np.asarray(scores, dtype=np.float64)[:-1]):
+            if np.isfinite(score) and score > best:
+                best = float(score)
+                emit(start + offset + 1, best)
+        return best
+
     def reporting(indices: np.ndarray) -> np.ndarray:
         scores = scorer(indices)
+        if progress:
+            steps(scores, state["done"], state["best"])
         state["done"] += len(indices)
         finite = scores[np.isfinite(scores)]
         state["best"] = max(state["best"], float(finite.max()) if finite.size else -np.inf)
         if progress:
-            sink(SearchProgress(guide=guide.name, seed=seed, evaluated=state["done"], budget=budget,
-                                best_score=state["best"] if np.isfinite(state["best"]) else None))
+            emit(state["done"], state["best"])
         return scores
 
     settings = plan.settings
     trace = run_strategy(settings.strategy, plan.feasible, budget, seed, reporting, plan.neighbour,
                          settings.population, settings.sample_size)
     if not progress:
-        sink(SearchProgress(guide=guide.name, seed=seed, evaluated=trace.budget, budget=budget,
-                            best_score=float(trace.scores.max()) if np.isfinite(trace.scores.max()) else None))
+        steps(trace.scores, 0, -np.inf)
+        emit(trace.budget, float(trace.scores.max()))
     return trace
 
 
@@ -189,13 +208,17 @@ def run_search(settings: SearchSettings, sink: Callable[[Event], None], out: Pat
     Raises
     ------
     GMError
-        Bad settings (see :func:`plan_search`; raised before anything is written), or a
-        failure during the search (the run directory then ends with a failed ``RunFinished``).
+        Bad settings (see :func:`plan_search`), an ``out`` that exists and is not an empty
+        folder (a search writes a new folder, as ``gm run`` does: it never mixes into an
+        earlier run or search), both raised before anything is written; or a failure during
+        the search (the run directory then ends with a failed ``RunFinished``).
     """
     from greenmachine.energy import make_meter
     from greenmachine.evaluation.evaluate import ProbePhase, resolve_device
     from greenmachine.rundir.directory import RunDirectory, atomic_write_json
 
+    if out is not None and Path(out).exists() and (not Path(out).is_dir() or any(Path(out).iterdir())):
+        raise GMError(f"--out {out} exists and is not empty: a search writes a new folder (choose another --out)")
     plan = plan_search(settings)
     device = resolve_device(settings.device)
     owns_meter = meter is None
@@ -247,7 +270,10 @@ def run_search(settings: SearchSettings, sink: Callable[[Event], None], out: Pat
         except Exception as error:
             from greenmachine.run.controller import error_line
 
-            run_sink(RunFinished(status="failed", run_dir=str(directory.path), message=error_line(error)))
+            try:
+                run_sink(RunFinished(status="failed", run_dir=str(directory.path), message=error_line(error)))
+            except OSError:
+                pass  # a full or read-only disk refuses this event too: the error that caused it wins
             raise
     finally:
         if writer is not None:

@@ -151,6 +151,9 @@ def _check_value(source: str, section: str, key: str, expected: Any, value: Any)
         raise ProfileError(f"{where} must be empty, auto or HOST:PORT, got {value!r}")
     if (section, key) == ("probe", "cache_dir") and any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         raise ProfileError(f"{where} must be a folder path without control characters, got {value!r}")
+    if (section, key) == ("probe", "cache_dir") and value != value.strip():
+        raise ProfileError(f"{where} must be a folder path that neither is blank nor begins or ends with a space "
+                           f"(empty: the default cache), got {value!r}")
     return value
 
 

@@ -452,15 +452,23 @@ def load_profile(name_or_path: str, overrides: tuple[str, ...] | list[str] = ())
     Raises
     ------
     ProfileError
-        Unknown profile, unreadable TOML, unknown key or bad value (file and key named).
+        Unknown profile, a file that is not UTF-8 TOML or has no keys at all, unknown key or bad
+        value (file and key named).
     """
     path = resolve_profile_path(name_or_path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise ProfileError(f"{path}: invalid TOML: {error}") from None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ProfileError(f"{path}: not a UTF-8 text file (byte 0x{error.object[error.start]:02x} at offset "
+                           f"{error.start}); a profile is TOML saved as UTF-8") from None
     except OSError as error:
         raise ProfileError(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ProfileError(f"{path}: invalid TOML: {error}") from None
+    if not data:
+        raise ProfileError(f"{path}: the profile is empty (no keys); copy a shipped one, e.g. {resolve_profile_path('quick')}")
     source = apply_overrides(data, overrides, str(path))
     return profile_from_mapping(data, source=source, base=path.resolve().parent)
 

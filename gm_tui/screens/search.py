@@ -61,7 +61,7 @@ class SearchScreen(MonitorScreen):
         plot = self.query_one(ScorePlot)
         guides = plot.guides
         position = f" ({guides.index(plot.guide) + 1}/{len(guides)}, g: next)" if len(guides) > 1 else ""
-        plot.border_title = f"best score so far by networks scored · guide {plot.guide or '…'}{position}"
+        plot.border_title = f"best score so far · guide {plot.guide or '…'}{position}"
 
     # -- helpers called by the app (attributes down) --------------------------------------
 

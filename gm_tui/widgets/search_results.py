@@ -39,6 +39,9 @@ class SearchTable(DataTable):
     def reset(self) -> None:
         """Forget every search."""
         self.headline: SearchKey | None = None
+        #: the headline search's (networks scored, best score)
+        self.headline_state: tuple[int, float | None] = (0, None)
+        #: the comparison searches' (networks scored, best score)
         self.searches: dict[SearchKey, tuple[int, float | None]] = {}
         self.found: Mapping[str, Any] = {}
         self.comparison: Mapping[str, Mapping[str, Any]] = {}
@@ -52,11 +55,18 @@ class SearchTable(DataTable):
         self._rebuild()
 
     def add_progress(self, guide: str, seed: int, evaluated: int, budget: int, best_score: float | None) -> None:
-        """Record a search's progress (the first search reported is the headline search)."""
+        """Record a search's progress (the first search reported is the headline search).
+
+        A comparison search with the headline's guide, seed and budget is told apart by its
+        networks scored going back (they only grow within one search).
+        """
         key = (guide, int(seed), int(budget))
         if self.headline is None:
             self.headline = key
-        self.searches[key] = (int(evaluated), best_score)
+        if key == self.headline and key not in self.searches and int(evaluated) > self.headline_state[0]:
+            self.headline_state = (int(evaluated), best_score)
+        else:
+            self.searches[key] = (int(evaluated), best_score)
         self._rebuild()
 
     def set_found(self, found: Mapping[str, Any]) -> None:
@@ -74,15 +84,14 @@ class SearchTable(DataTable):
         rows = []
         if self.headline is not None:
             guide, seed, budget = self.headline
-            evaluated, score = self.searches[self.headline]
+            evaluated, score = self.headline_state
             found = self.found
             rank = f"{found['rank']}" if "rank" in found else "—"
             rows.append((f"{guide} (headline)", str(seed), f"{evaluated}/{budget}", format_score(score),
                          _number(found.get("accuracy")), rank))
         by_guide: dict[str, list[tuple[int, int, int, float | None]]] = {}
         for (guide, seed, budget), (evaluated, score) in self.searches.items():
-            if (guide, seed, budget) != self.headline:
-                by_guide.setdefault(guide, []).append((seed, budget, evaluated, score))
+            by_guide.setdefault(guide, []).append((seed, budget, evaluated, score))
         for guide, searches in by_guide.items():
             seeds = sorted(seed for seed, _, _, _ in searches)
             scores = [score for _, _, _, score in searches if isinstance(score, (int, float))]

@@ -327,20 +327,22 @@ def _environment(cache_dir):
 
 KILL_DURING_WRITE = """
 import os, signal, sys
+import json
 import greenmachine.rundir.directory as rundir
-real = rundir.atomic_write_text
+real = rundir.atomic_write_json
 count = {"n": 0}
-def dying_write(path, text):
+def dying_write(path, data):
     if os.path.basename(str(path)) == rundir.CHECKPOINT_FILE:
         count["n"] += 1
         if count["n"] == int(os.environ["KILL_AT_CHECKPOINT"]):
             # half of the new checkpoint is in its temporary file when the process dies
+            text = json.dumps(data)
             with open(os.path.join(os.path.dirname(str(path)), ".checkpoint.json.partial"), "w") as stream:
                 stream.write(text[: len(text) // 2])
                 stream.flush()
             os.kill(os.getpid(), signal.SIGKILL)
-    return real(path, text)
-rundir.atomic_write_text = dying_write
+    return real(path, data)
+rundir.atomic_write_json = dying_write  # RunDirectory.write_checkpoint writes through it
 from greenmachine.tui.cli import app
 sys.argv = ["gm"] + sys.argv[1:]
 app()
@@ -417,3 +419,51 @@ def test_ctrl_c_during_probe_of_gm_run_then_resume(uninterrupted, tmp_path):
                             text=True, env=_environment(fresh_cache), timeout=300)
     assert result.returncode == 0, result.stderr
     assert outcome(run_dir) == outcome(uninterrupted)
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, stack = set(), [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
+def test_sigkill_of_gm_run_while_probing_leaves_no_worker_behind(tmp_path):
+    """The pool's workers end when their driver is killed; the forkserver and resource tracker then end too."""
+    fresh_cache = tmp_path / "cache"
+    arguments = ["run", "quick", *sum((["--set", o] for o in TINY), []), "--set", "probe.workers=2",
+                 "--out", str(tmp_path / "killed")]
+    process = subprocess.Popen([sys.executable, "-m", "greenmachine.tui.cli", *arguments], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env=_environment(fresh_cache))
+    deadline = time.monotonic() + 240
+    while len(list(fresh_cache.rglob("*.npz"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    helpers = _descendants(process.pid)
+    assert len(helpers) >= 3  # forkserver, resource tracker, workers
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in helpers if _alive(pid)]

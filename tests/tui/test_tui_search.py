@@ -102,11 +102,11 @@ async def test_replay_of_a_search_directory_opens_the_search_screen(tmp_path: Pa
         assert screen.run_dir == str(run_dir)  # the folder opened, not the one the events name
         plot = screen.query_one(ScorePlot)
         assert plot.guide == "naswot" and plot.guides == ["naswot", "random"]
-        assert plot.series[("naswot", 0, 16)] == HEADLINE
+        assert plot.series[("naswot", 0, 16, 0)] == HEADLINE
         assert [points for key, points in plot.series.items() if key[2] == 8 and key[0] == "naswot"] == [
             [(8, 301.0)], [(8, 305.5)]]
         picture = str(plot.render())
-        assert any(0x2800 < ord(c) <= 0x28FF for c in picture) and "seed 0 best 318 (16/16)" in picture
+        assert any(0x2800 < ord(c) <= 0x28FF for c in picture) and "headline seed 0 best 318 (16/16)" in picture
         table = screen.query_one(SearchTable)
         assert table.table_rows[0] == ("naswot (headline)", "0", "16/16", "318", "93.12", "412")
         assert [row[:4] for row in table.table_rows[1:]] == [("naswot", "2 (0..1)", "16/16", "303.2"),
@@ -143,7 +143,7 @@ async def test_search_screen_shows_the_messages_it_receives(tmp_path: Path):
             rank_feasible=1500)))
         await wait_for(pilot, lambda: screen.query_one(FoundNetwork).found.get("accuracy") == 91.5)
         plot = screen.query_one(ScorePlot)
-        assert plot.series[("synflow", 3, 10)] == [(5, 2.5e30), (10, 4.0e30)]
+        assert plot.series[("synflow", 3, 10, 0)] == [(5, 2.5e30), (10, 4.0e30)]
         assert screen.query_one(SearchTable).table_rows == [("synflow (headline)", "3", "10/10", "4e+30", "91.50", "2000")]
         assert "synflow seed 3: scored 10 networks, best score 4e+30" in log_text(screen)
         assert "1500" in app.export_screenshot()  # the rank under the constraint differs: shown
@@ -159,7 +159,7 @@ async def test_a_run_still_being_written_is_watched(tmp_path: Path):
         screen = app.view
         assert screen.header.status == "watching"
         plot = screen.query_one(ScorePlot)
-        assert plot.series == {("naswot", 0, 16): HEADLINE[:1]}
+        assert plot.series == {("naswot", 0, 16, 0): HEADLINE[:1]}
         writer = directory.open_writer()  # the search goes on in "another process"
         for event in events[3:]:
             writer(event)
@@ -167,7 +167,7 @@ async def test_a_run_still_being_written_is_watched(tmp_path: Path):
         with open(directory.file("events.jsonl"), "a", encoding="utf-8") as stream:
             stream.write(line[:20])  # a line being written: not read yet
         await wait_for(pilot, lambda: screen.query_one(FoundNetwork).found.get("arch") == ARCH)
-        assert plot.series[("naswot", 0, 16)] == HEADLINE and screen.final_status is None
+        assert plot.series[("naswot", 0, 16, 0)] == HEADLINE and screen.final_status is None
         with open(directory.file("events.jsonl"), "a", encoding="utf-8") as stream:
             stream.write(line[20:])
         writer.close()
@@ -264,3 +264,67 @@ async def test_a_run_started_from_the_search_screen_shows_on_the_run_screen(tmp_
         assert app.screen is app.run_screen and app.view is app.run_screen
         assert app.run_screen.header.info["profile"] == app.profile_name
         assert "run completed: runs/new" in log_text(app.run_screen)
+
+
+# -- the score plot draws a step curve per search --------------------------------------------------------
+
+
+def plot_rows(plot: ScorePlot, width: int, height: int) -> list[str]:
+    """The plot's canvas rows (no legend, axis or x labels) as it draws at ``width`` x ``height``."""
+    lines = plot.picture(width, height).plain.splitlines()
+    return [line[12:] for line in lines[len(plot._legend(plot.shown())):-1]]
+
+
+def test_step_points_hold_each_best_until_the_next_network_that_raised_it():
+    from greenmachine.tui.widgets.score_plot import step_points
+
+    assert step_points([(1, 5.0), (4, 7.0), (10, 7.0)]) == [(1, 5.0), (4, 5.0), (4, 7.0), (10, 7.0), (10, 7.0)]
+    assert step_points([(3, 2.0)]) == [(3, 2.0)]
+    corners = step_points([(1, float("nan")), (2, 1.0), (5, 3.0)])  # no best yet: no step into the first
+    assert corners[1:] == [(2, 1.0), (5, 1.0), (5, 3.0)]
+
+
+def test_headline_search_is_a_step_curve(tmp_path: Path):
+    """Best 10 after the first network, 30 after the last of 20: flat at 10 to the end, then one step up."""
+    plot = ScorePlot()
+    plot.add_progress("naswot", 0, 1, 20, 10.0)
+    plot.add_progress("naswot", 0, 20, 20, 30.0)
+    for width, height in ((60, 14), (80, 20)):
+        canvas = plot_rows(plot, width, height)
+        lit = [row for row, line in enumerate(canvas) if line.strip()]
+        top, bottom = lit[0], lit[-1]
+        last = len(canvas[top].rstrip()) - 1
+        # the first best holds along the lowest lit row up to the last network (a line would rise at once) ...
+        assert canvas[bottom].rstrip()[-1] != " " and canvas[bottom].strip().count(" ") == 0
+        assert len(canvas[bottom].strip()) >= 0.9 * (last + 1)
+        # ... and the step is one column, lit from that row to the highest one
+        assert all(canvas[row][last] != " " for row in range(top, bottom + 1))
+
+
+def test_comparison_search_with_the_headline_key_is_its_own_series():
+    plot = ScorePlot()
+    table_like = [("naswot", 0, 1, 25, 3.0), ("naswot", 0, 25, 25, 4.0),  # the headline search
+                  ("naswot", 0, 1, 25, 3.0), ("naswot", 0, 25, 25, 4.0),  # comparison seed 0: same key
+                  ("naswot", 1, 2, 25, 1.0), ("naswot", 1, 25, 25, 2.0)]
+    for guide, seed, evaluated, budget, score in table_like:
+        plot.add_progress(guide, seed, evaluated, budget, score)
+    assert list(plot.series) == [("naswot", 0, 25, 0), ("naswot", 0, 25, 1), ("naswot", 1, 25, 0)]
+    assert all(points == sorted(points) for points in plot.series.values())
+    legend = "\n".join(line.plain for line in plot._legend(plot.shown()))
+    assert "headline seed 0 best 4 (25/25)" in legend and "2 searches (seeds 0..1, budget 25) best 2..4" in legend
+
+
+async def test_search_table_tells_a_comparison_with_the_headline_key_apart(tmp_path: Path):
+    run_dir = tmp_path / "run"
+    write_search_dir(run_dir, search_events(run_dir)[:1])
+    app = create_app(open_run_dir=run_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, SearchScreen) and app.state == "watching")
+        screen = app.screen
+        for seed, evaluated, score in ((0, 5, 1.0), (0, 25, 2.0), (0, 25, 2.0), (1, 25, 3.0)):
+            screen.post_message(messages.message_for(
+                SearchProgress(guide="naswot", seed=seed, evaluated=evaluated, budget=25, best_score=score)))
+        table = screen.query_one(SearchTable)
+        await wait_for(pilot, lambda: len(table.table_rows) == 2 and table.table_rows[1][1] == "2 (0..1)")
+        assert table.table_rows[0][:4] == ("naswot (headline)", "0", "25/25", "2")
+        assert table.table_rows[1][:4] == ("naswot", "2 (0..1)", "50/50", "2.5")

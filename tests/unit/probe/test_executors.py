@@ -222,3 +222,42 @@ def test_statistics_do_not_depend_on_the_callers_torch_threads():
     finally:
         torch.set_num_threads(previous)
     same(one, two)
+
+
+def test_stop_ends_the_chunks_in_flight_after_their_current_network(tmp_path):
+    """A stop (Ctrl-C) cancels the chunks not started and ends the running ones after one network."""
+    indices = list(range(40, 40 + 30))  # 30 misses in chunks of 4: four chunks in flight, 16 networks
+    executor = LocalPoolExecutor(2)
+    job = ProbeJob("tss", "cifar10", BATCH, 0, "cpu", str(tmp_path))
+    reported: list[int] = []
+    at_stop: list[int] = []
+
+    def should_stop() -> bool:
+        if reported and not at_stop:
+            at_stop.append(len(reported))  # the chunks back when the stop came
+        return bool(reported)
+
+    try:
+        result = executor.probe(job, indices, ProbeCache(tmp_path), on_network=lambda *a: reported.append(a[1]),
+                                should_stop=should_stop)
+    finally:
+        executor.close()
+    written = len(list(tmp_path.rglob("*.npz")))
+    assert len(result) < len(indices)
+    # beyond the chunks already back, at most the network each worker was probing (twice, for the
+    # moment between a result and the stop); before, every chunk in flight ran to its end (16 networks)
+    assert at_stop[0] <= written <= at_stop[0] + 2 * executor.size, (at_stop, written)
+
+
+def test_pool_worker_exits_when_its_driver_is_gone():
+    """A worker whose driver was killed (SIGKILL: no shutdown) ends by itself, not probing on as an orphan."""
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    code = ("import time\nfrom greenmachine.probe.executors_work import _exit_without_driver\n"
+            f"_exit_without_driver({gone.pid}, 0.05)\ntime.sleep(60)\n")
+    worker = subprocess.run([sys.executable, "-c", code], timeout=30, capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONPATH=os.getcwd()))
+    assert worker.returncode == 1, worker.stderr

@@ -260,7 +260,7 @@ async def test_tui_replays_a_search_run_directory(tmp_path):
         found = screen.query_one(FoundNetwork).found
         assert found["arch"] == report["found"]["arch"] and found["space_size"] == SIZE
         progress = [event for event in RunDirectory(out).read_events() if type(event).__name__ == "SearchProgress"]
-        assert screen.query_one(ScorePlot).series[("random", 0, 6)] == [(e.evaluated, e.best_score) for e in progress]
+        assert screen.query_one(ScorePlot).series[("random", 0, 6, 0)] == [(e.evaluated, e.best_score) for e in progress]
         assert progress[-1].evaluated == 6
 
 
@@ -283,3 +283,28 @@ def test_probed_guides_share_the_cache(tmp_path):
 
     benchmark = load_benchmark("tss")
     assert report["found"]["accuracy"] == benchmark.accuracy("cifar10")[report["found"]["index"]]
+
+
+def test_every_search_reports_each_step_of_its_best_score_so_far(tmp_path):
+    """Headline and comparison searches alike: one event per network that raised the best, then the end."""
+    from greenmachine.events import ListSink, SearchProgress
+
+    sink = ListSink()
+    run_search(SearchSettings(proxy="params", budget=12, strategy="sample", compare_seeds=2, compare_budget=12,
+                              energy=False, figures=False, cache_dir=str(tmp_path / "cache")), sink,
+               out=tmp_path / "run")
+    searches: list[list] = []
+    for event in sink.of_type(SearchProgress):
+        if not searches or event.evaluated <= searches[-1][-1].evaluated:
+            searches.append([])  # networks scored only grow within a search
+        searches[-1].append(event)
+    compared = [(events[0].guide, events[0].seed) for events in searches[1:]]
+    guides = {guide for guide, _ in compared}
+    assert "params" in guides and "random" in guides
+    assert sorted(compared) == sorted((guide, seed) for guide in guides for seed in (0, 1))  # each once
+    for events in searches:
+        assert events[-1].evaluated == events[-1].budget == 12
+        steps = [event.best_score for event in events]
+        assert steps == sorted(steps) and len(set(steps[:-1])) == len(steps) - 1  # each step raised the best
+    # the headline search (seed 0) and the comparison's seed-0 search of the same guide are the same search
+    assert [(e.evaluated, e.best_score) for e in searches[0]] == [(e.evaluated, e.best_score) for e in searches[1]]
