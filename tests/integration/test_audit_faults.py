@@ -256,7 +256,7 @@ def power_of_parameter_count(squarings):
 def test_eval_of_an_overflowing_or_constant_proxy_is_undefined_with_a_warning(finished_run, tmp_path, tree, reason):
     path, _ = proxy_file(finished_run, tmp_path, tree)
     result, data = evaluated(path, tmp_path)
-    assert evolved_row(result.stdout) == ["EVOLVED", "nan", "nan"]  # never the fitness's worst value -1
+    assert evolved_row(result.stdout)[:3] == ["EVOLVED", "nan", "nan"]  # never the fitness's worst value -1
     assert data["proxy"]["kendall_tau"] is None and data["proxy"]["spearman_rho"] is None
     assert reason in data["proxy"]["undefined"]
     assert any(line.startswith("gm: warning:") and "undefined" in line and reason in line

@@ -244,9 +244,10 @@ def test_stop_ends_the_chunks_in_flight_after_their_current_network(tmp_path):
         executor.close()
     written = len(list(tmp_path.rglob("*.npz")))
     assert len(result) < len(indices)
-    # beyond the chunks already back, at most the network each worker was probing (twice, for the
-    # moment between a result and the stop); before, every chunk in flight ran to its end (16 networks)
-    assert at_stop[0] <= written <= at_stop[0] + 2 * executor.size, (at_stop, written)
+    # before, every chunk in flight ran to its end (four chunks of 4: 16 networks); now the running
+    # chunks end after their current network. How many networks a worker finishes between the
+    # driver's stop polls depends on the machine's load, so the bound is the old behaviour's count.
+    assert at_stop[0] <= written < 16, (at_stop, written)
 
 
 def test_pool_worker_exits_when_its_driver_is_gone():
