@@ -408,16 +408,19 @@ def evaluate_saved_proxy(
     evolved.update(kendall_tau=finite_or_none(evolved["kendall_tau"]),
                    spearman_rho=finite_or_none(evolved["spearman_rho"]))
     warnings = []
+    degenerate = proxy_degeneracy(tree, table, normalise, f"proxy {path}", [f"network {int(i)}" for i in indices])
     if evolved["kendall_tau"] is None:
         reason = undefined_reason(proxy_scores(tree, table, normalise=normalise)) or "the accuracies are all equal"
         evolved["undefined"] = reason
-        warnings.append(f"the proxy's Kendall tau and Spearman rho are undefined on this sample: {reason}")
-    degenerate = proxy_degeneracy(tree, table, normalise, f"proxy {path}", [f"network {int(i)}" for i in indices])
-    if degenerate is not None:  # a tau of meaningless scores: say so, and which statistic made them
+        # one warning: why the correlation is undefined, and (when known) the statistic behind it
+        warnings.append(f"the proxy's Kendall tau and Spearman rho are undefined on this sample: {reason}"
+                        + (f"; {degenerate.message}" if degenerate is not None else ""))
+    elif degenerate is not None:  # a tau of meaningless scores: say so, and which statistic made them
+        warnings.append(degenerate.message)
+    if degenerate is not None:
         from greenmachine.events import LogMessage
 
-        sink(LogMessage(level="warning", message=degenerate.message))
-        warnings.append(degenerate.message)
+        sink(LogMessage(level="warning", message=warnings[-1]))
     # the label is the tree evaluated; the file's stored texts only where they describe that tree
     formula = str(tree)
     stored = saved.get("formula")

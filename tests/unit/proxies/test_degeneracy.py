@@ -257,7 +257,8 @@ def test_gm_eval_warns_about_degenerate_scores_and_keeps_them_in_the_json(toy, t
                                       "--json", str(out)])
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
-    assert len(data["warnings"]) == 1
+    assert len(data["warnings"]) == 1  # the undefined tau and the statistic behind it, in one line
+    assert "undefined on this sample" in data["warnings"][0]
     assert "10 of 10 scores are exactly 0" in data["warnings"][0]
     assert "non_finite_value_count is 0 on all of them" in data["warnings"][0]
     assert f"warning: {data['warnings'][0]}" in result.output
