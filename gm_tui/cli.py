@@ -239,13 +239,13 @@ def run_command(
     # Start codecarbon's hardware detection now, so it overlaps importing torch and the engine.
     startup = MeterStartup(settings.energy.enabled, settings.energy.country) if settings is not None else None
 
-    from greenmachine.run.controller import RunController
+    from greenmachine.run.factory import make_controller, resume_controller
     from greenmachine.tui.headless import HeadlessReporter
 
     if resume is not None:
-        controller = RunController.resume_directory(resume, HeadlessReporter())
+        controller = resume_controller(resume, HeadlessReporter())
     else:
-        controller = RunController(settings, HeadlessReporter(), run_dir=out, meter=startup)
+        controller = make_controller(settings, HeadlessReporter(), run_dir=out, meter=startup)
     import signal
 
     previous = _install_stop_on_interrupt(controller)

@@ -10,7 +10,7 @@ and several probe seeds (the probe seed draws the minibatch and the network weig
 
 The runs are sequential and share the probe cache, so a probe seed's networks are probed
 once and reused by every evolution seed. :class:`RepeatRunner` skips combinations whose
-run directory is complete, continues an interrupted one (``RunController.resume_directory``)
+run directory is complete, continues an interrupted one (:func:`greenmachine.run.factory.resume_controller`)
 and writes the summary however the loop ends (a partial one names the missing
 combinations), so rerunning the same command resumes.
 """
@@ -308,15 +308,15 @@ class RepeatRunner:
 
     def _run_one(self, directory: RunDirectory, combination: Combination, meter: Any) -> bool:
         """Run (or continue) one combination; True when its run completed."""
-        from greenmachine.run.controller import RunController
+        from greenmachine.run.factory import make_controller, resume_controller
 
         if directory.is_run_directory():
-            controller = RunController.resume_directory(directory.path, self._sink, meter=meter)
+            controller = resume_controller(directory.path, self._sink, meter=meter)
             if (controller.profile.evolution.seed, controller.profile.probe.seed) != (
                     combination.evolution_seed, combination.probe_seed):
                 raise GMError(f"{directory.path}/profile.toml does not hold the seeds of {combination.name}")
         else:
-            controller = RunController(combination_profile(self.plan.profile, combination), self._sink,
+            controller = make_controller(combination_profile(self.plan.profile, combination), self._sink,
                                        run_dir=directory.path, meter=meter)
         with self._lock:
             if self._stop.is_set():

@@ -38,7 +38,7 @@ from greenmachine.events import (
     RunStarted,
 )
 from greenmachine.rundir.directory import CHECKPOINT_FILE, REPORT_JSON_FILE, REPORT_MD_FILE, HallOfFameRow, RunDirectory
-from greenmachine.sampling.samples import Samples
+from greenmachine.sampling.samples import sampling_label
 from greenmachine.settings.profile import Profile
 from greenmachine.stats.table import StatisticTable
 
@@ -87,17 +87,6 @@ class RunController:
         Parent folder of new run directories.
     """
 
-    def __new__(cls, profile: Profile, *args: Any, **kwargs: Any) -> "RunController":
-        # Profiles with several tasks or a non-default [fitness] run the multi-task controller.
-        if cls is RunController and profile is not None:
-            from greenmachine.settings.tasks import is_multi_task
-
-            if is_multi_task(profile):
-                from greenmachine.run.multitask import MultiTaskRunController
-
-                cls = MultiTaskRunController
-        return super().__new__(cls)
-
     def __init__(
         self,
         profile: Profile,
@@ -131,15 +120,27 @@ class RunController:
             ``run_dir`` is not a run directory, is a completed run, or has a checkpoint
             that cannot be read (checked here: nothing is written or probed first).
         """
+        controller = cls(cls.resumable_profile(run_dir), sink, run_dir=run_dir, meter=meter)
+        controller.continues_run = True
+        return controller
+
+    @staticmethod
+    def resumable_profile(run_dir: Path) -> Profile:
+        """The profile of the stopped or interrupted run in ``run_dir``, checked for resuming.
+
+        Raises
+        ------
+        GMError
+            ``run_dir`` is not a run directory, is a completed run, or has a checkpoint
+            that cannot be read (checked here: nothing is written or probed first).
+        """
         directory = RunDirectory(run_dir)
         profile = directory.read_profile()
         if directory.is_completed():
             raise GMError(f"{run_dir} is a completed run (it has {REPORT_JSON_FILE}): nothing to resume")
         if directory.has_checkpoint():
             directory.read_checkpoint()
-        controller = cls(profile, sink, run_dir=run_dir, meter=meter)
-        controller.continues_run = True
-        return controller
+        return profile
 
     # -- control (thread-safe) -------------------------------------------------------------------
 
@@ -329,7 +330,7 @@ class RunController:
     def _run_started(self, sizes: dict[str, int]) -> RunStarted:
         profile = self.profile
         return RunStarted(run_dir=str(self.run_dir), profile_name=profile.name, space=profile.space_name,
-                          datasets=tuple(profile.benchmark.datasets), sampling_mode=_sampling_label(self.samples),
+                          datasets=tuple(profile.benchmark.datasets), sampling_mode=sampling_label(self.samples),
                           sample_sizes=sizes, seed=profile.evolution.seed, device=self.device)
 
     def _probe_cost(self) -> Callable[[Any], Any] | None:
@@ -455,10 +456,3 @@ class RunController:
         return {d.dataset: score_proxy(tree, d.tables["test"], d.targets["test"].numpy(), self.device)["kendall_tau"]
                 for d in self.data}
 
-
-def _sampling_label(samples: Samples) -> str:
-    how = "random" if samples.mode == "random" else f"stratified ({samples.stratification}, {samples.strata} strata)"
-    if getattr(samples, "labels", 0):
-        test = "the rest of the space" if samples.test_mode == "rest" else "a uniform random sample of the rest"
-        return f"{samples.labels} labelled networks drawn {how}; test: {test}"
-    return how

@@ -1,9 +1,9 @@
 """The run controller for several (space, dataset) tasks and normalised statistics.
 
-:class:`greenmachine.run.controller.RunController` hands a profile to :class:`MultiTaskRunController` when it
-lists ``benchmark.tasks`` or sets a non-default ``[fitness]`` (see
-:func:`greenmachine.settings.tasks.is_multi_task`); ``gm run``, ``gm run --resume`` and the TUI reach it
-through ``RunController(...)`` unchanged. Each task draws its own search / validation /
+:func:`greenmachine.run.factory.make_controller` hands a profile to :class:`MultiTaskRunController` when
+it lists ``benchmark.tasks`` or sets a non-default ``[fitness]`` (see
+:func:`greenmachine.settings.tasks.is_multi_task`); ``gm run``, ``gm run --resume``, the Python API,
+repeats and the TUI reach it through that factory. Each task draws its own search / validation /
 test samples (:func:`greenmachine.sampling.tasks.task_samples`) and is probed through the cache; the
 statistics of each sample are normalised within that sample (``fitness.normalise``); one
 formula is evolved against every task's search sample with ``fitness.aggregate`` of the
@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from greenmachine.run.controller import DatasetData, RunController, _sampling_label
+from greenmachine.run.controller import DatasetData, RunController
 from greenmachine.evaluation.evaluate import ProbePhase, baseline_rows, score_proxy
 from greenmachine.events import RunStarted
 from greenmachine.settings.tasks import Task, profile_tasks
 from greenmachine.stats.normalise import normalise_table
+from greenmachine.sampling.samples import sampling_label
 from greenmachine.sampling.tasks import task_samples
 from greenmachine.stats.top_metrics import top_sizes
 from greenmachine.stats.table import StatisticTable
@@ -83,7 +84,7 @@ class MultiTaskRunController(RunController):
     def _run_started(self, sizes: dict[str, int]) -> RunStarted:
         profile = self.profile
         return RunStarted(run_dir=str(self.run_dir), profile_name=profile.name, space=self.tasks[0].space,
-                          datasets=tuple(task.label for task in self.tasks), sampling_mode=_sampling_label(self.samples),
+                          datasets=tuple(task.label for task in self.tasks), sampling_mode=sampling_label(self.samples),
                           sample_sizes=sizes, seed=profile.evolution.seed, device=self.device)
 
     def _evolution_options(self) -> dict[str, Any]:

@@ -74,6 +74,26 @@ class Samples:
         return np.concatenate([self.search, self.validation, self.test])
 
 
+def sampling_label(samples: Samples) -> str:
+    """How ``samples`` were drawn, in words, for the ``RunStarted`` event and the report.
+
+    Parameters
+    ----------
+    samples : Samples
+        The drawn search / validation / test samples.
+
+    Returns
+    -------
+    str
+        For example ``"random"`` or ``"stratified (accuracy, 5 strata)"``; with few labels,
+        the number of labelled networks and how the test sample was drawn.
+    """
+    how = "random" if samples.mode == "random" else f"stratified ({samples.stratification}, {samples.strata} strata)"
+    if getattr(samples, "labels", 0):
+        test = "the rest of the space" if samples.test_mode == "rest" else "a uniform random sample of the rest"
+        return f"{samples.labels} labelled networks drawn {how}; test: {test}"
+    return how
+
 def stratum_of(accuracy: np.ndarray, strata: int, stratification: str) -> np.ndarray:
     """Return the stratum (0..strata-1) of every network.
 
