@@ -20,6 +20,7 @@ from typing import Any, Mapping, Sequence
 
 from greenmachine.errors import GMError
 from greenmachine.files import atomic_write_json, atomic_write_text
+from greenmachine.repeats.plan import PLAN_FILE, comparable_settings, read_plan
 from greenmachine.rundir.directory import RunDirectory
 
 SUMMARY_JSON_FILE = "summary.json"
@@ -58,8 +59,6 @@ def energy_label(methods: Mapping[str, str]) -> str:
 
 def _combinations(folder: Path) -> tuple[list[tuple[str, int, int]], Any]:
     """(name, evolution seed, probe seed) of every planned combination, and the plan (or None)."""
-    from greenmachine.repeats.runner import PLAN_FILE, read_plan
-
     if (folder / PLAN_FILE).is_file():
         plan = read_plan(folder)
         return [(c.name, c.evolution_seed, c.probe_seed) for c in plan.combinations()], plan
@@ -157,8 +156,6 @@ def _context(folder: Path, rows: list[dict[str, Any]], plan: Any) -> dict[str, A
 
 def _check_same_settings(folder: Path, rows: list[dict[str, Any]]) -> None:
     """Finished runs must differ only in their seeds (checked on their profiles)."""
-    from greenmachine.repeats.runner import comparable_settings
-
     seen: dict[str, str] = {}
     for row in rows:
         if row["status"] == "complete":
