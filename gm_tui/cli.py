@@ -280,7 +280,7 @@ def report_command(
 def plot_command(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
     """Redraw a run's figures (PNG and SVG in RUN_DIR/figures) and embed them in report.md."""
     from greenmachine.errors import GMError
-    from greenmachine.report.figures import draw_and_embed
+    from greenmachine.report.build import draw_and_embed
 
     if not run_dir.is_dir():
         raise GMError(f"{run_dir} is not a directory")

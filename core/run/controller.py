@@ -373,7 +373,7 @@ class RunController:
     def _draw_figures(self) -> None:
         """Draw the run's figures and embed them in report.md; a failure is a warning event."""
         try:
-            from greenmachine.report.figures import draw_and_embed
+            from greenmachine.report.build import draw_and_embed
 
             draw_and_embed(self.run_dir)
         except Exception as error:  # a figure must never fail the run

@@ -141,12 +141,12 @@ def test_gm_plot_bad_input_is_one_error_line(tiny_run, tmp_path, make):
 
 
 def test_a_figure_failure_is_a_warning_not_a_failed_run(tmp_path, monkeypatch, tiny_run, cache):
-    import greenmachine.report.figures
+    import greenmachine.report.build
 
     def broken(run_dir, skipped=None):
         raise RuntimeError("no fonts")
 
-    monkeypatch.setattr(greenmachine.report.figures, "draw_and_embed", broken)
+    monkeypatch.setattr(greenmachine.report.build, "draw_and_embed", broken)
     profile = load_profile("quick", [*TINY, "evolution.generations=1", f"probe.cache_dir='{cache}'"])
     sink = ListSink()
     make_controller(profile, sink, run_dir=tmp_path / "run", meter=FakeMeter(clock=time.perf_counter)).run()
