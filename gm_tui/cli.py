@@ -93,6 +93,7 @@ SetOption = Annotated[
     typer.Option("--set", help="Override a profile value: section.key=value (repeatable)."),
 ]
 from greenmachine.tui.probe_options import AddressOption, ExecutorOption, WorkersOption, probe_overrides as _probe_overrides  # noqa: E402
+from greenmachine.tui.stop import install_stop_on_interrupt  # noqa: E402
 from greenmachine.tui.probe_options import probe_settings as _probe_settings  # noqa: E402
 
 
@@ -166,17 +167,6 @@ def _top_summary(row: dict) -> str:
     return f", P@10% {cells[2]}, top-1 acc {cells[3]} (rank {cells[4]})"
 
 
-def _install_stop_on_interrupt(controller):
-    """First Ctrl-C: stop after the current network or generation; a second one aborts.
-
-    Returns the previous SIGINT handler (restored when the run ends).
-    """
-    from greenmachine.run.interrupt import install_stop_handler
-
-    return install_stop_handler(controller, lambda text: typer.echo(
-        "\ngm: stopping after the current step (Ctrl-C again to abort)", err=True))
-
-
 def _print_run_summary(run_dir: Path) -> None:
     from greenmachine.evaluation.evaluate import rank_rows
     from greenmachine.report.build import render_energy
@@ -248,7 +238,7 @@ def run_command(
         controller = make_controller(settings, HeadlessReporter(), run_dir=out, meter=startup)
     import signal
 
-    previous = _install_stop_on_interrupt(controller)
+    previous = install_stop_on_interrupt(controller)
     try:
         run_dir = controller.run()
     finally:
