@@ -392,6 +392,7 @@ def _notify(sink: EventCallback) -> Callable[[str], None]:
 def _run(controller: Any, sink: EventCallback) -> Design:
     """Run a controller as ``gm run`` does (interrupts included) and read its design."""
     from greenmachine.run.interrupt import stop_on_interrupt
+    from greenmachine.rundir.directory import REPORT_JSON_FILE
 
     try:
         with stop_on_interrupt(controller, _notify(sink)):
@@ -402,7 +403,7 @@ def _run(controller: Any, sink: EventCallback) -> Design:
         if controller.run_dir is None:
             raise
         raise RunInterrupted(controller.run_dir) from None
-    if not (run_dir / "report.json").exists():
+    if not (run_dir / REPORT_JSON_FILE).exists():
         raise RunInterrupted(run_dir)
     return Design.from_run_dir(run_dir)
 

@@ -147,13 +147,14 @@ def tui_command(
     open_run: Annotated[Optional[Path], typer.Option("--open", help="Replay a run directory of gm run or gm search (one still being written is watched).")] = None,
 ) -> None:
     """Open the Textual app: live tau per generation, energy, the best proxy tree, hall of fame (or a search's scores)."""
+    from greenmachine.rundir.directory import EVENTS_FILE
     from greenmachine.settings.profile import load_profile
     from greenmachine.tui.app import create_app
 
     if profile is not None:
         load_profile(profile, overrides or [])  # bad profile or override: one line, before the screen opens
-    if open_run is not None and not (open_run / "events.jsonl").is_file():
-        _fail(f"{open_run} is not a GreenMachine run directory (no events.jsonl)")
+    if open_run is not None and not (open_run / EVENTS_FILE).is_file():
+        _fail(f"{open_run} is not a GreenMachine run directory (no {EVENTS_FILE})")
     create_app(profile, overrides or [], open_run).run()
 
 
@@ -230,6 +231,7 @@ def run_command(
     startup = MeterStartup(settings.energy.enabled, settings.energy.country) if settings is not None else None
 
     from greenmachine.run.factory import make_controller, resume_controller
+    from greenmachine.rundir.directory import REPORT_JSON_FILE
     from greenmachine.tui.headless import HeadlessReporter
 
     if resume is not None:
@@ -243,7 +245,7 @@ def run_command(
         run_dir = controller.run()
     finally:
         signal.signal(signal.SIGINT, previous)
-    if not (run_dir / "report.json").exists():
+    if not (run_dir / REPORT_JSON_FILE).exists():
         raise typer.Exit(3)
     _print_run_summary(run_dir)
     typer.echo(str(run_dir))

@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 from greenmachine.errors import GMError
 from greenmachine.files import atomic_write_json, atomic_write_text
 from greenmachine.repeats.plan import PLAN_FILE, comparable_settings, read_plan
-from greenmachine.rundir.directory import RunDirectory
+from greenmachine.rundir.directory import REPORT_JSON_FILE, RunDirectory
 
 SUMMARY_JSON_FILE = "summary.json"
 SUMMARY_MD_FILE = "summary.md"
@@ -86,7 +86,7 @@ def _run_row(name: str, evolution_seed: int, probe_seed: int, directory: RunDire
         row["status"] = "incomplete (stopped or interrupted; rerun to resume)"
         return row
     report = directory.read_report()
-    path = directory.file("report.json")
+    path = directory.file(REPORT_JSON_FILE)
     try:
         profile, probe, best = report["profile"], report["probe"], report["best_proxy"]
         if (profile["evolution"]["seed"], probe["seed"]) != (evolution_seed, probe_seed):
