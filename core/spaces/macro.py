@@ -350,6 +350,6 @@ class MacroSearchSpace(SearchSpace):
 MACRO = MacroSearchSpace()
 """The registered NAS-Bench-Macro space."""
 
-from greenmachine.spaces import register_space  # noqa: E402  (the registry imports this module)
+from greenmachine.spaces.registry import register_space  # noqa: E402
 
 register_space(MACRO)

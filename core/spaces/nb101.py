@@ -392,6 +392,6 @@ class NB101SearchSpace(SearchSpace):
 NB101 = NB101SearchSpace()
 """The registered NAS-Bench-101 space."""
 
-from greenmachine.spaces import register_space  # noqa: E402  (the registry imports this module)
+from greenmachine.spaces.registry import register_space  # noqa: E402
 
 register_space(NB101)

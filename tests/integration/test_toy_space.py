@@ -118,7 +118,7 @@ def test_layer_order_comes_from_the_forward_pass(toy):
 def test_a_package_registers_a_space_through_an_entry_point(monkeypatch, tmp_path):
     import importlib.metadata
 
-    import greenmachine.spaces as spaces
+    import greenmachine.spaces.registry as spaces  # the plug-in state lives in the registry
 
     class FakeEntryPoint:
         name, value = "toy-plugin", "toy_space:ToySpace"
