@@ -7,7 +7,7 @@ the code the ``gm`` command behind it calls, so a call and its command give the 
 - :func:`design` is ``gm run PROFILE``: :func:`greenmachine.run.factory.make_controller`;
 - :func:`resume` is ``gm run --resume DIR``: :func:`greenmachine.run.factory.resume_controller`;
 - :func:`evaluate` is ``gm eval PROXY``: :func:`greenmachine.evaluation.evaluate.evaluate_saved_proxy`;
-- :func:`search` is ``gm search --proxy P``: :func:`greenmachine.search.run_search`;
+- :func:`search` is ``gm search --proxy P``: :func:`greenmachine.search.run.run_search`;
 - :func:`baselines` is ``gm baselines PROFILE``: :func:`greenmachine.evaluation.evaluate.profile_baselines`.
 
 Settings are profile keys given by section as keyword arguments, each a mapping:
@@ -632,7 +632,7 @@ def search(proxy: Any, space: str | None = None, dataset: str | None = None, bud
     >>> print(result.found["arch"], result.found["accuracy"], result.found["rank"])
     """
     from greenmachine.rundir.directory import RunDirectory
-    from greenmachine.search import SearchSettings, run_search
+    from greenmachine.search.run import SearchSettings, run_search
 
     source = _proxy_source(proxy) if isinstance(proxy, (Design, Proxy)) else str(proxy)
     if space is None or dataset is None:
