@@ -4,10 +4,10 @@ Called by users' code and notebooks (``import greenmachine as gm``), by
 ``examples/python_api.py`` and by the manual's examples. Each function is a thin layer over
 the code the ``gm`` command behind it calls, so a call and its command give the same result:
 
-- :func:`design` is ``gm run PROFILE``: :class:`greenmachine.run.controller.RunController`;
-- :func:`resume` is ``gm run --resume DIR``: ``RunController.resume_directory``;
+- :func:`design` is ``gm run PROFILE``: :func:`greenmachine.run.factory.make_controller`;
+- :func:`resume` is ``gm run --resume DIR``: :func:`greenmachine.run.factory.resume_controller`;
 - :func:`evaluate` is ``gm eval PROXY``: :func:`greenmachine.evaluation.evaluate.evaluate_saved_proxy`;
-- :func:`search` is ``gm search --proxy P``: :func:`greenmachine.search.run_search`;
+- :func:`search` is ``gm search --proxy P``: :func:`greenmachine.search.run.run_search`;
 - :func:`baselines` is ``gm baselines PROFILE``: :func:`greenmachine.evaluation.evaluate.profile_baselines`.
 
 Settings are profile keys given by section as keyword arguments, each a mapping:
@@ -392,6 +392,7 @@ def _notify(sink: EventCallback) -> Callable[[str], None]:
 def _run(controller: Any, sink: EventCallback) -> Design:
     """Run a controller as ``gm run`` does (interrupts included) and read its design."""
     from greenmachine.run.interrupt import stop_on_interrupt
+    from greenmachine.rundir.directory import REPORT_JSON_FILE
 
     try:
         with stop_on_interrupt(controller, _notify(sink)):
@@ -402,7 +403,7 @@ def _run(controller: Any, sink: EventCallback) -> Design:
         if controller.run_dir is None:
             raise
         raise RunInterrupted(controller.run_dir) from None
-    if not (run_dir / "report.json").exists():
+    if not (run_dir / REPORT_JSON_FILE).exists():
         raise RunInterrupted(run_dir)
     return Design.from_run_dir(run_dir)
 
@@ -460,7 +461,7 @@ def design(profile_or_space: Any, dataset: str | None = None, labels: int | None
     >>> print(result.summary())
     """
     from greenmachine.energy import MeterStartup
-    from greenmachine.run.controller import RunController
+    from greenmachine.run.factory import make_controller
 
     profile = make_profile(profile_or_space, dataset, labels, **settings)
     if out is not None:
@@ -470,7 +471,7 @@ def design(profile_or_space: Any, dataset: str | None = None, labels: int | None
     sink = _sink(on_event)
     # As gm run: codecarbon's hardware detection starts now and overlaps the engine's imports.
     startup = MeterStartup(profile.energy.enabled, profile.energy.country)
-    controller = RunController(profile, sink, run_dir=out, meter=startup)
+    controller = make_controller(profile, sink, run_dir=out, meter=startup)
     return _run(controller, sink)
 
 
@@ -503,10 +504,10 @@ def resume(run_dir: str | Path, *, on_event: EventCallback | None = None) -> Des
     ... except gm.RunInterrupted as stopped:
     ...     result = gm.resume(stopped.run_dir)
     """
-    from greenmachine.run.controller import RunController
+    from greenmachine.run.factory import resume_controller
 
     sink = _sink(on_event)
-    return _run(RunController.resume_directory(Path(run_dir), sink), sink)
+    return _run(resume_controller(Path(run_dir), sink), sink)
 
 
 # -- evaluate, search, baselines -------------------------------------------------------------------
@@ -631,7 +632,7 @@ def search(proxy: Any, space: str | None = None, dataset: str | None = None, bud
     >>> print(result.found["arch"], result.found["accuracy"], result.found["rank"])
     """
     from greenmachine.rundir.directory import RunDirectory
-    from greenmachine.search import SearchSettings, run_search
+    from greenmachine.search.run import SearchSettings, run_search
 
     source = _proxy_source(proxy) if isinstance(proxy, (Design, Proxy)) else str(proxy)
     if space is None or dataset is None:

@@ -1,7 +1,7 @@
 """The GreenMachine Textual app (thin): bindings, engine worker, replay, export.
 
 ``create_app`` is the factory shared by ``gm tui`` and the tests. The engine
-(:class:`greenmachine.run.controller.RunController`) runs in a Textual *thread* worker; its sink wraps each
+(:func:`greenmachine.run.factory.make_controller`) runs in a Textual *thread* worker; its sink wraps each
 event in a :mod:`greenmachine.tui.messages` message and posts it to the run screen, which pushes the
 data down into its widgets. The UI thread never waits on the engine. A finished (or still
 growing) run directory is replayed by :mod:`greenmachine.tui.replay` into the run screen, or into the
@@ -32,9 +32,9 @@ ACTIVE = ("starting", "running", "paused", "stopping")
 
 def default_controller_factory(profile: Any, sink: Callable[[Any], None]) -> Any:
     """Build the real engine controller (imported lazily: it pulls in torch)."""
-    from greenmachine.run.controller import RunController
+    from greenmachine.run.factory import make_controller
 
-    return RunController(profile, sink)
+    return make_controller(profile, sink)
 
 
 def error_text(error: BaseException) -> str:
@@ -366,7 +366,7 @@ def create_app(
     open_run_dir : Path, optional
         Replay this finished run directory instead of running (``gm tui --open``).
     controller_factory : callable, optional
-        ``factory(profile, sink) -> controller``; default :class:`greenmachine.run.controller.RunController`.
+        ``factory(profile, sink) -> controller``; default :func:`greenmachine.run.factory.make_controller`.
     autostart : bool
         Start the run for ``profile_name`` on launch (else press ``s``).
     """

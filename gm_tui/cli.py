@@ -93,6 +93,7 @@ SetOption = Annotated[
     typer.Option("--set", help="Override a profile value: section.key=value (repeatable)."),
 ]
 from greenmachine.tui.probe_options import AddressOption, ExecutorOption, WorkersOption, probe_overrides as _probe_overrides  # noqa: E402
+from greenmachine.tui.stop import install_stop_on_interrupt  # noqa: E402
 from greenmachine.tui.probe_options import probe_settings as _probe_settings  # noqa: E402
 
 
@@ -146,13 +147,14 @@ def tui_command(
     open_run: Annotated[Optional[Path], typer.Option("--open", help="Replay a run directory of gm run or gm search (one still being written is watched).")] = None,
 ) -> None:
     """Open the Textual app: live tau per generation, energy, the best proxy tree, hall of fame (or a search's scores)."""
+    from greenmachine.rundir.directory import EVENTS_FILE
     from greenmachine.settings.profile import load_profile
     from greenmachine.tui.app import create_app
 
     if profile is not None:
         load_profile(profile, overrides or [])  # bad profile or override: one line, before the screen opens
-    if open_run is not None and not (open_run / "events.jsonl").is_file():
-        _fail(f"{open_run} is not a GreenMachine run directory (no events.jsonl)")
+    if open_run is not None and not (open_run / EVENTS_FILE).is_file():
+        _fail(f"{open_run} is not a GreenMachine run directory (no {EVENTS_FILE})")
     create_app(profile, overrides or [], open_run).run()
 
 
@@ -164,17 +166,6 @@ def _top_summary(row: dict) -> str:
         return ""
     cells = top_cells(row)
     return f", P@10% {cells[2]}, top-1 acc {cells[3]} (rank {cells[4]})"
-
-
-def _install_stop_on_interrupt(controller):
-    """First Ctrl-C: stop after the current network or generation; a second one aborts.
-
-    Returns the previous SIGINT handler (restored when the run ends).
-    """
-    from greenmachine.run.interrupt import install_stop_handler
-
-    return install_stop_handler(controller, lambda text: typer.echo(
-        "\ngm: stopping after the current step (Ctrl-C again to abort)", err=True))
 
 
 def _print_run_summary(run_dir: Path) -> None:
@@ -239,21 +230,22 @@ def run_command(
     # Start codecarbon's hardware detection now, so it overlaps importing torch and the engine.
     startup = MeterStartup(settings.energy.enabled, settings.energy.country) if settings is not None else None
 
-    from greenmachine.run.controller import RunController
+    from greenmachine.run.factory import make_controller, resume_controller
+    from greenmachine.rundir.directory import REPORT_JSON_FILE
     from greenmachine.tui.headless import HeadlessReporter
 
     if resume is not None:
-        controller = RunController.resume_directory(resume, HeadlessReporter())
+        controller = resume_controller(resume, HeadlessReporter())
     else:
-        controller = RunController(settings, HeadlessReporter(), run_dir=out, meter=startup)
+        controller = make_controller(settings, HeadlessReporter(), run_dir=out, meter=startup)
     import signal
 
-    previous = _install_stop_on_interrupt(controller)
+    previous = install_stop_on_interrupt(controller)
     try:
         run_dir = controller.run()
     finally:
         signal.signal(signal.SIGINT, previous)
-    if not (run_dir / "report.json").exists():
+    if not (run_dir / REPORT_JSON_FILE).exists():
         raise typer.Exit(3)
     _print_run_summary(run_dir)
     typer.echo(str(run_dir))
@@ -280,7 +272,7 @@ def report_command(
 def plot_command(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
     """Redraw a run's figures (PNG and SVG in RUN_DIR/figures) and embed them in report.md."""
     from greenmachine.errors import GMError
-    from greenmachine.report.figures import draw_and_embed
+    from greenmachine.report.build import draw_and_embed
 
     if not run_dir.is_dir():
         raise GMError(f"{run_dir} is not a directory")

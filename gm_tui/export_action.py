@@ -47,13 +47,15 @@ def export_best(run_dir: Path, best: Any) -> str:
     Without ``greenmachine.export`` the proxy's JSON tree and formula text go to
     ``<run_dir>/exported_best.txt``.
     """
+    from greenmachine.rundir.directory import BEST_PROXY_FILE
+
     run_dir = Path(run_dir)
     try:
         from greenmachine import export as formulas
     except ImportError:
         formulas = None
     if formulas is not None:
-        if (run_dir / "best_proxy.json").is_file() and hasattr(formulas, "export_run"):
+        if (run_dir / BEST_PROXY_FILE).is_file() and hasattr(formulas, "export_run"):
             def export(fmt: str) -> str:
                 return formulas.export_run(run_dir, fmt)
         elif hasattr(formulas, "export_proxy"):

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from greenmachine.evaluation.scores import evaluate_sample, sampling_info
+from greenmachine.probe.engine import resolve_device
+from greenmachine.probe.phase import ProbePhase
 from greenmachine.sampling.tasks import task_samples
 from greenmachine.settings.tasks import profile_tasks
 
 
 def probe_tasks(profile: Any, sink: Any) -> Any:
     """Probe every task's samples into the cache (``gm probe`` of a multi-task profile)."""
-    from greenmachine.evaluation.evaluate import ProbePhase, resolve_device
-
     tasks = profile_tasks(profile)
     draws = task_samples(tasks, profile.sampling)
     phase = ProbePhase(tasks[0].space, profile.probe, resolve_device(profile.probe.device), sink,
@@ -32,8 +33,6 @@ def probe_tasks(profile: Any, sink: Any) -> Any:
 
 def task_baselines(profile: Any, sink: Any) -> list[dict[str, Any]]:
     """Every baseline on each task's test sample (``gm baselines`` of a multi-task profile)."""
-    from greenmachine.evaluation.evaluate import ProbePhase, evaluate_sample, resolve_device, sampling_info
-
     device = resolve_device(profile.probe.device)
     output = []
     for task, (benchmark, samples) in zip(profile_tasks(profile), task_samples(profile_tasks(profile), profile.sampling)):

@@ -6,29 +6,27 @@ formula as an uninterrupted one. A malformed state is one :class:`GMError` line.
 
 Called by :meth:`greenmachine.evolution.Evolution.state_dict` and
 :meth:`greenmachine.evolution.Evolution.from_state_dict` (the engine checkpoints after every
-generation).
+generation); it reaches the evolution's hall of fame only through its public state API
+(:meth:`~greenmachine.evolution.Evolution.hall_state`, ``load_hall_state``, ``has_best``,
+``remember_fitness``), so it does not import the loop.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 
 from greenmachine.errors import GMError
-from greenmachine.evolution.entries import HallOfFameEntry
 from greenmachine.proxy.tree import tree_from_dict
 from greenmachine.settings.profile import EvolutionSettings
 from greenmachine.stats.table import StatisticTable
 
-if TYPE_CHECKING:
-    from greenmachine.evolution.loop import Evolution
-
 STATE_FORMAT = "gm-evolution-1"
 
 
-def evolution_state(evolution: "Evolution") -> dict[str, Any]:
+def evolution_state(evolution: Any) -> dict[str, Any]:
     """Return the complete state of ``evolution`` as JSON-able data (population as tree
     JSON, RNG state, generation, hall of fame)."""
     version, internal, gauss = evolution.rng.getstate()
@@ -43,14 +41,12 @@ def evolution_state(evolution: "Evolution") -> dict[str, Any]:
         "operator_names": list(evolution.primitives.operator_names),
         "population": [tree.to_dict() for tree in evolution.population],
         "search_tau": list(evolution.search_tau),
-        "best_per_size": [evolution._best_per_size[size].to_state() for size in sorted(evolution._best_per_size)],
-        "best": None if evolution._best is None else evolution._best.to_state(),
-        "best_per_passes": [entry.to_state() for _, entry in sorted(evolution._best_per_passes.items())],
+        **evolution.hall_state(),
     }
 
 
 def restore_evolution(
-    cls: "type[Evolution]",
+    cls: Any,
     state: Mapping[str, Any],
     settings: EvolutionSettings,
     search_tables: Sequence[StatisticTable],
@@ -61,7 +57,7 @@ def restore_evolution(
     aggregate: str = "min",
     offsets: Mapping[str, Sequence[float]] | None = None,
     metric: str = "kendall",
-) -> "Evolution":
+) -> Any:
     """Rebuild an evolution of class ``cls`` from :func:`evolution_state` output and the
     same inputs (``probe_cost``: see :class:`greenmachine.evolution.Evolution`; ``aggregate``: the
     fitness aggregate and its ``offsets``, and ``metric``, as the evolution was made with).
@@ -87,7 +83,7 @@ def restore_evolution(
 
 
 def _restore(cls, state, settings, search_tables, search_targets, validation_tables, validation_targets,
-             probe_cost, aggregate="min", offsets=None, metric="kendall") -> "Evolution":
+             probe_cost, aggregate="min", offsets=None, metric="kendall") -> Any:
     """Build the evolution and load ``state`` into it (any malformed field raises)."""
     names = {key: state[key] for key in ("layer_statistic_names", "network_statistic_names", "operator_names")}
     for key, value in names.items():
@@ -108,16 +104,8 @@ def _restore(cls, state, settings, search_tables, search_targets, validation_tab
     evolution.search_tau = [float(v) for v in state["search_tau"]]
     if len(evolution.search_tau) != len(evolution.population):
         raise ValueError("population and search_tau differ in length")
-    for data in state["best_per_size"]:
-        entry = HallOfFameEntry.from_state(data)
-        evolution._best_per_size[entry.size] = entry
-    evolution._best = None if state.get("best") is None else HallOfFameEntry.from_state(state["best"])
-    if probe_cost is not None:  # a checkpoint written before the cost front has none
-        for data in state.get("best_per_passes") or []:
-            entry = HallOfFameEntry.from_state(data)
-            evolution._best_per_passes[probe_cost(entry.tree).passes] = entry
-    if evolution.generation > 0 and (evolution._best is None or not evolution.population):
+    evolution.load_hall_state(state)
+    if evolution.generation > 0 and (not evolution.has_best() or not evolution.population):
         raise ValueError("a checkpoint after a generation must hold a population and a best proxy")
-    for tree, tau in zip(evolution.population, evolution.search_tau):
-        evolution._fitness_cache[tree] = tau
+    evolution.remember_fitness(evolution.population, evolution.search_tau)
     return evolution

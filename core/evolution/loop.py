@@ -221,6 +221,42 @@ class Evolution:
             entries.setdefault(entry.tree, entry)
         return tuple(sorted(entries.values(), key=lambda e: (e.size, str(e.tree))))
 
+    def hall_state(self) -> dict[str, Any]:
+        """The hall-of-fame part of :meth:`state_dict`: the best tree per size, the final proxy
+        so far and the best tree per pass set, as JSON-able data (read by
+        :func:`greenmachine.evolution.checkpoint.evolution_state`)."""
+        return {
+            "best_per_size": [self._best_per_size[size].to_state() for size in sorted(self._best_per_size)],
+            "best": None if self._best is None else self._best.to_state(),
+            "best_per_passes": [entry.to_state() for _, entry in sorted(self._best_per_passes.items())],
+        }
+
+    def load_hall_state(self, state: Mapping[str, Any]) -> None:
+        """Load :meth:`hall_state` output (part of a checkpoint) into this evolution.
+
+        The best tree per pass set is loaded only with ``probe_cost`` (a checkpoint written
+        before the cost front has none). Any malformed field raises (``KeyError``,
+        ``TypeError``, ``ValueError``...); :func:`greenmachine.evolution.checkpoint.restore_evolution`
+        turns that into one error line.
+        """
+        for data in state["best_per_size"]:
+            entry = HallOfFameEntry.from_state(data)
+            self._best_per_size[entry.size] = entry
+        self._best = None if state.get("best") is None else HallOfFameEntry.from_state(state["best"])
+        if self.probe_cost is not None:
+            for data in state.get("best_per_passes") or []:
+                entry = HallOfFameEntry.from_state(data)
+                self._best_per_passes[self.probe_cost(entry.tree).passes] = entry
+
+    def has_best(self) -> bool:
+        """Whether a final proxy exists yet (after the first evaluated generation)."""
+        return self._best is not None
+
+    def remember_fitness(self, trees: Sequence[Node], search_taus: Sequence[float]) -> None:
+        """Record known search fitness values (a restored population's), so they are not recomputed."""
+        for tree, tau in zip(trees, search_taus):
+            self._fitness_cache[tree] = tau
+
     def state_dict(self) -> dict[str, Any]:
         """Return the complete state as JSON-able data (population as tree JSON, RNG state,
         generation, hall of fame)."""

@@ -24,9 +24,7 @@ from greenmachine.errors import GMError
 from greenmachine.export.formats import get_format
 from greenmachine.export.records import ProxyRecord, export_records
 from greenmachine.export.simplify import DEFAULT_TIMEOUT
-
-PROFILE_FILE = "profile.toml"
-"""The run's resolved profile, next to ``best_proxy.json``."""
+from greenmachine.rundir.directory import BEST_PROXY_FILE, HALL_OF_FAME_FILE, PROFILE_FILE, REPORT_JSON_FILE  # noqa: F401
 
 
 def _float_or_none(value: Any) -> float | None:
@@ -95,8 +93,8 @@ def load_proxies(source: str | os.PathLike, top: int | None = None) -> list[Prox
     if not path.exists():
         raise GMError(f"{path} not found (give a run directory or a best_proxy.json file)")
     folder = path if path.is_dir() else path.parent
-    proxy_path = folder / "best_proxy.json" if path.is_dir() else path
-    report_path = folder / "report.json"
+    proxy_path = folder / BEST_PROXY_FILE if path.is_dir() else path
+    report_path = folder / REPORT_JSON_FILE
     report = _read_json_file(report_path) if report_path.exists() else None
     test_tau = _test_taus(report)
     if top is None:
@@ -110,7 +108,7 @@ def load_proxies(source: str | os.PathLike, top: int | None = None) -> list[Prox
                             _float_or_none(best.get("validation_tau")), test_tau, dict(best))]
     if top < 1:
         raise GMError(f"--top must be at least 1, got {top}")
-    hall_path = folder / "hall_of_fame.csv"
+    hall_path = folder / HALL_OF_FAME_FILE
     try:
         with open(hall_path, encoding="utf-8", newline="") as stream:
             rows = list(csv.DictReader(stream))

@@ -388,28 +388,5 @@ class LocalPoolExecutor(ProbeExecutor):
             self._pool = None
 
 
-def make_executor(executor: str = "local", workers: int = 0, address: str = "", device: str = "cpu") -> ProbeExecutor:
-    """The executor ``probe.executor`` / ``probe.workers`` / ``probe.address`` ask for.
-
-    ``local`` with one worker is :class:`InProcessExecutor`; ``ray`` needs the optional
-    ``ray`` extra (``pip install -e ".[ray]"``).
-
-    Raises
-    ------
-    GMError
-        An unknown executor name, or ``ray`` when Ray is not installed or cannot connect.
-    """
-    if executor == "local":
-        if address:
-            raise GMError("probe.address is only for probe.executor = \"ray\"")
-        count = resolve_workers(workers, device)
-        return InProcessExecutor() if count == 1 else LocalPoolExecutor(count, device)
-    if executor == "ray":
-        from greenmachine.probe.ray_executor import RayExecutor
-
-        return RayExecutor(address=address, workers=workers)
-    raise GMError(f"unknown probe executor {executor!r}; use local or ray")
-
-
 __all__ = ["ChunkResult", "InProcessExecutor", "LocalPoolExecutor", "ProbeExecutor", "ProbeJob", "chunk_size",
-           "custom_spec", "make_executor", "probe_chunk", "resolve_workers", "usable_cpus"]
+           "custom_spec", "probe_chunk", "resolve_workers", "usable_cpus"]

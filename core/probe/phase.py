@@ -21,7 +21,7 @@ class ProbePhase:
     """Probe many networks through the cache and an executor, emitting :class:`ProbeProgress` events.
 
     The executor comes from the probe settings (``workers``, ``executor``, ``address``; see
-    :func:`greenmachine.probe.executors.make_executor`): one worker probes in this process, more
+    :func:`greenmachine.probe.executor_factory.make_executor`): one worker probes in this process, more
     use a local process pool, ``ray`` Ray tasks. Progress events arrive as each network (in
     a pool: each chunk) completes, with the phase's rate and ETA and how many workers and
     machines contributed.
@@ -70,7 +70,7 @@ class ProbePhase:
     def executor(self) -> Any:
         """The phase's executor (built from the probe settings on first use)."""
         if self._executor is None:
-            from greenmachine.probe.executors import make_executor
+            from greenmachine.probe.executor_factory import make_executor
 
             if getattr(self.probe, "executor", "local") == "ray":
                 from greenmachine.probe.ray_executor import RayExecutor

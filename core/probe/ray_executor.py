@@ -1,6 +1,6 @@
 """The Ray executor: probe chunks of networks as Ray tasks, on a cluster or a local instance.
 
-Called through :func:`greenmachine.probe.executors.make_executor` (``probe.executor = "ray"``,
+Called through :func:`greenmachine.probe.executor_factory.make_executor` (``probe.executor = "ray"``,
 ``gm probe|run|eval|baselines --executor ray [--address auto|HOST:PORT]``) and by the tests.
 Needs the optional extra ``pip install -e ".[ray]"``.
 

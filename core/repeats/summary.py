@@ -20,7 +20,8 @@ from typing import Any, Mapping, Sequence
 
 from greenmachine.errors import GMError
 from greenmachine.files import atomic_write_json, atomic_write_text
-from greenmachine.rundir.directory import RunDirectory
+from greenmachine.repeats.plan import PLAN_FILE, comparable_settings, read_plan
+from greenmachine.rundir.directory import REPORT_JSON_FILE, RunDirectory
 
 SUMMARY_JSON_FILE = "summary.json"
 SUMMARY_MD_FILE = "summary.md"
@@ -58,8 +59,6 @@ def energy_label(methods: Mapping[str, str]) -> str:
 
 def _combinations(folder: Path) -> tuple[list[tuple[str, int, int]], Any]:
     """(name, evolution seed, probe seed) of every planned combination, and the plan (or None)."""
-    from greenmachine.repeats.runner import PLAN_FILE, read_plan
-
     if (folder / PLAN_FILE).is_file():
         plan = read_plan(folder)
         return [(c.name, c.evolution_seed, c.probe_seed) for c in plan.combinations()], plan
@@ -87,7 +86,7 @@ def _run_row(name: str, evolution_seed: int, probe_seed: int, directory: RunDire
         row["status"] = "incomplete (stopped or interrupted; rerun to resume)"
         return row
     report = directory.read_report()
-    path = directory.file("report.json")
+    path = directory.file(REPORT_JSON_FILE)
     try:
         profile, probe, best = report["profile"], report["probe"], report["best_proxy"]
         if (profile["evolution"]["seed"], probe["seed"]) != (evolution_seed, probe_seed):
@@ -157,8 +156,6 @@ def _context(folder: Path, rows: list[dict[str, Any]], plan: Any) -> dict[str, A
 
 def _check_same_settings(folder: Path, rows: list[dict[str, Any]]) -> None:
     """Finished runs must differ only in their seeds (checked on their profiles)."""
-    from greenmachine.repeats.runner import comparable_settings
-
     seen: dict[str, str] = {}
     for row in rows:
         if row["status"] == "complete":

@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 from greenmachine.rundir import directory as rundir
 from greenmachine.spaces import get_space
 from greenmachine.errors import GMError
+from greenmachine.report.figures import draw_run_figures, figure_links
 from greenmachine.rundir.directory import RunDirectory
 
 
@@ -468,9 +469,37 @@ def rebuild_report(run_dir: Path) -> tuple[dict, str]:
                       "unmetered": old.get("unmetered_networks", 0), **old.get("contributors", {})}
             info = {"methods": old.get("methods", {}), "country": old.get("country"), **old.get("machine", {})}
             report["energy"] = energy_summary(rows, counts, info)
-        from greenmachine.report.figures import figure_links
-
         return report, render_markdown(report, figure_links(run_dir))
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise GMError(f"{directory.file(rundir.REPORT_JSON_FILE)} is not a complete GreenMachine report "
                       f"({type(error).__name__}: {error})") from None
+
+
+def draw_and_embed(run_dir: Path, skipped: list[str] | None = None) -> list[Path]:
+    """Draw the run's figures, then re-render ``report.md`` (when the run has a report) to embed them.
+
+    Called by the run controller at the end of a run and by ``gm plot RUN_DIR``.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run directory.
+    skipped : list of str, optional
+        Receives one line per figure family that could not be drawn.
+
+    Returns
+    -------
+    list of Path
+        The figure files written.
+    """
+    files = draw_run_figures(run_dir, skipped)
+    directory = RunDirectory(run_dir)
+    if directory.is_completed():
+        report = directory.read_report()
+        try:
+            markdown = render_markdown(report, figure_links(run_dir))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise GMError(f"{directory.file(rundir.REPORT_JSON_FILE)} is not a complete GreenMachine report "
+                          f"({type(error).__name__}: {error})") from None
+        directory.write_report(report, markdown)
+    return files

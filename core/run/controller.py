@@ -38,7 +38,7 @@ from greenmachine.events import (
     RunStarted,
 )
 from greenmachine.rundir.directory import CHECKPOINT_FILE, REPORT_JSON_FILE, REPORT_MD_FILE, HallOfFameRow, RunDirectory
-from greenmachine.sampling.samples import Samples
+from greenmachine.sampling.samples import sampling_label
 from greenmachine.settings.profile import Profile
 from greenmachine.stats.table import StatisticTable
 
@@ -54,6 +54,40 @@ class DatasetData:
     dataset: str
     tables: dict[str, StatisticTable]
     targets: dict[str, torch.Tensor]
+
+
+#: The three samples of a run, in the order their networks are probed.
+SAMPLE_NAMES = ("search", "validation", "test")
+
+
+def split_probed_table(table: StatisticTable, indices: np.ndarray, accuracy: np.ndarray,
+                       samples: Any) -> tuple[dict[str, StatisticTable], dict[str, torch.Tensor]]:
+    """Split the table of ``samples.all_indices()`` into its search / validation / test parts.
+
+    Parameters
+    ----------
+    table : StatisticTable
+        Statistics of the networks ``indices``, probed in the order of ``samples.all_indices()``.
+    indices : numpy.ndarray
+        ``samples.all_indices()``.
+    accuracy : numpy.ndarray
+        Ground truth of every network of the space.
+    samples : Samples
+        The drawn samples (their sizes give the parts).
+
+    Returns
+    -------
+    (dict, dict)
+        Per sample name, its statistic table and its accuracy targets (float64 tensor).
+    """
+    tables, targets, start = {}, {}, 0
+    for name in SAMPLE_NAMES:
+        size = len(getattr(samples, name))
+        positions = np.arange(start, start + size)
+        start += size
+        tables[name] = table.subset(positions)
+        targets[name] = torch.as_tensor(accuracy[indices[positions]], dtype=torch.float64)
+    return tables, targets
 
 
 def error_line(error: BaseException) -> str:
@@ -86,17 +120,6 @@ class RunController:
     runs_root : Path
         Parent folder of new run directories.
     """
-
-    def __new__(cls, profile: Profile, *args: Any, **kwargs: Any) -> "RunController":
-        # Profiles with several tasks or a non-default [fitness] run the multi-task controller.
-        if cls is RunController and profile is not None:
-            from greenmachine.settings.tasks import is_multi_task
-
-            if is_multi_task(profile):
-                from greenmachine.run.multitask import MultiTaskRunController
-
-                cls = MultiTaskRunController
-        return super().__new__(cls)
 
     def __init__(
         self,
@@ -131,15 +154,27 @@ class RunController:
             ``run_dir`` is not a run directory, is a completed run, or has a checkpoint
             that cannot be read (checked here: nothing is written or probed first).
         """
+        controller = cls(cls.resumable_profile(run_dir), sink, run_dir=run_dir, meter=meter)
+        controller.continues_run = True
+        return controller
+
+    @staticmethod
+    def resumable_profile(run_dir: Path) -> Profile:
+        """The profile of the stopped or interrupted run in ``run_dir``, checked for resuming.
+
+        Raises
+        ------
+        GMError
+            ``run_dir`` is not a run directory, is a completed run, or has a checkpoint
+            that cannot be read (checked here: nothing is written or probed first).
+        """
         directory = RunDirectory(run_dir)
         profile = directory.read_profile()
         if directory.is_completed():
             raise GMError(f"{run_dir} is a completed run (it has {REPORT_JSON_FILE}): nothing to resume")
         if directory.has_checkpoint():
             directory.read_checkpoint()
-        controller = cls(profile, sink, run_dir=run_dir, meter=meter)
-        controller.continues_run = True
-        return controller
+        return profile
 
     # -- control (thread-safe) -------------------------------------------------------------------
 
@@ -329,7 +364,7 @@ class RunController:
     def _run_started(self, sizes: dict[str, int]) -> RunStarted:
         profile = self.profile
         return RunStarted(run_dir=str(self.run_dir), profile_name=profile.name, space=profile.space_name,
-                          datasets=tuple(profile.benchmark.datasets), sampling_mode=_sampling_label(self.samples),
+                          datasets=tuple(profile.benchmark.datasets), sampling_mode=sampling_label(self.samples),
                           sample_sizes=sizes, seed=profile.evolution.seed, device=self.device)
 
     def _probe_cost(self) -> Callable[[Any], Any] | None:
@@ -355,24 +390,34 @@ class RunController:
         }
         self._write_test_scores(tree)
 
+    def _test_sets(self) -> list[tuple[str, StatisticTable, StatisticTable, Any, Any, torch.Tensor]]:
+        """Per test sample: its label, the proxy's table, the baselines' table, network indices,
+        benchmark and targets (the baselines' table differs when statistics are normalised)."""
+        return [(d.dataset, d.tables["test"], d.tables["test"], self.samples.test, self.benchmark, d.targets["test"])
+                for d in self.data]
+
     def _write_test_scores(self, tree: Any) -> None:
+        """Write every network's proxy and baseline scores on the test samples (``test_scores.csv``)."""
         from greenmachine.evaluation.evaluate import network_scores
         from greenmachine.rundir.directory import TestScoreRow
 
         rows = []
-        for d in self.data:
-            scores = network_scores(d.tables["test"], tree, self.device)
+        for label, table, raw, indices, benchmark, target in self._test_sets():
+            scores = network_scores(table, tree, self.device)
+            evolved = scores["evolved"]
+            if raw is not table:
+                scores = network_scores(raw, tree, self.device)
             baselines = {name: values for name, values in scores.items() if name != "evolved"}
-            for position, index in enumerate(self.samples.test):
-                rows.append(TestScoreRow(d.dataset, int(index), self.benchmark.arch(int(index)),
-                                         float(d.targets["test"][position]), float(scores["evolved"][position]),
+            for position, index in enumerate(indices):
+                rows.append(TestScoreRow(label, int(index), benchmark.arch(int(index)),
+                                         float(target[position]), float(evolved[position]),
                                          {name: float(values[position]) for name, values in baselines.items()}))
         self.directory.write_test_scores(rows)
 
     def _draw_figures(self) -> None:
         """Draw the run's figures and embed them in report.md; a failure is a warning event."""
         try:
-            from greenmachine.report.figures import draw_and_embed
+            from greenmachine.report.build import draw_and_embed
 
             draw_and_embed(self.run_dir)
         except Exception as error:  # a figure must never fail the run
@@ -384,22 +429,16 @@ class RunController:
         phase = ProbePhase(profile.space_name, profile.probe, self.device, self.sink,
                            total=len(indices) * len(profile.benchmark.datasets), should_stop=self._checkpoint_wait)
         result = []
-        sizes = {"search": len(self.samples.search), "validation": len(self.samples.validation), "test": len(self.samples.test)}
         for dataset in profile.benchmark.datasets:
             table = phase.table(indices, dataset)
             if table is None:
                 return None
-            accuracy = self.benchmark.accuracy(dataset)
-            tables, targets, start = {}, {}, 0
-            for name in ("search", "validation", "test"):
-                positions = np.arange(start, start + sizes[name])
-                start += sizes[name]
-                tables[name] = table.subset(positions)
-                targets[name] = torch.as_tensor(accuracy[indices[positions]], dtype=torch.float64)
+            tables, targets = split_probed_table(table, indices, self.benchmark.accuracy(dataset), self.samples)
             result.append(DatasetData(dataset, tables, targets))
         return result
 
     def _write_report(self) -> None:
+        """Write ``best_proxy.json``, the hall of fame, the cost front and the report."""
         from greenmachine.export import simplified_texts
         from greenmachine.report.build import build_report, energy_summary, render_markdown
 
@@ -407,28 +446,48 @@ class RunController:
         best = self.evolution.best()
         hall = list(self.evolution.hall_of_fame())
         texts = simplified_texts([best.tree] + [e.tree for e in hall], profile.export.simplify_timeout)
-        self.directory.write_best_proxy(self._best_proxy_record(best, texts[0], profile.space_name,
-                                                                list(profile.benchmark.datasets),
-                                                                self.data[0].tables["search"]))
-        space = profile.space_name
-        rows = [HallOfFameRow.from_entry(e, text, space) for e, text in zip(hall, texts[1:])]
+        self.directory.write_best_proxy(self._best_proxy_fields(best, texts[0]))
+        rows = self._hall_rows(hall, texts[1:])
         self.directory.write_hall_of_fame(rows)
-        best_row = HallOfFameRow.from_entry(best, texts[0], space)
-        from greenmachine.report.cost_front import write_cost_front
-
-        cost = write_cost_front(self.directory, self.evolution.cost_candidates(), rows, best_row, profile,
-                                self._test_tau, {name: r["evolved"]["kendall_tau"] for name, r in self.test_results.items()})
+        cost = self._write_cost_front(rows, best, texts[0])
         # Every part of the run (before and after a resume) is in energy.csv and events.jsonl.
         probe_counts = self.directory.probe_counts()
         energy = energy_summary(self.directory.read_energy(), probe_counts, self.meter.describe())
         report = build_report(
             run_dir=self.run_dir, profile=profile, samples=self.samples, device=self.device, probe_counts=probe_counts,
             generations=self.evolution.generation, best=HallOfFameRow.from_entry(best, texts[0]),
-            test_results=self.test_results, energy=energy, validation_results=self.validation_results,
+            test_results=self.test_results, energy=energy, **self._report_options(),
         )
+        self.directory.write_report(*self._finish_report(report, cost, render_markdown))
+
+    def _best_proxy_fields(self, best: Any, simplified: str) -> dict[str, Any]:
+        """The content of ``best_proxy.json``."""
+        profile = self.profile
+        return self._best_proxy_record(best, simplified, profile.space_name, list(profile.benchmark.datasets),
+                                       self.data[0].tables["search"])
+
+    def _hall_rows(self, hall: list[Any], texts: list[str]) -> list[HallOfFameRow]:
+        """The rows of ``hall_of_fame.csv`` (with the space's probe cost of each formula)."""
+        return [HallOfFameRow.from_entry(e, text, self.profile.space_name) for e, text in zip(hall, texts)]
+
+    def _write_cost_front(self, rows: list[HallOfFameRow], best: Any, simplified: str) -> dict[str, Any] | None:
+        """Write ``cost_front.csv``; return the report's ``probe_cost`` part (None: the space has no costs)."""
+        from greenmachine.report.cost_front import write_cost_front
+
+        best_row = HallOfFameRow.from_entry(best, simplified, self.profile.space_name)
+        return write_cost_front(self.directory, self.evolution.cost_candidates(), rows, best_row, self.profile,
+                                self._test_tau, {name: r["evolved"]["kendall_tau"] for name, r in self.test_results.items()})
+
+    def _report_options(self) -> dict[str, Any]:
+        """Extra keyword arguments of :func:`greenmachine.report.build.build_report`."""
+        return {"validation_results": self.validation_results}
+
+    def _finish_report(self, report: dict[str, Any], cost: dict[str, Any] | None,
+                       render: Callable[[dict[str, Any]], str]) -> tuple[dict[str, Any], str]:
+        """The report data with the run's own parts added, and its Markdown."""
         if cost is not None:
             report["probe_cost"] = cost
-        self.directory.write_report(report, render_markdown(report))
+        return report, render(report)
 
     def _best_proxy_record(self, best: Any, simplified: str, space: str, datasets: list[str],
                            search: Any) -> dict[str, Any]:
@@ -455,10 +514,3 @@ class RunController:
         return {d.dataset: score_proxy(tree, d.tables["test"], d.targets["test"].numpy(), self.device)["kendall_tau"]
                 for d in self.data}
 
-
-def _sampling_label(samples: Samples) -> str:
-    how = "random" if samples.mode == "random" else f"stratified ({samples.stratification}, {samples.strata} strata)"
-    if getattr(samples, "labels", 0):
-        test = "the rest of the space" if samples.test_mode == "rest" else "a uniform random sample of the rest"
-        return f"{samples.labels} labelled networks drawn {how}; test: {test}"
-    return how

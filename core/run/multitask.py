@@ -1,9 +1,9 @@
 """The run controller for several (space, dataset) tasks and normalised statistics.
 
-:class:`greenmachine.run.controller.RunController` hands a profile to :class:`MultiTaskRunController` when it
-lists ``benchmark.tasks`` or sets a non-default ``[fitness]`` (see
-:func:`greenmachine.settings.tasks.is_multi_task`); ``gm run``, ``gm run --resume`` and the TUI reach it
-through ``RunController(...)`` unchanged. Each task draws its own search / validation /
+:func:`greenmachine.run.factory.make_controller` hands a profile to :class:`MultiTaskRunController` when
+it lists ``benchmark.tasks`` or sets a non-default ``[fitness]`` (see
+:func:`greenmachine.settings.tasks.is_multi_task`); ``gm run``, ``gm run --resume``, the Python API,
+repeats and the TUI reach it through that factory. Each task draws its own search / validation /
 test samples (:func:`greenmachine.sampling.tasks.task_samples`) and is probed through the cache; the
 statistics of each sample are normalised within that sample (``fitness.normalise``); one
 formula is evolved against every task's search sample with ``fitness.aggregate`` of the
@@ -15,21 +15,22 @@ test sample, and the best baseline of each task is the one with the best *valida
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from greenmachine.run.controller import DatasetData, RunController, _sampling_label
+from greenmachine.run.controller import DatasetData, RunController, split_probed_table
+from greenmachine.rundir.directory import HallOfFameRow
 from greenmachine.evaluation.evaluate import ProbePhase, baseline_rows, score_proxy
 from greenmachine.events import RunStarted
 from greenmachine.settings.tasks import Task, profile_tasks
 from greenmachine.stats.normalise import normalise_table
+from greenmachine.sampling.samples import sampling_label
 from greenmachine.sampling.tasks import task_samples
 from greenmachine.stats.top_metrics import top_sizes
 from greenmachine.stats.table import StatisticTable
 
-SAMPLE_NAMES = ("search", "validation", "test")
 
 
 def _best_baseline(rows: dict) -> str | None:
@@ -83,7 +84,7 @@ class MultiTaskRunController(RunController):
     def _run_started(self, sizes: dict[str, int]) -> RunStarted:
         profile = self.profile
         return RunStarted(run_dir=str(self.run_dir), profile_name=profile.name, space=self.tasks[0].space,
-                          datasets=tuple(task.label for task in self.tasks), sampling_mode=_sampling_label(self.samples),
+                          datasets=tuple(task.label for task in self.tasks), sampling_mode=sampling_label(self.samples),
                           sample_sizes=sizes, seed=profile.evolution.seed, device=self.device)
 
     def _evolution_options(self) -> dict[str, Any]:
@@ -108,15 +109,8 @@ class MultiTaskRunController(RunController):
                 table = phase.table(indices, task.dataset)
                 if table is None:
                     return None
-                accuracy = benchmark.accuracy(task.dataset)
-                raw, tables, targets, start = {}, {}, {}, 0
-                for name in SAMPLE_NAMES:
-                    size = len(getattr(samples, name))
-                    positions = np.arange(start, start + size)
-                    start += size
-                    raw[name] = table.subset(positions)
-                    tables[name] = normalise_table(raw[name], how)
-                    targets[name] = torch.as_tensor(accuracy[indices[positions]], dtype=torch.float64)
+                raw, targets = split_probed_table(table, indices, benchmark.accuracy(task.dataset), samples)
+                tables = {name: normalise_table(part, how) for name, part in raw.items()}
                 self.task_data.append(TaskData(task, benchmark, samples, raw, tables, targets))
         finally:
             phase.close()
@@ -135,46 +129,35 @@ class MultiTaskRunController(RunController):
             self.cells.append(_cell(item, tree, evolved, baselines, validation, self.device))
         self._write_test_scores(tree)
 
-    def _write_test_scores(self, tree: Any) -> None:
-        from greenmachine.evaluation.evaluate import network_scores
-        from greenmachine.rundir.directory import TestScoreRow
+    def _test_sets(self) -> list[tuple[str, StatisticTable, StatisticTable, Any, Any, torch.Tensor]]:
+        # the proxy scores the normalised statistics, the baselines the raw ones
+        return [(item.task.label, item.tables["test"], item.raw["test"], item.samples.test, item.benchmark,
+                 item.targets["test"]) for item in self.task_data]
 
-        rows = []
-        for item in self.task_data:
-            evolved = network_scores(item.tables["test"], tree, self.device)["evolved"]
-            baselines = {name: values for name, values in network_scores(item.raw["test"], tree, self.device).items()
-                         if name != "evolved"}
-            for position, index in enumerate(item.samples.test):
-                rows.append(TestScoreRow(item.task.label, int(index), item.benchmark.arch(int(index)),
-                                         float(item.targets["test"][position]), float(evolved[position]),
-                                         {name: float(values[position]) for name, values in baselines.items()}))
-        self.directory.write_test_scores(rows)
+    def _best_proxy_fields(self, best: Any, simplified: str) -> dict[str, Any]:
+        from greenmachine.report.multitask import multi_task_proxy_fields
 
-    def _write_report(self) -> None:
-        from greenmachine.export import simplified_texts
-        from greenmachine.report.multitask import multi_task_proxy_fields, multi_task_report
-        from greenmachine.report.build import build_report, energy_summary, render_markdown
-        from greenmachine.rundir.directory import HallOfFameRow
-
-        profile = self.profile
-        best = self.evolution.best()
-        hall = list(self.evolution.hall_of_fame())
-        texts = simplified_texts([best.tree] + [e.tree for e in hall], profile.export.simplify_timeout)
-        self.directory.write_best_proxy({
-            **self._best_proxy_record(best, texts[0], self.tasks[0].space, [self.tasks[0].dataset],
+        return {
+            **self._best_proxy_record(best, simplified, self.tasks[0].space, [self.tasks[0].dataset],
                                       self.task_data[0].raw["search"]),
-            **multi_task_proxy_fields(profile, self.tasks, self.cells),
-        })
-        self.directory.write_hall_of_fame([HallOfFameRow.from_entry(e, text) for e, text in zip(hall, texts[1:])])
-        probe_counts = self.directory.probe_counts()
-        energy = energy_summary(self.directory.read_energy(), probe_counts, self.meter.describe())
-        report = build_report(
-            run_dir=self.run_dir, profile=profile, samples=self.samples, device=self.device, probe_counts=probe_counts,
-            generations=self.evolution.generation, best=HallOfFameRow.from_entry(best, texts[0]),
-            test_results=self.test_results, energy=energy,
-        )
-        report = multi_task_report(report, profile, self.task_data, self.cells)
-        self.directory.write_report(report, render_markdown(report))
+            **multi_task_proxy_fields(self.profile, self.tasks, self.cells),
+        }
+
+    def _hall_rows(self, hall: list[Any], texts: list[str]) -> list[HallOfFameRow]:
+        return [HallOfFameRow.from_entry(e, text) for e, text in zip(hall, texts)]
+
+    def _write_cost_front(self, rows: list[HallOfFameRow], best: Any, simplified: str) -> dict[str, Any] | None:
+        return None  # several spaces: no one cost table
+
+    def _report_options(self) -> dict[str, Any]:
+        return {}
+
+    def _finish_report(self, report: dict[str, Any], cost: dict[str, Any] | None,
+                       render: Callable[[dict[str, Any]], str]) -> tuple[dict[str, Any], str]:
+        from greenmachine.report.multitask import multi_task_report
+
+        report = multi_task_report(report, self.profile, self.task_data, self.cells)
+        return report, render(report)
 
 
 def _cell(item: TaskData, tree: Any, evolved: dict, baselines: dict, validation: dict, device: str) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from greenmachine.errors import GMError
+from greenmachine.sampling.sets import Samples, stratum_of
 
 MIN_LABELS = 10
 """Smallest ``sampling.labels`` (five search and five validation networks)."""
@@ -116,8 +117,6 @@ def labelled_order(accuracy: np.ndarray, count: int, mode: str, rng: np.random.G
     GMError
         Fewer than ``count`` networks available, or an unknown mode.
     """
-    from greenmachine.sampling.samples import stratum_of
-
     candidates = np.flatnonzero(available)
     if count > len(candidates):
         raise GMError(f"cannot draw {count} labelled networks: only {len(candidates)} are left in the space")
@@ -179,8 +178,6 @@ def draw_labelled_samples(accuracy: np.ndarray, settings, source: str = "the spa
     GMError
         ``labels`` too small, or too large to leave :data:`MIN_TEST` test networks.
     """
-    from greenmachine.sampling.samples import Samples
-
     labels = int(settings.labels)
     check_labels(labels)
     size = len(accuracy)

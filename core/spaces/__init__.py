@@ -18,78 +18,15 @@ from typing import Any
 
 from greenmachine.errors import ArchStringError, GMError
 from greenmachine.spaces.base import DATASETS, DatasetInfo, SearchSpace, UnknownDatasetError, get_dataset
-
-ENTRY_POINT_GROUP = "greenmachine.spaces"
-CUSTOM = "custom"
-"""The ``benchmark.space`` value of a user's own space (table + builder)."""
-
-_REGISTRY: dict[str, SearchSpace] = {}
-_entry_points_loaded = False
-
-
-class UnknownSpaceError(ArchStringError):
-    """A space name that no registered search space carries."""
-
-
-def register_space(space: SearchSpace) -> SearchSpace:
-    """Register a search space under its name and return it.
-
-    Parameters
-    ----------
-    space : SearchSpace
-        The space; its name, datasets, table file and columns are checked.
-
-    Returns
-    -------
-    SearchSpace
-        ``space`` itself (so a module can write ``TSS = register_space(TopologySpace())``).
-
-    Raises
-    ------
-    GMError
-        If ``space`` is not a :class:`SearchSpace`, its metadata is incomplete, or the name
-        is already registered.
-    """
-    if not isinstance(space, SearchSpace):
-        raise GMError(f"a search space must be a greenmachine.spaces.SearchSpace instance, got {space!r}")
-    name = space.name
-    if not isinstance(name, str) or not name.strip() or name != name.strip():
-        raise GMError(f"search space {space!r} needs a non-empty name without surrounding spaces")
-    if name in _REGISTRY:
-        raise GMError(f"search space {name!r} is already registered")
-    if not space.datasets:
-        raise GMError(f"search space {name!r} names no datasets")
-    for dataset in space.datasets:
-        if dataset not in space.metric_columns:
-            raise GMError(f"search space {name!r} has no ground-truth column for dataset {dataset!r}")
-    if space.size is not None and (not isinstance(space.size, int) or space.size < 1):
-        raise GMError(f"search space {name!r} has an invalid size {space.size!r}")
-    _REGISTRY[name] = space
-    return space
-
-
-def unregister_space(name: str) -> None:
-    """Remove a registered space (for tests and interactive use); unknown names are ignored."""
-    _REGISTRY.pop(name, None)
-
-
-def _load_entry_points() -> None:
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    from importlib.metadata import entry_points
-
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        if entry.name in _REGISTRY:
-            continue
-        try:
-            target = entry.load()
-            space = target if isinstance(target, SearchSpace) else target()
-        except Exception as exc:  # a broken plug-in is one clear line, not a traceback
-            raise GMError(f"search space plug-in {entry.name!r} ({entry.value}) failed to load: "
-                          f"{type(exc).__name__}: {exc}") from None
-        register_space(space)
+from greenmachine.spaces.registry import (  # noqa: F401  (re-exported)
+    _REGISTRY,
+    CUSTOM,
+    ENTRY_POINT_GROUP,
+    UnknownSpaceError,
+    _load_entry_points,
+    register_space,
+    unregister_space,
+)
 
 
 def space_names() -> tuple[str, ...]:

@@ -35,7 +35,7 @@ from greenmachine.errors import ArchStringError, GMError
 from greenmachine.spaces.base import DATASETS, SearchSpace
 from greenmachine.spaces.user_folder import in_script_folder, script_folder
 
-from greenmachine.spaces import CUSTOM
+from greenmachine.spaces.registry import CUSTOM
 
 
 #: How the probe reads a custom network, part of the space's name (so of its cache entries)
@@ -203,7 +203,7 @@ def custom_space(table: str, builder: str, datasets: Sequence[str], base: Path |
     GMError
         See :class:`CustomSpace`.
     """
-    from greenmachine.spaces import _REGISTRY, register_space
+    from greenmachine.spaces.registry import _REGISTRY, register_space
 
     if not table or not builder:
         raise GMError("a custom space needs benchmark.table and benchmark.builder")

@@ -39,41 +39,20 @@ from typing import TYPE_CHECKING, Any
 from greenmachine.errors import ArchStringError, DataFileError
 from greenmachine.spaces.base import SearchSpace
 from greenmachine.spaces.json_tables import finite_number, number_text, read_json
+from greenmachine.spaces.macro_layout import (  # noqa: F401  (re-exported)
+    STAGE_LAYERS,
+    LAYER_COUNT,
+    STEM_CHANNELS,
+    HEAD_CHANNELS,
+    IDENTITY,
+    BLOCKS,
+    CHOICE_NAMES,
+    RUNS,
+    stage_of_layer,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
-
-STAGE_LAYERS: tuple[int, ...] = (2, 3, 3)
-"""Searchable layers in each of the three stages."""
-
-LAYER_COUNT = sum(STAGE_LAYERS)
-"""Digits of an arch string (8)."""
-
-STEM_CHANNELS = 32
-"""Channels of the stem; each stage doubles them (64, 128, 256)."""
-
-HEAD_CHANNELS = 1280
-"""Channels of the head's 1x1 convolution."""
-
-IDENTITY = 0
-"""The digit of the identity layer."""
-
-BLOCKS: Any = MappingProxyType({1: (3, 3), 2: (6, 5)})
-"""Digit -> (expansion ratio, depthwise kernel size) of the two inverted residual blocks."""
-
-CHOICE_NAMES: tuple[str, ...] = ("identity", "mbconv_e3_k3", "mbconv_e6_k5")
-"""Names of the three choices, in digit order."""
-
-RUNS = 3
-"""Training runs per network in the benchmark."""
-
-
-def stage_of_layer() -> tuple[tuple[int, bool], ...]:
-    """Return ``(stage, first layer of its stage)`` for each of the 8 layers."""
-    layout = []
-    for stage, count in enumerate(STAGE_LAYERS):
-        layout.extend((stage, position == 0) for position in range(count))
-    return tuple(layout)
 
 
 @dataclass(frozen=True)
@@ -350,6 +329,6 @@ class MacroSearchSpace(SearchSpace):
 MACRO = MacroSearchSpace()
 """The registered NAS-Bench-Macro space."""
 
-from greenmachine.spaces import register_space  # noqa: E402  (the registry imports this module)
+from greenmachine.spaces.registry import register_space  # noqa: E402
 
 register_space(MACRO)

@@ -14,7 +14,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from greenmachine.spaces.macro import BLOCKS, HEAD_CHANNELS, IDENTITY, STEM_CHANNELS, stage_of_layer
+from greenmachine.spaces.macro_layout import BLOCKS, HEAD_CHANNELS, IDENTITY, STEM_CHANNELS, stage_of_layer
 
 
 def conv_bn(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, groups: int = 1,

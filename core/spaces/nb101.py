@@ -34,11 +34,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from greenmachine.errors import ArchStringError, DataFileError
 from greenmachine.spaces.base import SearchSpace
 from greenmachine.spaces.json_tables import finite_number, number_text, read_json
+from greenmachine.spaces.nb101_layout import CELLS_PER_STACK, STACKS, STEM_CHANNELS, vertex_channels  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -58,12 +59,6 @@ OPERATIONS: Any = MappingProxyType({"3": "conv3x3-bn-relu", "1": "conv1x1-bn-rel
 
 NASLIB_OPERATIONS: tuple[str, ...] = ("input", "output", "maxpool3x3", "conv1x1-bn-relu", "conv3x3-bn-relu")
 """The operation indices of NASLib's keys."""
-
-STEM_CHANNELS = 128
-"""Channels of the stem and of the first stack (the others have 256 and 512)."""
-
-STACKS = 3
-CELLS_PER_STACK = 3
 
 
 @dataclass(frozen=True)
@@ -199,41 +194,6 @@ def parse_nb101_arch(text: str) -> NB101Arch:
         raise ArchStringError(f"invalid NAS-Bench-101 arch string {stripped!r}: expected {len(EDGES)} edge bits, ':', "
                               f"{VERTICES - 2} operation codes (3 conv3x3, 1 conv1x1, m maxpool3x3)")
     return NB101Arch(tuple(int(bit) for bit in bits), tuple(codes))
-
-
-def vertex_channels(in_channels: int, out_channels: int, matrix: Sequence[Sequence[int]]) -> list[int]:
-    """Channels of every vertex of a pruned cell (NAS-Bench-101's rule).
-
-    The output's channels are divided among the vertices that feed it (the first ones get
-    one more when the division is not even); every other interior vertex gets the largest
-    channel count of the interior vertices it feeds; the input keeps ``in_channels``.
-
-    Parameters
-    ----------
-    in_channels, out_channels : int
-        Channels of the cell's input and output.
-    matrix : sequence of sequence of int
-        The pruned adjacency matrix.
-
-    Returns
-    -------
-    list of int
-        One count per vertex.
-    """
-    count = len(matrix)
-    channels = [0] * count
-    channels[0], channels[-1] = in_channels, out_channels
-    if count == 2:
-        return channels
-    output = count - 1
-    feeding = [vertex for vertex in range(1, output) if matrix[vertex][output]]
-    share, remainder = divmod(out_channels, len(feeding))
-    for position, vertex in enumerate(feeding):
-        channels[vertex] = share + (1 if position < remainder else 0)
-    for vertex in range(output - 2, 0, -1):
-        if not matrix[vertex][output]:
-            channels[vertex] = max(channels[target] for target in range(vertex + 1, output) if matrix[vertex][target])
-    return channels
 
 
 def nb101_parameter_count(arch: NB101Arch | str, num_classes: int = 10) -> int:
@@ -392,6 +352,6 @@ class NB101SearchSpace(SearchSpace):
 NB101 = NB101SearchSpace()
 """The registered NAS-Bench-101 space."""
 
-from greenmachine.spaces import register_space  # noqa: E402  (the registry imports this module)
+from greenmachine.spaces.registry import register_space  # noqa: E402
 
 register_space(NB101)

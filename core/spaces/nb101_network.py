@@ -16,7 +16,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from greenmachine.spaces.nb101 import CELLS_PER_STACK, STACKS, STEM_CHANNELS, vertex_channels
+from greenmachine.spaces.nb101_layout import CELLS_PER_STACK, STACKS, STEM_CHANNELS, vertex_channels
 
 
 def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int) -> nn.Sequential:

@@ -202,6 +202,6 @@ class SizeSearchSpace(SearchSpace):
 SSS = SizeSearchSpace()
 """The registered SSS space."""
 
-from greenmachine.spaces import register_space  # noqa: E402  (the registry imports this module)
+from greenmachine.spaces.registry import register_space  # noqa: E402
 
 register_space(SSS)

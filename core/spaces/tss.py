@@ -297,6 +297,6 @@ class TopologySearchSpace(SearchSpace):
 TSS = TopologySearchSpace()
 """The registered TSS space."""
 
-from greenmachine.spaces import register_space  # noqa: E402  (the registry imports this module)
+from greenmachine.spaces.registry import register_space  # noqa: E402
 
 register_space(TSS)

@@ -21,11 +21,12 @@ def run_repeats(profile: Optional[str], overrides: list[str], out: Optional[Path
     from greenmachine.errors import GMError
     from greenmachine.repeats.runner import RepeatRunner, plan_from_options, prepare_folder
     from greenmachine.rundir.directory import new_run_dir
-    from greenmachine.tui.cli import _install_stop_on_interrupt, _probe_overrides
+    from greenmachine.tui.probe_options import probe_overrides
+    from greenmachine.tui.stop import install_stop_on_interrupt
 
     if profile is None:
         raise GMError("--seeds, --repeat and --probe-seeds need a PROFILE (rerun the same command to resume)")
-    plan = plan_from_options(profile, _probe_overrides(overrides, workers, executor, address), seeds, repeat,
+    plan = plan_from_options(profile, probe_overrides(overrides, workers, executor, address), seeds, repeat,
                              probe_seeds)
     if out is not None:
         resumes = prepare_folder(out, plan)
@@ -41,7 +42,7 @@ def run_repeats(profile: Optional[str], overrides: list[str], out: Optional[Path
     runner = RepeatRunner(plan, out, HeadlessReporter(), meter=startup)
     import signal
 
-    previous = _install_stop_on_interrupt(runner)
+    previous = install_stop_on_interrupt(runner)
     try:
         summary = runner.run()
     finally:

@@ -310,7 +310,7 @@ def controller_run(run_dir, cache, kill_when=None, resume=False, stop_when=None,
     import time
 
     from greenmachine.energy import FakeMeter
-    from greenmachine.run.controller import RunController
+    from greenmachine.run.factory import make_controller, resume_controller
     from greenmachine.events import ListSink
     from greenmachine.settings.profile import load_profile
 
@@ -328,9 +328,9 @@ def controller_run(run_dir, cache, kill_when=None, resume=False, stop_when=None,
 
     meter = FakeMeter(clock=time.perf_counter)
     if resume:
-        controller = RunController.resume_directory(run_dir, watch, meter=meter)
+        controller = resume_controller(run_dir, watch, meter=meter)
     else:
-        controller = RunController(load_profile("quick", [*TINY, f"probe.cache_dir={cache}"]), watch,
+        controller = make_controller(load_profile("quick", [*TINY, f"probe.cache_dir={cache}"]), watch,
                                    run_dir=run_dir, meter=meter)
     holder["controller"] = controller
     try:

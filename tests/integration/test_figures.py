@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from greenmachine.rundir import directory as rundir
 from greenmachine.baselines.published import rank_correlations
 from greenmachine.energy.testing import FakeMeter
-from greenmachine.run.controller import RunController
+from greenmachine.run.factory import make_controller
 from greenmachine.errors import GMError
 from greenmachine.events import ListSink, LogMessage, RunFinished
 from greenmachine.rundir.directory import RunDirectory, TestScoreRow
@@ -37,7 +37,7 @@ def tiny_run(tmp_path_factory, cache):
     profile = load_profile("quick", [*TINY, f"probe.cache_dir='{cache}'"])
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
     sink = ListSink()
-    RunController(profile, sink, run_dir=run_dir, meter=FakeMeter(clock=time.perf_counter)).run()
+    make_controller(profile, sink, run_dir=run_dir, meter=FakeMeter(clock=time.perf_counter)).run()
     return run_dir, sink
 
 
@@ -141,15 +141,15 @@ def test_gm_plot_bad_input_is_one_error_line(tiny_run, tmp_path, make):
 
 
 def test_a_figure_failure_is_a_warning_not_a_failed_run(tmp_path, monkeypatch, tiny_run, cache):
-    import greenmachine.report.figures
+    import greenmachine.report.build
 
     def broken(run_dir, skipped=None):
         raise RuntimeError("no fonts")
 
-    monkeypatch.setattr(greenmachine.report.figures, "draw_and_embed", broken)
+    monkeypatch.setattr(greenmachine.report.build, "draw_and_embed", broken)
     profile = load_profile("quick", [*TINY, "evolution.generations=1", f"probe.cache_dir='{cache}'"])
     sink = ListSink()
-    RunController(profile, sink, run_dir=tmp_path / "run", meter=FakeMeter(clock=time.perf_counter)).run()
+    make_controller(profile, sink, run_dir=tmp_path / "run", meter=FakeMeter(clock=time.perf_counter)).run()
     warnings = [e.message for e in sink.events if isinstance(e, LogMessage) and e.level == "warning"]
     assert warnings == ["figures not drawn: RuntimeError: no fonts"]
     assert isinstance(sink.events[-1], RunFinished) and sink.events[-1].status == "completed"

@@ -63,9 +63,9 @@ def spaces(tmp_path_factory):
 
 
 def _run(profile, run_dir, controller_class=None):
-    from greenmachine.run.controller import RunController
+    from greenmachine.run.factory import make_controller
 
-    controller = (controller_class or RunController)(profile, ListSink(), run_dir=run_dir)
+    controller = (controller_class or make_controller)(profile, ListSink(), run_dir=run_dir)
     controller.run()
     return controller, run_dir
 
@@ -212,8 +212,8 @@ def test_gm_probe_and_baselines_cover_every_task(spaces):
 
 
 def test_stopped_multi_task_run_resumes_to_the_same_proxy(spaces, tmp_path):
-    from greenmachine.run.controller import RunController
     from greenmachine.events import GenerationDone
+    from greenmachine.run.factory import make_controller, resume_controller
 
     profile = _profile(spaces, {"tasks": ["toy/cifar10", "toyb/cifar10"]}, {"aggregate": "mean", "normalise": "rank"})
     _, whole = _run(profile, tmp_path / "whole")
@@ -224,11 +224,11 @@ def test_stopped_multi_task_run_resumes_to_the_same_proxy(spaces, tmp_path):
             holder["controller"].request_stop()
 
     stopped = tmp_path / "stopped"
-    holder["controller"] = RunController(profile, stop_after_one, run_dir=stopped)
+    holder["controller"] = make_controller(profile, stop_after_one, run_dir=stopped)
     holder["controller"].run()
     assert not (stopped / "report.json").exists()
     sink = ListSink()
-    resumed = RunController.resume_directory(stopped, sink)
+    resumed = resume_controller(stopped, sink)
     assert type(resumed).__name__ == "MultiTaskRunController"
     resumed.run()
     assert [event.generation for event in sink.of_type(GenerationDone)] == [2, 3]

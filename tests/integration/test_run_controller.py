@@ -17,7 +17,7 @@ import pytest
 
 from greenmachine.rundir import directory as rundir
 from greenmachine.energy.testing import FakeMeter
-from greenmachine.run.controller import RunController
+from greenmachine.run.factory import make_controller, resume_controller
 from greenmachine.events import EnergySample, GenerationDone, ListSink, ProbeProgress, RunFinished, RunStarted
 from greenmachine.report.build import rebuild_report
 from greenmachine.settings.profile import load_profile
@@ -46,7 +46,7 @@ def tiny_profile(cache_dir, *extra):
 def run(profile, run_dir, sink=None, **kwargs):
     sink = sink or ListSink()
     # constant watts on the real clock: span energies follow the real durations
-    controller = RunController(profile, sink, run_dir=run_dir, meter=FakeMeter(clock=time.perf_counter), **kwargs)
+    controller = make_controller(profile, sink, run_dir=run_dir, meter=FakeMeter(clock=time.perf_counter), **kwargs)
     return controller, controller.run(), sink
 
 
@@ -182,14 +182,14 @@ def test_stop_then_resume_equals_uninterrupted(first_run, cache_dir, tmp_path):
             holder["controller"].request_stop()
 
     stopped_dir = tmp_path / "stopped"
-    controller = RunController(tiny_profile(cache_dir), stop_after_two, run_dir=stopped_dir, meter=FakeMeter())
+    controller = make_controller(tiny_profile(cache_dir), stop_after_two, run_dir=stopped_dir, meter=FakeMeter())
     holder["controller"] = controller
     controller.run()
     finished = [e for e in rundir.RunDirectory(stopped_dir).read_events() if isinstance(e, RunFinished)]
     assert finished[-1].status == "stopped"
     assert not (stopped_dir / rundir.REPORT_JSON_FILE).exists()
     sink = ListSink()
-    RunController.resume_directory(stopped_dir, sink, meter=FakeMeter()).run()
+    resume_controller(stopped_dir, sink, meter=FakeMeter()).run()
     assert [e.generation for e in sink.of_type(GenerationDone)] == [3, 4]
     resumed = json.loads((stopped_dir / rundir.BEST_PROXY_FILE).read_text())
     assert resumed["tree"] == uninterrupted["tree"]
@@ -199,14 +199,14 @@ def test_resume_without_checkpoint_is_clear_error(tmp_path):
     from greenmachine.errors import GMError
 
     with pytest.raises(GMError, match="not a GreenMachine run directory"):
-        RunController.resume_directory(tmp_path, ListSink())
+        resume_controller(tmp_path, ListSink())
 
 
 def test_meter_startup_is_resolved_and_closed_by_the_run(cache_dir, tmp_path, first_run):
     from greenmachine.energy import MeterStartup
 
     startup = MeterStartup(False)
-    controller = RunController(tiny_profile(cache_dir), ListSink(), run_dir=tmp_path / "startup", meter=startup)
+    controller = make_controller(tiny_profile(cache_dir), ListSink(), run_dir=tmp_path / "startup", meter=startup)
     controller.run()
     assert controller.meter is startup.result()
     assert controller.meter.open_spans() == []
@@ -218,7 +218,7 @@ def test_meter_that_cannot_start_writes_nothing(cache_dir, tmp_path):
     from greenmachine.energy import EnergyMeterError, MeterStartup
 
     run_dir = tmp_path / "never"
-    controller = RunController(tiny_profile(cache_dir), ListSink(), run_dir=run_dir,
+    controller = make_controller(tiny_profile(cache_dir), ListSink(), run_dir=run_dir,
                                meter=MeterStartup(True, "XXX", gpu=False))
     with pytest.raises(EnergyMeterError, match="country"):
         controller.run()

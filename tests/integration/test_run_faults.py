@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from greenmachine.energy import FakeMeter
-from greenmachine.run.controller import RunController
+from greenmachine.run.factory import make_controller, resume_controller
 from greenmachine.errors import GMError
 from greenmachine.events import GenerationDone, ListSink, LogMessage, ProbeProgress, RunFinished
 from greenmachine.rundir.directory import BEST_PROXY_FILE, CHECKPOINT_FILE, ENERGY_FILE, RunDirectory
@@ -54,14 +54,14 @@ def run(run_dir, sink=None, stop_when=None):
         if stop_when is not None and stop_when(event):
             holder["controller"].request_stop()
 
-    controller = RunController(tiny_profile(), watch, run_dir=run_dir, meter=FakeMeter(clock=time.perf_counter))
+    controller = make_controller(tiny_profile(), watch, run_dir=run_dir, meter=FakeMeter(clock=time.perf_counter))
     holder["controller"] = controller
     return controller.run(), sink
 
 
 def resume(run_dir, sink=None):
     sink = sink or ListSink()
-    RunController.resume_directory(run_dir, sink, meter=FakeMeter(clock=time.perf_counter)).run()
+    resume_controller(run_dir, sink, meter=FakeMeter(clock=time.perf_counter)).run()
     return sink
 
 
@@ -104,7 +104,7 @@ def test_unreadable_checkpoint_is_one_error_before_anything_runs(stopped_once, t
     (run_dir / CHECKPOINT_FILE).write_text(content, encoding="latin-1")
     before = sorted((p.name, p.stat().st_size) for p in run_dir.iterdir())
     with pytest.raises(GMError, match="checkpoint"):
-        RunController.resume_directory(run_dir, ListSink())
+        resume_controller(run_dir, ListSink())
     assert sorted((p.name, p.stat().st_size) for p in run_dir.iterdir()) == before
 
 
@@ -183,7 +183,7 @@ def test_run_that_fails_on_data_leaves_no_run_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("GM_DATA_DIR", str(tmp_path / "empty"))
     run_dir = tmp_path / "never"
     with pytest.raises(GMError, match="nats_tss"):
-        RunController(tiny_profile(), ListSink(), run_dir=run_dir, meter=FakeMeter()).run()
+        make_controller(tiny_profile(), ListSink(), run_dir=run_dir, meter=FakeMeter()).run()
     assert not run_dir.exists()
 
 

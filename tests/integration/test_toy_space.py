@@ -69,14 +69,14 @@ def test_registry_knows_the_toy_space(toy):
 
 
 def test_evolution_eval_and_baselines_run_on_the_toy_space(toy, tmp_path):
-    from greenmachine.run.controller import RunController
+    from greenmachine.run.factory import make_controller
     from greenmachine.settings.profile import load_profile
     from greenmachine.tui.cli import app
 
     cache = tmp_path / "cache"
     profile_path = _profile_file(tmp_path, cache)
     profile = load_profile(str(profile_path))
-    run_dir = RunController(profile, ListSink(), run_dir=tmp_path / "run").run()
+    run_dir = make_controller(profile, ListSink(), run_dir=tmp_path / "run").run()
     report = json.loads((run_dir / "report.json").read_text())
     assert report["space"] == "toy"
     assert report["ground_truth_note"] == ToySpace.ground_truth_note
@@ -118,7 +118,7 @@ def test_layer_order_comes_from_the_forward_pass(toy):
 def test_a_package_registers_a_space_through_an_entry_point(monkeypatch, tmp_path):
     import importlib.metadata
 
-    import greenmachine.spaces as spaces
+    import greenmachine.spaces.registry as spaces  # the plug-in state lives in the registry
 
     class FakeEntryPoint:
         name, value = "toy-plugin", "toy_space:ToySpace"

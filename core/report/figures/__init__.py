@@ -4,7 +4,7 @@ scatter, the hall of fame's size against τ, and the cost front (validation τ a
 energy per network).
 
 Called by the engine at the end of a run (``greenmachine.run.controller``; a failure there is a warning
-event, never a failed run) and by ``gm plot RUN_DIR``. Everything is read through
+event, never a failed run) and by ``gm plot RUN_DIR`` (both through :func:`greenmachine.report.build.draw_and_embed`). Everything is read through
 :class:`greenmachine.rundir.directory.RunDirectory`; matplotlib is imported only when a figure is drawn, so
 importing this package is cheap.
 """
@@ -83,20 +83,3 @@ def figure_links(run_dir: Path) -> list[tuple[str, str]]:
     """``(caption, relative PNG path)`` of every figure present in the run's ``figures/``."""
     return [(caption, f"{FIGURES_FOLDER}/{png.name}") for caption, png in _figure_files(run_dir)]
 
-
-def draw_and_embed(run_dir: Path, skipped: list[str] | None = None) -> list[Path]:
-    """Draw the figures, then re-render ``report.md`` (when the run has a report) to embed them."""
-    files = draw_run_figures(run_dir, skipped)
-    directory = RunDirectory(run_dir)
-    if directory.is_completed():
-        from greenmachine.errors import GMError
-        from greenmachine.report.build import render_markdown
-
-        report = directory.read_report()
-        try:
-            markdown = render_markdown(report, figure_links(run_dir))
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise GMError(f"{directory.file('report.json')} is not a complete GreenMachine report "
-                          f"({type(error).__name__}: {error})") from None
-        directory.write_report(report, markdown)
-    return files

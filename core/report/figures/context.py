@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from greenmachine.rundir.directory import FIGURES_FOLDER, RunDirectory
+from greenmachine.rundir.directory import BEST_PROXY_FILE, FIGURES_FOLDER, HALL_OF_FAME_FILE, RunDirectory
 
 #: Colours used by every figure (colour-blind safe, Okabe-Ito).
 EVOLVED_COLOUR = "#0072B2"
@@ -73,9 +73,9 @@ class RunFigureData:
                 by_generation[int(event.generation)] = event
         data = cls(directory, profile, [by_generation[g] for g in sorted(by_generation)], directory.read_energy(),
                    problems=problems)
-        if directory.file("hall_of_fame.csv").is_file():
+        if directory.file(HALL_OF_FAME_FILE).is_file():
             data.hall_of_fame = directory.read_hall_of_fame()
-        if directory.file("best_proxy.json").is_file():
+        if directory.file(BEST_PROXY_FILE).is_file():
             best = directory.read_best_proxy()
             data.best_size = best["size"] if isinstance(best.get("size"), int) else None
             formula = best.get("simplified") or best.get("formula") or ""

@@ -20,7 +20,8 @@ from greenmachine.evaluation.evaluate import ProbePhase, proxy_own_networks
 from greenmachine.events import ListSink, ProbeProgress
 from greenmachine.probe import probe_many
 from greenmachine.probe.cache import ProbeCache
-from greenmachine.probe.executors import InProcessExecutor, LocalPoolExecutor, ProbeJob, make_executor, resolve_workers
+from greenmachine.probe.executor_factory import make_executor
+from greenmachine.probe.executors import InProcessExecutor, LocalPoolExecutor, ProbeJob, resolve_workers
 from greenmachine.settings.profile import ProbeSettings, load_profile
 
 INDICES = [5, 100, 2000, 15000]

@@ -89,7 +89,7 @@ def networks():
 def test_custom_space_equals_the_same_networks_through_tss(networks, tmp_path):
     import gzip
 
-    from greenmachine.run.controller import RunController
+    from greenmachine.run.factory import make_controller
 
     tss, indices = networks
     archs = [tss.arch(i) for i in indices]
@@ -115,7 +115,7 @@ def test_custom_space_equals_the_same_networks_through_tss(networks, tmp_path):
                                                          name="subset.toml", space="tss-subset")))
         reports = []
         for profile, folder in ((custom_profile, "custom-run"), (subset_profile, "subset-run")):
-            run_dir = RunController(profile, ListSink(), run_dir=tmp_path / folder).run()
+            run_dir = make_controller(profile, ListSink(), run_dir=tmp_path / folder).run()
             reports.append(json.loads((run_dir / "report.json").read_text()))
     finally:
         unregister_space("tss-subset")
@@ -197,11 +197,11 @@ def test_bad_builders_are_one_line_naming_the_arch(tmp_path, builder, fragment):
 
 
 def test_too_few_networks_for_the_samples_is_one_line(tmp_path):
-    from greenmachine.run.controller import RunController
+    from greenmachine.run.factory import make_controller
 
     profile = load_profile(str(_bad_profile(tmp_path)))
     with pytest.raises(GMError) as caught:
-        RunController(profile, ListSink(), run_dir=tmp_path / "run").run()
+        make_controller(profile, ListSink(), run_dir=tmp_path / "run").run()
     assert "my_space.csv" in str(caught.value) and "has 5 networks" in str(caught.value)
 
 
