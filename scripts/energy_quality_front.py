@@ -101,6 +101,7 @@ def main() -> None:
         import matplotlib
 
         matplotlib.use("Agg")
+        import matplotlib.ticker
         import matplotlib.pyplot as plt
 
         figure, axes = plt.subplots(1, len(result), figsize=(5.5 * len(result), 4.2), squeeze=False)
@@ -117,6 +118,7 @@ def main() -> None:
             axis.step([p["joules"] for p in line], [p["tau"] for p in line], where="post", color="tab:green",
                       alpha=0.5)
             axis.set_xscale("log")
+            axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             axis.set_xlabel("probe energy per network, J (estimated; log scale)")
             axis.set_ylabel("Kendall tau")
             axis.set_title(f"{title} (n = {min(panel['n'])}-{max(panel['n'])})")
