@@ -15,7 +15,7 @@ the layers, or the value itself for a network statistic), and the tolerance deri
 * ``exact``: counts and shapes; no kernel moved them; compared exactly. The dataflow-graph
   statistics (depths, path counts, main-path widths) are exact too: integers counted in
   Python from the traced graph, no tensor kernel is involved (the log of a path count and a
-  mean width are one float operation on those integers).
+  mean width are one float operation on those integers); measured with ``--fast``: 0.
 * ``rounding``: forward-only or float64 reductions; moved by < 1e-4; tolerance 10x the
   measured difference, at least 1e-4.
 * ``accumulated``: sums over backward-pass gradients (rounding grows through the layers);
