@@ -9,12 +9,15 @@ How the graph is traced: a :class:`torch.overrides.TorchFunctionMode` (the mecha
 :mod:`greenmachine.probe.passes.activations` uses for activations) sees every torch call of the
 forward pass, whether the model calls it itself (``x + y``, ``torch.cat``, ``F.relu``) or
 through a module (``nn.Conv2d`` calls ``F.conv2d``). Each call whose output is a tensor
-becomes a node; its parents are the nodes that produced its tensor arguments. The model's
-input is node 0; a tensor that no traced call produced from the input (a parameter, a
-buffer, ``torch.zeros``) is a constant and adds no parent. Weighted layers (``nn.Conv2d``,
-``nn.Linear``, as everywhere in the probe) are marked by forward hooks on their modules.
-Calls made inside a traced call (``F.relu`` calling ``torch.relu``) are not traced again, and
-an ``nn.Identity`` adds no node (it returns its input).
+becomes a node; its parents are the nodes that produced its tensor arguments, once per
+argument (``x + x`` is two paths). The model's input is node 0; a tensor that no traced call
+produced from the input (a parameter, a buffer, ``torch.zeros``) is a constant and adds no
+parent. Weighted layers (``nn.Conv2d``, ``nn.Linear``, as everywhere in the probe) are the
+``F.conv2d`` / ``F.linear`` calls on a stock layer's weight, or the output of a layer module
+with its own ``forward`` (a forward hook). Calls made inside a traced call (``F.relu``
+calling ``torch.relu``) are not traced again, an ``nn.Identity`` adds no node (it returns its
+input), and the call of a module without submodules defined outside ``torch`` is one node
+(the inner calls of the built-in ``avg_pool_3x3``, nine shifted sums, are not nine paths).
 
 What cuts a path: a result that does not depend on the *values* of its tensor argument has no
 parent there —
@@ -43,7 +46,6 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Iterable
 
 import torch
 from torch import Tensor, nn
