@@ -15,8 +15,9 @@ log-determinant of a singular kernel) are replaced by 0 and counted in the netwo
 statistic ``non_finite_value_count``, so proxy formulas only ever see finite inputs.
 
 Undefined statistics: where a statistic has no meaning for a network (NASWOT and SWAP of a
-network without ReLU-family activations; every statistic of a pass whose network output is
-not finite) its placeholder value is kept as above and
+network without ReLU-family activations; the graph statistics of a model whose forward pass
+runs TorchScript or compiled code, see :mod:`greenmachine.probe.passes.graph`; every statistic
+of a pass whose network output is not finite) its placeholder value is kept as above and
 :attr:`greenmachine.stats.table.NetworkStatistics.undefined` says so and why; scorers give NaN there and
 warn (:meth:`greenmachine.proxies.Proxy.scores_of`), and :func:`probe_many` refuses a network whose
 logits are not finite.
@@ -225,18 +226,20 @@ def probe_model(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, se
 
 def _probe_model(model, images, labels, seed, grasp, layers, only) -> NetworkStatistics:
     """:func:`probe_model` on the current torch threads."""
+    from greenmachine.probe.passes.graph import DataflowRecorder
     from greenmachine.probe.passes.structure import LayerFlops
     from greenmachine.spaces.layers import WEIGHTED_TYPES, forward_layers
 
-    recorded = None
+    recorded = graph = None
     if layers is None:
-        # the forward pass that finds the layer order also records the structure pass's FLOPs
-        with LayerFlops(module for module in model.modules() if isinstance(module, WEIGHTED_TYPES)) as recorded:
+        # the forward pass that finds the layer order also records the structure pass's FLOPs and graph
+        with (LayerFlops(module for module in model.modules() if isinstance(module, WEIGHTED_TYPES)) as recorded,
+              DataflowRecorder(model) as graph):
             layers = forward_layers(model, images[:1])
     ran = set(PASSES) - set(OPTIONAL_PASSES) | ({GRASP} if grasp else set()) if only is None else {STRUCTURE, *only}
     record = passes.ProbeRecord([name for name, _ in layers], int(images.shape[0]))
     input_shape = (1,) + tuple(images.shape[1:])
-    passes.structure_pass(model, layers, input_shape, record, recorded)
+    passes.structure_pass(model, layers, input_shape, record, recorded, graph)
     if MAIN in ran:
         passes.main_pass(model, layers, images, labels, record)
     if SYNFLOW in ran:

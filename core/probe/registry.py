@@ -36,7 +36,7 @@ OPTIONAL_PASSES = (GRASP,)
 
 #: Increase whenever the definition of any statistic or pass changes (it enters
 #: :func:`bank_version` and so the cache key).
-MANUAL_VERSION = 3
+MANUAL_VERSION = 4
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 #: Abbreviations refused in statistic names (names use full words).

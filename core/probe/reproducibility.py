@@ -12,7 +12,10 @@ scalar kernels, and oneDNN switched off), over the 19 networks and batches of th
 test, **relative to the statistic's scale in that network** (its largest absolute value over
 the layers, or the value itself for a network statistic), and the tolerance derived from it:
 
-* ``exact``: counts and shapes; no kernel moved them; compared exactly.
+* ``exact``: counts and shapes; no kernel moved them; compared exactly. The dataflow-graph
+  statistics (depths, path counts, main-path widths) are exact too: integers counted in
+  Python from the traced graph, no tensor kernel is involved (the log of a path count and a
+  mean width are one float operation on those integers); measured with ``--fast``: 0.
 * ``rounding``: forward-only or float64 reductions; moved by < 1e-4; tolerance 10x the
   measured difference, at least 1e-4.
 * ``accumulated``: sums over backward-pass gradients (rounding grows through the layers);
@@ -90,6 +93,7 @@ TOLERANCES: dict[str, Tolerance] = {
     "grasp_total": Tolerance(0.2, 4.4e-02, ACCUMULATED),
     "input_channel_count": Tolerance(0.0, 0.0e+00, EXACT),
     "input_jacobian_l2_norm": Tolerance(0.01, 2.8e-03, ACCUMULATED),
+    "input_reaches_output": Tolerance(0.0, 0.0e+00, EXACT),
     "jacob_cov": Tolerance(0.001, 1.9e-04, ACCUMULATED),
     "kernel_area": Tolerance(0.0, 0.0e+00, EXACT),
     "layer_flop_count": Tolerance(0.0, 0.0e+00, EXACT),
@@ -97,14 +101,19 @@ TOLERANCES: dict[str, Tolerance] = {
     "logit_standard_deviation": Tolerance(0.0001, 5.2e-06, ROUNDING),
     "logsynflow": Tolerance(0.0001, 1.2e-08, ROUNDING),
     "logsynflow_total": Tolerance(0.0001, 1.2e-08, ROUNDING),
+    "longest_path_mean_width": Tolerance(0.0, 0.0e+00, EXACT),
+    "longest_path_minimum_width": Tolerance(0.0, 0.0e+00, EXACT),
+    "longest_path_weighted_depth": Tolerance(0.0, 0.0e+00, EXACT),
     "meco": Tolerance(0.0001, 2.0e-06, ROUNDING),
     "naswot": Tolerance(0.0001, 2.9e-07, ROUNDING),
     "naswot_layer_logdet": Tolerance(0.0002, 1.4e-05, ROUNDING),
     "noise_sensitivity": Tolerance(0.001, 9.5e-05, ROUNDING),
     "non_finite_value_count": Tolerance(0.0, 0.0e+00, EXACT),
+    "operation_path_count_log": Tolerance(0.0, 0.0e+00, EXACT),
     "output_channel_count": Tolerance(0.0, 0.0e+00, EXACT),
     "parameter_count": Tolerance(0.0, 0.0e+00, EXACT),
     "relative_depth": Tolerance(0.0, 0.0e+00, EXACT),
+    "shortest_path_weighted_depth": Tolerance(0.0, 0.0e+00, EXACT),
     "snip": Tolerance(0.02, 6.1e-03, ACCUMULATED),
     "snip_total": Tolerance(0.02, 3.6e-03, ACCUMULATED),
     "swap": Tolerance(0.0005, 3.1e-05, ROUNDING),
@@ -117,6 +126,7 @@ TOLERANCES: dict[str, Tolerance] = {
     "weight_standard_deviation": Tolerance(0.0001, 1.6e-08, ROUNDING),
     "weight_times_gradient": Tolerance(0.2, 3.5e-02, ACCUMULATED),
     "weighted_layer_count": Tolerance(0.0, 0.0e+00, EXACT),
+    "weighted_path_count_log": Tolerance(0.0, 0.0e+00, EXACT),
     "zen_score": Tolerance(0.0001, 5.8e-06, ROUNDING),
     "zico": Tolerance(0.1, 1.7e-02, ACCUMULATED),}
 

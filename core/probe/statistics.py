@@ -298,6 +298,52 @@ def weighted_layer_count(r: ProbeRecord):
     return r.network["weighted_layers"]
 
 
+# ----------------------------------------------------------------------- dataflow graph (network)
+# Read from the graph of the structure pass's forward (see greenmachine.probe.passes.graph); a
+# "path" leads from the input to the logits, a multiplication by 0 (the `none` operation) cuts it.
+
+@register("input_reaches_output", NETWORK, STRUCTURE)
+def input_reaches_output(r: ProbeRecord):
+    """1 when the logits depend on the input through the traced dataflow graph, else 0 (every path cut)."""
+    return r.network["dataflow_input_reaches_output"]
+
+
+@register("longest_path_weighted_depth", NETWORK, STRUCTURE)
+def longest_path_weighted_depth(r: ProbeRecord):
+    """Weighted layers (Conv2d, Linear) on the input-output path with the most of them (0: no path)."""
+    return r.network["dataflow_longest_depth"]
+
+
+@register("shortest_path_weighted_depth", NETWORK, STRUCTURE)
+def shortest_path_weighted_depth(r: ProbeRecord):
+    """Weighted layers on the input-output path with the fewest of them (0: no path)."""
+    return r.network["dataflow_shortest_depth"]
+
+
+@register("weighted_path_count_log", NETWORK, STRUCTURE)
+def weighted_path_count_log(r: ProbeRecord):
+    """log(1 + distinct sequences of weighted layers along the input-output paths)."""
+    return r.network["dataflow_weighted_path_count_log"]
+
+
+@register("operation_path_count_log", NETWORK, STRUCTURE)
+def operation_path_count_log(r: ProbeRecord):
+    """log(1 + input-output paths through the traced operations), a module without submodules one operation."""
+    return r.network["dataflow_operation_path_count_log"]
+
+
+@register("longest_path_mean_width", NETWORK, STRUCTURE)
+def longest_path_mean_width(r: ProbeRecord):
+    """Mean input channels of the weighted layers after the first on the longest path (0: fewer than two)."""
+    return r.network["dataflow_mean_width"]
+
+
+@register("longest_path_minimum_width", NETWORK, STRUCTURE)
+def longest_path_minimum_width(r: ProbeRecord):
+    """Fewest input channels of a weighted layer after the first on the longest path (0: fewer than two)."""
+    return r.network["dataflow_minimum_width"]
+
+
 @register("naswot", NETWORK, MAIN)
 def naswot(r: ProbeRecord):
     """NASWOT log|K|, K summed over ReLU-family calls' binary codes (Mellor et al. 2021, as FreeREA).

@@ -8,8 +8,9 @@ One module per pass; what they share is in :mod:`greenmachine.probe.passes.commo
 
 Passes
 ------
-``structure`` (:mod:`~greenmachine.probe.passes.structure`)
-    No data: channel counts, kernel sizes, parameter and FLOP counts per weighted layer.
+``structure`` (:mod:`~greenmachine.probe.passes.structure`, graph in :mod:`~greenmachine.probe.passes.graph`)
+    No data: channel counts, kernel sizes, parameter and FLOP counts per weighted layer; the
+    dataflow graph of its batch-1 forward (depths, path counts, main-path width).
 ``main`` (:mod:`~greenmachine.probe.passes.main`, codes in :mod:`~greenmachine.probe.passes.codes`)
     The real minibatch with cross-entropy, forward and backward in chunks: reductions of
     W, dL/dW, A, dL/dA, Fisher, SNIP, ZiCo, NASWOT, SWAP, MeCo, jacob_cov.

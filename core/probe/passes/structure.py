@@ -1,9 +1,10 @@
-"""The structure pass: channel counts, kernel sizes, parameter and FLOP counts per layer.
+"""The structure pass: channel counts, kernel sizes, parameter and FLOP counts per layer, and the dataflow graph.
 
 Called by :func:`greenmachine.probe.engine.probe_model` first, before the data passes. No data:
 one batch-1 forward of zeros in evaluation mode, without gradients, records each weighted
-layer's FLOPs at its first call (or the engine records them during the forward pass that
-finds the layer order, see :class:`LayerFlops`).
+layer's FLOPs at its first call and the network's dataflow graph
+(:mod:`greenmachine.probe.passes.graph`: depths, path counts, main-path width); or the engine
+records both during the forward pass that finds the layer order (see :class:`LayerFlops`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import torch
 from torch import nn
 
 from greenmachine.probe.passes.common import ProbeRecord
+from greenmachine.probe.passes.graph import DataflowRecorder, record_graph
 from greenmachine.spaces.cost import count_parameters, layer_flops
 
 
@@ -49,8 +51,9 @@ class LayerFlops:
 
 
 def structure_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], input_shape: tuple[int, ...],
-                   record: ProbeRecord, recorded: LayerFlops | None = None) -> None:
-    """Record shapes, parameter and FLOP counts (one batch-1 forward, no gradients).
+                   record: ProbeRecord, recorded: LayerFlops | None = None,
+                   graph: DataflowRecorder | None = None) -> None:
+    """Record shapes, parameter and FLOP counts and the dataflow graph (one batch-1 forward, no gradients).
 
     Parameters
     ----------
@@ -64,14 +67,17 @@ def structure_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], input_
         Filled in place.
     recorded : LayerFlops, optional
         FLOPs already recorded (watching every layer of ``layers``) during an evaluation-mode
-        forward pass of one image (e.g. the one that found the layer order); the pass then
-        runs no forward of its own.
+        forward pass of one image (e.g. the one that found the layer order).
+    graph : DataflowRecorder, optional
+        The dataflow graph recorded during that same forward. Given both ``recorded`` and
+        ``graph``, the pass runs no forward of its own.
     """
-    if recorded is None:
-        recorded = LayerFlops(module for _, module in layers)
+    if recorded is None or graph is None:
+        recorded = LayerFlops(module for _, module in layers) if recorded is None else recorded
+        graph = DataflowRecorder(model) if graph is None else graph
         parameter = next(model.parameters())
         was_training = model.training
-        with recorded:
+        with recorded, graph:
             try:
                 model.eval()
                 with torch.no_grad():
@@ -100,4 +106,5 @@ def structure_pass(model: nn.Module, layers: list[tuple[str, nn.Module]], input_
     record.network["parameters"] = float(count_parameters(model))
     record.network["flops"] = float(np.sum(flops))
     record.network["weighted_layers"] = float(count)
+    record_graph(graph, record)
     record.passes.add("structure")
