@@ -115,6 +115,7 @@ def test_read_only_search_folder_is_one_line(cache_dir, tmp_path, monkeypatch):
     one_error_line(result, "Read-only file system")
 
 
+@pytest.mark.slow  # a whole run killed or stopped and resumed (~10-25 s)
 def test_full_disk_mid_run_is_one_line_and_resume_matches(finished_run, tmp_path, monkeypatch):
     def full(self, state):
         raise OSError(errno.ENOSPC, "No space left on device", str(self.file("checkpoint.json")))
@@ -362,6 +363,7 @@ def test_killed_in_evolution_then_resumed_totals_every_part(cache_dir, tmp_path)
     assert "1 part(s) of the run were killed before their end" in (run_dir / "report.md").read_text()
 
 
+@pytest.mark.slow  # a whole run killed or stopped and resumed (~10-25 s)
 def test_killed_while_probing_then_resumed_counts_no_own_cache_hits(tmp_path):
     from greenmachine.events import ProbeProgress
 
@@ -379,6 +381,7 @@ def test_killed_while_probing_then_resumed_counts_no_own_cache_hits(tmp_path):
     assert "0 cache hits" in text
 
 
+@pytest.mark.slow  # a whole run killed or stopped and resumed (~10-25 s)
 def test_resume_after_a_stop_counts_no_own_cache_hits(tmp_path):
     from greenmachine.events import ProbeProgress
 
@@ -496,6 +499,7 @@ def test_sys_exit_in_a_model_factory_is_an_error_not_gm_own_exit_status(tmp_path
 # -- an abort (a second Ctrl-C) while probing ------------------------------------------------------------
 
 
+@pytest.mark.slow  # a whole run killed or stopped and resumed (~10-25 s)
 def test_abort_while_probing_keeps_its_energy_rows_and_last_event(tmp_path):
     from greenmachine.events import ProbeProgress, RunFinished
 

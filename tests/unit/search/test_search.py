@@ -285,6 +285,7 @@ def test_probed_guides_share_the_cache(tmp_path):
     assert report["found"]["accuracy"] == benchmark.accuracy("cifar10")[report["found"]["index"]]
 
 
+@pytest.mark.slow  # six searches with their comparisons (~15 s)
 def test_every_search_reports_each_step_of_its_best_score_so_far(tmp_path):
     """Headline and comparison searches alike: one event per network that raised the best, then the end."""
     from greenmachine.events import ListSink, SearchProgress
