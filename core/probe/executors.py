@@ -35,6 +35,7 @@ import os
 import socket
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from greenmachine.errors import GMError
@@ -84,6 +85,23 @@ def resolve_workers(workers: int, device: str = "cpu") -> int:
 def chunk_size(misses: int, workers: int) -> int:
     """Networks per chunk: about four chunks per worker, at most :data:`MAX_CHUNK`."""
     return max(1, min(MAX_CHUNK, math.ceil(misses / max(1, workers * 4))))
+
+
+
+def _unguarded_script_hint() -> str:
+    """A hint when the main module is a script file: pool workers import it, so calls to
+    greenmachine at its top level (not under ``if __name__ == "__main__":``) run again in every
+    worker and kill it. Empty in an interactive session or a notebook (no main file)."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    if main is None or not getattr(main, "__file__", None) or getattr(main, "__spec__", None) is not None:
+        return ""
+    if Path(main.__file__).name in ("gm", "__main__.py"):  # the console script, python -m
+        return ""
+    return (f"; if {main.__file__} calls greenmachine at its top level, put those calls under "
+            "'if __name__ == \"__main__\":' (the probe's worker processes import that file), "
+            "or probe in this process (probe.workers = 1)")
 
 
 class ProbeExecutor:
@@ -233,7 +251,8 @@ class ProbeExecutor:
                 failures += 1
                 if failures > MAX_POOL_FAILURES:
                     raise GMError(f"probe workers died {failures} times (killed, or out of memory?); "
-                                  f"networks probed so far are in the cache: rerun to continue")
+                                  f"networks probed so far are in the cache: rerun to continue"
+                                  f"{_unguarded_script_hint()}")
                 for handle in lost:
                     pending.appendleft(in_flight.pop(handle))
                     self.resubmitted += 1

@@ -7,6 +7,7 @@ is not installed (``pip install -e ".[ray]"``; CI installs it).
 
 from __future__ import annotations
 
+import sys
 import os
 import signal
 import threading
@@ -263,3 +264,22 @@ def test_pool_worker_exits_when_its_driver_is_gone():
     worker = subprocess.run([sys.executable, "-c", code], timeout=30, capture_output=True, text=True,
                             env=dict(os.environ, PYTHONPATH=os.getcwd()))
     assert worker.returncode == 1, worker.stderr
+
+
+def test_worker_deaths_name_an_unguarded_script(monkeypatch):
+    """A script that calls greenmachine at its top level kills the pool's workers (they import it):
+    the error says how to fix it; in a notebook or the gm command it says nothing of the kind."""
+    import types
+
+    from greenmachine.probe.executors import _unguarded_script_hint
+
+    script = types.ModuleType("__main__")
+    script.__file__, script.__spec__ = "/home/user/design.py", None
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    assert "/home/user/design.py" in _unguarded_script_hint()
+    assert "if __name__ == " in _unguarded_script_hint()
+    for name in ("gm", "__main__.py"):
+        script.__file__ = f"/venv/bin/{name}"
+        assert _unguarded_script_hint() == ""
+    del script.__file__  # a notebook or an interactive session
+    assert _unguarded_script_hint() == ""
