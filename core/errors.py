@@ -39,7 +39,7 @@ def os_error_line(error: OSError) -> str:
     """One line for an operating-system error (a read-only or full disk, a path that is a file).
 
     Called by the ``gm`` command line (:func:`greenmachine.tui.cli.user_errors`) and the run controller
-    (:func:`greenmachine.run.controller.error_line`), so that every command reports a refused read or write
+    (:func:`error_line`), so that every command reports a refused read or write
     the same way: the path, the system's reason and, for a full or read-only disk, what to do.
 
     Parameters
@@ -68,3 +68,15 @@ def os_error_line(error: OSError) -> str:
     if path is None:
         return f"{verb} a file: {reason}{hint}"
     return f"{verb} {path}: {reason}{hint}"
+
+
+def error_line(error: BaseException) -> str:
+    """One line for an error: a ``GMError`` as is, an ``OSError`` as :func:`os_error_line`
+    says it, anything else with its type."""
+    if isinstance(error, OSError):
+        return os_error_line(error)
+    lines = str(error).strip().splitlines()
+    text = lines[0] if lines else ""
+    if isinstance(error, GMError) and text:
+        return text
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

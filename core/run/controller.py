@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from greenmachine.errors import GMError, os_error_line
+from greenmachine.errors import GMError, error_line
 from greenmachine.evaluation.evaluate import ProbePhase, evaluate_sample, profile_samples, resolve_device
 from greenmachine.events import (
     EnergySample,
@@ -88,18 +88,6 @@ def split_probed_table(table: StatisticTable, indices: np.ndarray, accuracy: np.
         tables[name] = table.subset(positions)
         targets[name] = torch.as_tensor(accuracy[indices[positions]], dtype=torch.float64)
     return tables, targets
-
-
-def error_line(error: BaseException) -> str:
-    """One line for an error: a ``GMError`` as is, an ``OSError`` as :func:`greenmachine.errors.os_error_line`
-    says it, anything else with its type."""
-    if isinstance(error, OSError):
-        return os_error_line(error)
-    lines = str(error).strip().splitlines()
-    text = lines[0] if lines else ""
-    if isinstance(error, GMError) and text:
-        return text
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 class RunController:

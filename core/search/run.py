@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from greenmachine.errors import GMError
+from greenmachine.errors import GMError, error_line
 from greenmachine.rundir.directory import SEARCH_FILE
 from greenmachine.events import (
     PHASE_COMPARISON, PHASE_EVALUATION, PHASE_RUN, PHASE_SEARCH, EnergySample, Event, FanOutSink, LogMessage,
@@ -268,8 +268,6 @@ def run_search(settings: SearchSettings, sink: Callable[[Event], None], out: Pat
                                  message=f"report: {directory.file('report.md')}"))
             return directory.path
         except Exception as error:
-            from greenmachine.run.controller import error_line
-
             try:
                 run_sink(RunFinished(status="failed", run_dir=str(directory.path), message=error_line(error)))
             except OSError:
