@@ -35,7 +35,8 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
-from torch.overrides import TorchFunctionMode
+
+from greenmachine.probe.passes.common import WatchedCalls
 
 #: Kinds of watched calls.
 RELU, PIECEWISE, SMOOTH = "relu", "piecewise", "smooth"
@@ -83,7 +84,7 @@ def watched_kind(func: Callable, args: tuple, kwargs: dict) -> tuple[str, str] |
 Callback = Callable[[str, str, torch.Tensor, torch.Tensor, "torch.Tensor | None"], None]
 
 
-class ActivationCalls(TorchFunctionMode):
+class ActivationCalls(WatchedCalls):
     """Report every watched activation call of the forward passes run while it is active.
 
     Parameters
@@ -106,14 +107,9 @@ class ActivationCalls(TorchFunctionMode):
         self.rows = rows
         self.seen: dict[str, int] = {}
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        try:
-            watched = func in _WATCHED
-        except TypeError:  # an unhashable callable is none of ours
-            watched = False
-        if not watched:  # the fast path: every other torch call of the forward pass
-            return func(*args, **kwargs) if kwargs else func(*args)
-        kwargs = kwargs or {}
+    watched = _WATCHED
+
+    def watched_call(self, func, args: tuple, kwargs: dict):
         kind, name = watched_kind(func, args, kwargs)  # type: ignore[misc] - watched, so not None
         self.seen[name] = self.seen.get(name, 0) + 1
         tensor = args[0] if args else kwargs.get("input")

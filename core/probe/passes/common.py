@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.overrides import TorchFunctionMode
 
 
 @dataclass
@@ -156,3 +157,29 @@ class Preserved:
                 module.__dict__["training"] = mode
             elif module.training != mode:
                 module.train(mode)
+
+
+class WatchedCalls(TorchFunctionMode):
+    """A torch-function mode that looks only at the calls in :attr:`watched` (the activation
+    and global-pooling watchers of :mod:`.activations` and :mod:`.pooling`).
+
+    Every other torch call of the forward pass takes the fast path: it runs untouched. A
+    watched call goes to :meth:`watched_call`, which runs it and returns its output.
+    """
+
+    #: The functions this mode looks at (a set or a mapping keyed by function).
+    watched: frozenset | dict = frozenset()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        try:
+            watched = func in self.watched
+        except TypeError:  # an unhashable callable is none of ours
+            watched = False
+        if not watched:  # the fast path: every other torch call of the forward pass
+            return func(*args, **kwargs) if kwargs else func(*args)
+        return self.watched_call(func, args, kwargs or {})
+
+    def watched_call(self, func, args: tuple, kwargs: dict):  # pragma: no cover - subclasses define it
+        """Run one watched call and return its output."""
+        raise NotImplementedError
+

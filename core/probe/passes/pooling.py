@@ -20,7 +20,8 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
-from torch.overrides import TorchFunctionMode
+
+from greenmachine.probe.passes.common import WatchedCalls
 
 _MEANS = (torch.mean, torch.Tensor.mean)
 _WATCHED = frozenset((F.adaptive_avg_pool2d, F.avg_pool2d, *_MEANS))
@@ -34,7 +35,7 @@ def _spatial_dimensions(args: tuple, kwargs: dict) -> set[int] | None:
     return {int(d) % 4 for d in dims}
 
 
-class GlobalPoolingInputs(TorchFunctionMode):
+class GlobalPoolingInputs(WatchedCalls):
     """Record the inputs of global average pooling calls while active.
 
     Parameters
@@ -57,14 +58,9 @@ class GlobalPoolingInputs(TorchFunctionMode):
     def _record(self, tensor: torch.Tensor) -> None:
         self.inputs.append(tensor if self.keep is None else self.keep(tensor))
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        try:
-            watched = func in _WATCHED
-        except TypeError:  # an unhashable callable is none of ours
-            watched = False
-        if not watched:  # the fast path: every other torch call of the forward pass
-            return func(*args, **kwargs) if kwargs else func(*args)
-        kwargs = kwargs or {}
+    watched = _WATCHED
+
+    def watched_call(self, func, args: tuple, kwargs: dict):
         output = func(*args, **kwargs)
         tensor = args[0] if args else kwargs.get("input")
         if not isinstance(tensor, torch.Tensor) or tensor.dim() != 4:
