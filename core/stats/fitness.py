@@ -43,6 +43,33 @@ def _as_rows(scores: torch.Tensor) -> torch.Tensor:
     return scores.to(torch.float64)
 
 
+def _prepare(scores: torch.Tensor, target: torch.Tensor, invalid: float):
+    """The common start of the batched correlations: ``(rows, target, result, valid)``.
+
+    ``rows``: the scores as float64 ``(P, N)`` with NaN/inf set to 0 (their rows are not
+    ``valid``); ``target``: float64 ``(N,)`` on the rows' device; ``result``: ``invalid`` for
+    every row; ``valid``: None when no correlation can be computed (fewer than two networks
+    or no rows), else which rows are finite.
+
+    Raises
+    ------
+    ValueError
+        The scores and the target name different numbers of networks.
+    """
+    rows = _as_rows(scores)
+    device = rows.device
+    target = torch.as_tensor(target, dtype=torch.float64).to(device).reshape(-1)
+    count = rows.shape[1]
+    if target.shape[0] != count:
+        raise ValueError(f"scores have {count} networks but the target has {target.shape[0]}")
+    result = torch.full((rows.shape[0],), float(invalid), dtype=torch.float64, device=device)
+    if count < 2 or rows.shape[0] == 0:
+        return rows, target, result, None
+    valid = torch.isfinite(rows).all(dim=1)
+    rows = torch.where(torch.isfinite(rows), rows, torch.zeros((), dtype=torch.float64, device=device))
+    return rows, target, result, valid
+
+
 def _dense_ranks(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Dense integer ranks (0 = smallest) of each row, and the number of tied pairs per row."""
     ordered, order = rows.sort(dim=-1, stable=True)
@@ -101,17 +128,10 @@ def kendall_tau_b(scores: torch.Tensor, target: torch.Tensor, invalid: float = W
         float64 ``(P,)`` on the scores' device; equal to
         ``scipy.stats.kendalltau(row, target).statistic`` wherever that is defined.
     """
-    rows = _as_rows(scores)
-    device = rows.device
-    target = torch.as_tensor(target, dtype=torch.float64).to(device).reshape(-1)
-    count = rows.shape[1]
-    if target.shape[0] != count:
-        raise ValueError(f"scores have {count} networks but the target has {target.shape[0]}")
-    result = torch.full((rows.shape[0],), float(invalid), dtype=torch.float64, device=device)
-    if count < 2 or rows.shape[0] == 0:
+    rows, target, result, valid = _prepare(scores, target, invalid)
+    if valid is None:
         return result
-    valid = torch.isfinite(rows).all(dim=1)
-    rows = torch.where(torch.isfinite(rows), rows, torch.zeros((), dtype=torch.float64, device=device))
+    count = rows.shape[1]
     # order by target once; dense target ranks give the target ties
     target_order = target.argsort(stable=True)
     target_ranks, target_ties = _dense_ranks(target[target_order].unsqueeze(0))
@@ -256,17 +276,10 @@ def weighted_kendall_tau(scores: torch.Tensor, target: torch.Tensor, invalid: fl
         float64 ``(P,)``; equal to ``scipy.stats.weightedtau(row, target).statistic`` (to
         rounding) wherever that is defined.
     """
-    rows = _as_rows(scores)
-    device = rows.device
-    target = torch.as_tensor(target, dtype=torch.float64).to(device).reshape(-1)
-    count = rows.shape[1]
-    if target.shape[0] != count:
-        raise ValueError(f"scores have {count} networks but the target has {target.shape[0]}")
-    result = torch.full((rows.shape[0],), float(invalid), dtype=torch.float64, device=device)
-    if count < 2 or rows.shape[0] == 0:
+    rows, target, result, valid = _prepare(scores, target, invalid)
+    if valid is None:
         return result
-    valid = torch.isfinite(rows).all(dim=1)
-    rows = torch.where(torch.isfinite(rows), rows, torch.zeros((), dtype=torch.float64, device=device))
+    device, count = rows.device, rows.shape[1]
     target_order = target.argsort(stable=True)
     target_ranks = _dense_ranks(target[target_order].unsqueeze(0))[0][0]
     score_ranks = _dense_ranks(rows[:, target_order])[0]
