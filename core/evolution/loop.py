@@ -51,7 +51,8 @@ class Evolution:
     search_targets, validation_targets : sequence of torch.Tensor
         Ground truth per dataset, ``(N_d,)``, aligned with the tables' networks.
     layer_statistic_names, network_statistic_names : sequence of str, optional
-        Statistics the formulas may use (default: those present in every table).
+        Statistics the formulas may use (default: those present in every table), less
+        ``settings.exclude_statistics``.
     operator_names : sequence of str, optional
         Operators the formulas may use (default: all registered).
     probe_cost : callable, optional
@@ -123,6 +124,12 @@ class Evolution:
             layer_statistic_names = _common_names(all_tables, "layer_statistic_names")
         if network_statistic_names is None:
             network_statistic_names = _common_names(all_tables, "network_statistic_names")
+        excluded = set(getattr(settings, "exclude_statistics", ()))
+        if excluded:
+            layer_statistic_names = [n for n in layer_statistic_names if n not in excluded]
+            network_statistic_names = [n for n in network_statistic_names if n not in excluded]
+            if not layer_statistic_names and not network_statistic_names:
+                raise GMError("evolution.exclude_statistics leaves no statistic for a formula to read")
         for table in all_tables:
             missing = [n for n in layer_statistic_names if n not in table.layer_statistic_names]
             missing += [n for n in network_statistic_names if n not in table.network_statistic_names]

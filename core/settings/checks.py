@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from greenmachine.errors import ProfileError
+from greenmachine.probe.registry import statistic_names
 
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("sampling", "mode"): ("random", "stratified"),
@@ -86,6 +87,20 @@ _NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}\Z")
 _RATES = {"crossover_rate", "subtree_mutation_rate", "point_mutation_rate", "hoist_mutation_rate", "constant_mutation_rate"}
 
 
+#: List settings that may be empty (the others need at least one item).
+_MAY_BE_EMPTY = {("evolution", "exclude_statistics")}
+
+
+def _check_statistic_names(where: str, names: tuple[str, ...]) -> None:
+    """Every name is a registered statistic, none twice."""
+    known = set(statistic_names(grasp=True))
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ProfileError(f"{where}: unknown statistic(s) {', '.join(unknown)}; the names are those of the statistic bank")
+    if len(set(names)) != len(names):
+        raise ProfileError(f"{where}: a statistic is listed twice")
+
+
 def _check_text(where: str, value: str) -> None:
     """Reject text that cannot be written back as UTF-8 (lone surrogates from odd bytes)."""
     try:
@@ -119,8 +134,9 @@ def _check_value(source: str, section: str, key: str, expected: Any, value: Any)
     elif isinstance(expected, tuple):
         if isinstance(value, str):
             value = [value]
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            raise ProfileError(f"{where} must be a non-empty list of strings, got {value!r}")
+        may_be_empty = (section, key) in _MAY_BE_EMPTY
+        if not isinstance(value, list) or not (value or may_be_empty) or not all(isinstance(v, str) for v in value):
+            raise ProfileError(f"{where} must be a {'' if may_be_empty else 'non-empty '}list of strings, got {value!r}")
         value = tuple(value)
     choices = _CHOICES.get((section, key))
     if choices is not None and value not in choices:
@@ -130,6 +146,8 @@ def _check_value(source: str, section: str, key: str, expected: Any, value: Any)
 
         if value not in (*space_names(), CUSTOM):
             raise ProfileError(f"{where} must be one of {', '.join((*space_names(), CUSTOM))}; got {value!r}")
+    if (section, key) == ("evolution", "exclude_statistics"):
+        _check_statistic_names(where, value)
     if (section, key) in (("benchmark", "datasets"), ("benchmark", "tasks")):
         if len(set(value)) != len(value):
             raise ProfileError(f"{where}: {key} are listed twice")

@@ -125,6 +125,10 @@ class EvolutionSettings:
     measured cost of the passes its statistics need, ``greenmachine.probe.costs``; estimated where
     the table says so). E.g. ``0.002`` trades 0.002 τ for each joule per network. It needs
     a measured pass-cost table for the space (``scripts/bench_passes.py --write``).
+
+    ``exclude_statistics`` (default none): statistics of the bank the formulas may not read,
+    e.g. the graph statistics to compare a design with and without them, or a pass's
+    statistics to keep its cost out of every proxy. Names must be registered statistics.
     """
 
     population: int = 100
@@ -144,6 +148,7 @@ class EvolutionSettings:
     hall_of_fame: int = 20
     seed: int = 0
     cost_weight: float = 0.0
+    exclude_statistics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -242,9 +247,12 @@ _SECTIONS: dict[str, type] = {
 
 def _omitted_in_toml(profile: Profile, section: str, key: str) -> bool:
     """``benchmark.tasks`` is written only when set, and then replaces space and datasets;
-    ``sampling.labels`` only when set (profiles written before it existed read the same)."""
+    ``sampling.labels`` and ``evolution.exclude_statistics`` only when set (profiles written
+    before they existed read the same)."""
     if (section, key) == ("sampling", "labels"):
         return not profile.sampling.labels
+    if (section, key) == ("evolution", "exclude_statistics"):
+        return not profile.evolution.exclude_statistics
     if section != "benchmark":
         return False
     if key == "tasks":
