@@ -2,7 +2,8 @@
 
 Called by ``gm run`` (headless, in the main thread) and by the TUI (in a thread worker).
 It owns no output of its own: everything goes to the event sink and to the run directory,
-through :class:`greenmachine.rundir.directory.RunDirectory`. :meth:`RunController.request_stop`,
+through :class:`greenmachine.rundir.directory.RunDirectory`; the meter, the event log, the
+energy spans and the last event are :class:`greenmachine.run.lifecycle.RunLifecycle`'s. :meth:`RunController.request_stop`,
 :meth:`~RunController.pause` and :meth:`~RunController.resume` are thread-safe requests
 honoured between networks (probe) and between generations (evolution).
 

@@ -9,7 +9,8 @@ row per energy span), ``best_proxy.json``, ``test_scores.csv`` (every held-out t
 (``gm search``, ``greenmachine.search``) writes the same contract plus ``search.json`` (its settings),
 which is how a search directory is told apart (:meth:`RunDirectory.is_search`).
 
-:class:`RunDirectory` is the one owner of these files: the engine (``greenmachine.run.controller``) writes
+:class:`RunDirectory` is the one owner of these files: the engine (``greenmachine.run.controller``), the
+search (``greenmachine.search.run``) and their shared lifecycle (``greenmachine.run.lifecycle``) write
 through it; ``gm report`` (``greenmachine.report.build``), ``gm eval`` (``greenmachine.evaluation.evaluate``), the TUI's
 replay and the tests read through it. Every reader turns a missing, corrupt or wrongly
 shaped file into one :class:`greenmachine.errors.GMError` line. Every whole-file write is atomic

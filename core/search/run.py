@@ -5,8 +5,11 @@ validate everything (guide, space, dataset, hardware constraint and objective, b
 before any file is written; then, with energy spans per phase, run the headline search
 (``search``), the same search by the comparison guides over seeds (``comparison``), and only
 then look up true accuracies, draw the figures and write the report (``evaluation``). The
-run directory has ``gm run``'s contract (``profile.toml``, ``events.jsonl``, ``energy.csv``,
-``report.json``, ``report.md``) plus ``search.json`` (the settings) and the figures.
+meter, the event log, the energy spans and the last event are ``gm run``'s
+(:class:`greenmachine.run.lifecycle.RunLifecycle`), and the run directory has ``gm run``'s
+contract (``profile.toml``, ``events.jsonl``, ``energy.csv``, ``report.json``, ``report.md``)
+plus ``search.json`` (the settings) and the figures, all written through
+:class:`greenmachine.rundir.directory.RunDirectory`.
 """
 
 from __future__ import annotations
@@ -200,6 +203,20 @@ def run_search(settings: SearchSettings, sink: Callable[[Event], None], out: Pat
 
     The meter, the event log, the energy spans and the last event are
     :class:`greenmachine.run.lifecycle.RunLifecycle`'s, as for ``gm run``.
+
+    Parameters
+    ----------
+    settings : SearchSettings
+        The search (checked by :func:`plan_search` first).
+    sink : callable
+        Receives every event (after the run directory's ``events.jsonl``).
+    out : Path, optional
+        The run directory to write (new or empty); default a new folder under ``runs_root``.
+    runs_root : Path
+        Parent folder of a new run directory.
+    meter : EnergyMeter or MeterStartup, optional
+        As for :class:`greenmachine.run.lifecycle.RunLifecycle`; default from ``settings.energy``
+        and ``settings.country``.
 
     Raises
     ------
