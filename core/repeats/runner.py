@@ -8,8 +8,11 @@ and several probe seeds (the probe seed draws the minibatch and the network weig
 :mod:`greenmachine.rundir.directory`), a ``plan.json`` (the profile and the seed lists) and the summary of
 :mod:`greenmachine.repeats.summary` (``summary.json``, ``summary.md``).
 
-The runs are sequential and share the probe cache, so a probe seed's networks are probed
-once and reused by every evolution seed. :class:`RepeatRunner` skips combinations whose
+Each combination is an ordinary run: a controller of :mod:`greenmachine.run.factory`, with its
+:class:`greenmachine.run.lifecycle.RunLifecycle` (event log, energy spans, last event); the
+runner adds only one meter shared by every run and the loop. The runs are sequential and
+share the probe cache, so a probe seed's networks are probed once and reused by every
+evolution seed. :class:`RepeatRunner` skips combinations whose
 run directory is complete, continues an interrupted one (:func:`greenmachine.run.factory.resume_controller`)
 and writes the summary however the loop ends (a partial one names the missing
 combinations), so rerunning the same command resumes.
@@ -21,9 +24,12 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
+from greenmachine.energy.startup import resolve_meter
 from greenmachine.errors import GMError
+from greenmachine.events import LogMessage
 from greenmachine.files import atomic_write_json
-from greenmachine.rundir.directory import RunDirectory
+from greenmachine.run.factory import make_controller, resume_controller
+from greenmachine.rundir.directory import PROFILE_FILE, RunDirectory
 
 from greenmachine.repeats.plan import (  # noqa: F401  (re-exported: the runner's public names)
     Combination,
@@ -38,6 +44,7 @@ from greenmachine.repeats.plan import (  # noqa: F401  (re-exported: the runner'
     prepare_folder,
     read_plan,
 )
+from greenmachine.repeats.summary import write_summary
 
 
 class RepeatRunner:
@@ -88,9 +95,6 @@ class RepeatRunner:
         The summary is written however the loop ends: finished, stopped, failed or
         interrupted (then it is partial and names the missing combinations).
         """
-        from greenmachine.energy.startup import resolve_meter
-        from greenmachine.events import LogMessage
-
         profile = self.plan.profile
         meter, owns_meter = resolve_meter(self._meter, profile.energy.enabled, profile.energy.country)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -123,13 +127,11 @@ class RepeatRunner:
 
     def _run_one(self, directory: RunDirectory, combination: Combination, meter: Any) -> bool:
         """Run (or continue) one combination; True when its run completed."""
-        from greenmachine.run.factory import make_controller, resume_controller
-
         if directory.is_run_directory():
             controller = resume_controller(directory.path, self._sink, meter=meter)
             if (controller.profile.evolution.seed, controller.profile.probe.seed) != (
                     combination.evolution_seed, combination.probe_seed):
-                raise GMError(f"{directory.path}/profile.toml does not hold the seeds of {combination.name}")
+                raise GMError(f"{directory.file(PROFILE_FILE)} does not hold the seeds of {combination.name}")
         else:
             controller = make_controller(combination_profile(self.plan.profile, combination), self._sink,
                                        run_dir=directory.path, meter=meter)
@@ -147,8 +149,6 @@ class RepeatRunner:
 
 def write_summary_quietly(folder: Path, strict: bool) -> dict[str, Any] | None:
     """Write the folder's summary; with ``strict`` false a failure returns None instead of raising."""
-    from greenmachine.repeats.summary import write_summary
-
     try:
         return write_summary(folder)
     except (GMError, OSError):

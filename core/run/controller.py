@@ -2,7 +2,8 @@
 
 Called by ``gm run`` (headless, in the main thread) and by the TUI (in a thread worker).
 It owns no output of its own: everything goes to the event sink and to the run directory,
-through :class:`greenmachine.rundir.directory.RunDirectory`. :meth:`RunController.request_stop`,
+through :class:`greenmachine.rundir.directory.RunDirectory`; the meter, the event log, the
+energy spans and the last event are :class:`greenmachine.run.lifecycle.RunLifecycle`'s. :meth:`RunController.request_stop`,
 :meth:`~RunController.pause` and :meth:`~RunController.resume` are thread-safe requests
 honoured between networks (probe) and between generations (evolution).
 
@@ -27,17 +28,12 @@ import torch
 from greenmachine.errors import GMError, error_line
 from greenmachine.evaluation.evaluate import ProbePhase, evaluate_sample, profile_samples, resolve_device
 from greenmachine.events import (
-    EnergySample,
-    Event,
-    FanOutSink,
-    GenerationDone,
-    HallOfFameUpdated,
-    LogMessage,
-    NewBest,
-    RunFinished,
+    PHASE_EVALUATION, PHASE_GENERATION, PHASE_PROBE, Event, GenerationDone, HallOfFameUpdated, LogMessage, NewBest,
     RunStarted,
 )
+from greenmachine.probe.cache import default_cache_root, prepare_cache_root
 from greenmachine.rundir.directory import CHECKPOINT_FILE, REPORT_JSON_FILE, REPORT_MD_FILE, HallOfFameRow, RunDirectory
+from greenmachine.run.lifecycle import RunLifecycle
 from greenmachine.sampling.samples import sampling_label
 from greenmachine.settings.profile import Profile
 from greenmachine.stats.table import StatisticTable
@@ -131,6 +127,7 @@ class RunController:
         self._unpaused.set()
         self.device = resolve_device(profile.probe.device)
         self.run_dir: Path | None = None
+        self._lifecycle: Any = None  # the RunLifecycle of run()
 
     @classmethod
     def resume_directory(cls, run_dir: Path, sink: Callable[[Event], None], meter: Any = None) -> "RunController":
@@ -200,105 +197,47 @@ class RunController:
     def run(self) -> Path:
         """Probe, evolve, evaluate on the test sample and write the report.
 
+        The meter, the event log, the energy spans and the last event are
+        :class:`greenmachine.run.lifecycle.RunLifecycle`'s (shared with ``gm search``).
+
         Returns
         -------
         Path
             The run directory.
         """
-        from greenmachine.energy.startup import resolve_meter
-
         profile = self.profile
-        # The meter first: if it cannot start, nothing is written.
-        meter, owns_meter = resolve_meter(self._meter, profile.energy.enabled, profile.energy.country)
-        self.meter = meter
-        writer = None
-        try:
-            self._open_spans: list[tuple[Any, str]] = []
-            run_span = self._start_span("run", "run")
+        with RunLifecycle(self._external_sink, self._meter, profile.energy.enabled,
+                          profile.energy.country) as lifecycle:
+            self._lifecycle = lifecycle
+            self.meter = lifecycle.meter
             # The data next: if it cannot be loaded, no run directory is made.
             self._load_samples()
             # The cache folder too: a path that cannot hold it (a file, under /proc) is one error.
-            from greenmachine.probe.cache import default_cache_root, prepare_cache_root
-
             prepare_cache_root(profile.probe.cache_dir or default_cache_root())
-            if self._run_dir is None:
-                self.directory = RunDirectory.create(self._runs_root, profile.name)
-            else:
-                self.directory = RunDirectory(self._run_dir)
-                self.directory.path.mkdir(parents=True, exist_ok=True)
+            self.directory = RunDirectory.open_or_create(self._run_dir, self._runs_root, profile.name)
             self.run_dir = self.directory.path
             if not self.continues_run:
                 self.directory.write_profile(profile)
-            writer = self.directory.open_writer()
-            self.sink = FanOutSink(writer, self._external_sink)
-            try:
-                status = self._run(meter)
-                self._stop_span(run_span)
-                if status == "completed":
-                    self._write_report()
-                    self._draw_figures()
-                message = (f"report: {self.run_dir / REPORT_MD_FILE}" if status == "completed"
-                           else f"stopped; continue with: gm run --resume {self.run_dir}")
-                self.sink(RunFinished(status=status, run_dir=str(self.run_dir), message=message))
-                return self.run_dir
-            except KeyboardInterrupt:
-                # an abort (a second Ctrl-C): the spans in progress still get their energy rows, and
-                # the run its last event, so the report of the resumed run misses nothing of this part
-                for span, _ in reversed(list(self._open_spans)):
-                    self._stop_span(span)
-                self.sink(RunFinished(status="failed", run_dir=str(self.run_dir),
-                                      message=f"interrupted; continue with: gm run --resume {self.run_dir}"))
-                raise
-            except Exception as error:
-                try:
-                    self.sink(RunFinished(status="failed", run_dir=str(self.run_dir), message=error_line(error)))
-                except OSError:
-                    pass  # a full or read-only disk refuses this event too: the error that caused it wins
-                raise
-        finally:
-            if writer is not None:
-                writer.close()
-            if owns_meter:
-                meter.close()
+            self.sink = lifecycle.open(self.directory, f"interrupted; continue with: gm run --resume {self.run_dir}")
+            status = self._run()
+            lifecycle.stop_span(lifecycle.run_span)
+            if status == "completed":
+                self._write_report()
+                self._draw_figures()
+            lifecycle.finish(status, f"report: {self.run_dir / REPORT_MD_FILE}" if status == "completed"
+                             else f"stopped; continue with: gm run --resume {self.run_dir}")
+            return self.run_dir
 
-    def _start_span(self, name: str, phase: str) -> Any:
-        """Start an energy span of ``phase`` (stopped by :meth:`_stop_span`, or at an abort)."""
-        span = self.meter.start(name)
-        self._open_spans.append((span, phase))
-        return span
-
-    def _stop_span(self, span: Any) -> None:
-        """Stop a span of :meth:`_start_span` and emit its energy row."""
-        phase = next(phase for open_span, phase in self._open_spans if open_span is span)
-        self._open_spans = [(open_span, name) for open_span, name in self._open_spans if open_span is not span]
-        self._emit_energy(self.meter.stop(span), phase)
-
-    def _emit_energy(self, reading: Any, phase: str) -> None:
-        self.sink(
-            EnergySample(
-                span=reading.name,
-                phase=phase,
-                duration_s=reading.duration_s,
-                energy_joules=reading.energy_joules,
-                co2_grams=reading.co2_grams,
-                cpu_joules=reading.cpu_joules,
-                ram_joules=reading.ram_joules,
-                gpu_joules=reading.gpu_joules,
-                gpu_mean_watts=reading.gpu_mean_watts,
-                methods=dict(reading.methods),
-            )
-        )
-
-    def _run(self, meter: Any) -> str:
+    def _run(self) -> str:
         from greenmachine.evolution import Evolution
 
         profile = self.profile
         samples = self.samples
         sizes = {"search": len(samples.search), "validation": len(samples.validation), "test": len(samples.test)}
         self.sink(self._run_started(sizes))
-        probe_span = self._start_span("probe", "probe")
+        probe_span = self._lifecycle.start_span("probe", PHASE_PROBE)
         data = self._probe_all()
-        self._stop_span(probe_span)
+        self._lifecycle.stop_span(probe_span)
         if data is None:
             return "stopped"
         self.data = data
@@ -320,10 +259,10 @@ class RunController:
             if self._checkpoint_wait():
                 return "stopped"
             # The generation's span covers its step, checkpoint and hall of fame.
-            span = self._start_span(f"generation-{evolution.generation + 1}", "generation")
+            span = self._lifecycle.start_span(f"generation-{evolution.generation + 1}", PHASE_GENERATION)
             result = evolution.step()
             self.directory.write_checkpoint(evolution.state_dict())
-            self._stop_span(span)
+            self._lifecycle.stop_span(span)
             best = result.best
             self.sink(GenerationDone(generation=result.generation, generations=result.generations,
                                      best_search_tau=float(result.best_search_tau),
@@ -338,9 +277,9 @@ class RunController:
             self.sink(HallOfFameUpdated(rows=tuple(row.to_event_row() for row in result.hall_of_fame)))
         if self._stop.is_set():
             return "stopped"
-        span = self._start_span("evaluation", "evaluation")
+        span = self._lifecycle.start_span("evaluation", PHASE_EVALUATION)
         self._evaluate_best(evolution.best().tree)
-        self._stop_span(span)
+        self._lifecycle.stop_span(span)
         return "completed"
 
     # -- hooks (overridden by greenmachine.run.multitask.MultiTaskRunController) ----------------------------

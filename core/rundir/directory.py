@@ -9,7 +9,8 @@ row per energy span), ``best_proxy.json``, ``test_scores.csv`` (every held-out t
 (``gm search``, ``greenmachine.search``) writes the same contract plus ``search.json`` (its settings),
 which is how a search directory is told apart (:meth:`RunDirectory.is_search`).
 
-:class:`RunDirectory` is the one owner of these files: the engine (``greenmachine.run.controller``) writes
+:class:`RunDirectory` is the one owner of these files: the engine (``greenmachine.run.controller``), the
+search (``greenmachine.search.run``) and their shared lifecycle (``greenmachine.run.lifecycle``) write
 through it; ``gm report`` (``greenmachine.report.build``), ``gm eval`` (``greenmachine.evaluation.evaluate``), the TUI's
 replay and the tests read through it. Every reader turns a missing, corrupt or wrongly
 shaped file into one :class:`greenmachine.errors.GMError` line. Every whole-file write is atomic
@@ -144,6 +145,15 @@ class RunDirectory:
         """Create a fresh ``root/<timestamp>-<profile>`` run directory."""
         return cls(new_run_dir(root, profile_name))
 
+    @classmethod
+    def open_or_create(cls, path: Path | None, root: Path, profile_name: str) -> "RunDirectory":
+        """The run directory ``path`` (made when missing), or a fresh one under ``root`` when ``path`` is None."""
+        if path is None:
+            return cls.create(root, profile_name)
+        directory = cls(path)
+        directory.path.mkdir(parents=True, exist_ok=True)
+        return directory
+
     def __fspath__(self) -> str:
         return str(self.path)
 
@@ -199,6 +209,20 @@ class RunDirectory:
                 raise
             # a key or value of the file quoted in the message must not break the one line
             raise type(error)(message.replace("\r", "\\r").replace("\n", "\\n")) from None
+
+    # -- search.json --------------------------------------------------------------------------
+
+    def write_search_settings(self, settings: Mapping[str, Any]) -> None:
+        """Write ``search.json``: the settings of a zero-cost NAS (``gm search``), which mark the folder as one."""
+        atomic_write_json(self.file(SEARCH_FILE), settings)
+
+    def read_search_settings(self) -> dict[str, Any]:
+        """Read ``search.json`` (a JSON object); a missing or corrupt file is a GMError."""
+        path = self.file(SEARCH_FILE)
+        data = read_json(path)
+        if not isinstance(data, dict):
+            raise GMError(f"{path} holds no search settings")
+        return data
 
     # -- events.jsonl and energy.csv -------------------------------------------------------------
 

@@ -5,8 +5,11 @@ validate everything (guide, space, dataset, hardware constraint and objective, b
 before any file is written; then, with energy spans per phase, run the headline search
 (``search``), the same search by the comparison guides over seeds (``comparison``), and only
 then look up true accuracies, draw the figures and write the report (``evaluation``). The
-run directory has ``gm run``'s contract (``profile.toml``, ``events.jsonl``, ``energy.csv``,
-``report.json``, ``report.md``) plus ``search.json`` (the settings) and the figures.
+meter, the event log, the energy spans and the last event are ``gm run``'s
+(:class:`greenmachine.run.lifecycle.RunLifecycle`), and the run directory has ``gm run``'s
+contract (``profile.toml``, ``events.jsonl``, ``energy.csv``, ``report.json``, ``report.md``)
+plus ``search.json`` (the settings) and the figures, all written through
+:class:`greenmachine.rundir.directory.RunDirectory`.
 """
 
 from __future__ import annotations
@@ -18,12 +21,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from greenmachine.errors import GMError, error_line
-from greenmachine.rundir.directory import SEARCH_FILE
+from greenmachine.errors import GMError
 from greenmachine.events import (
-    PHASE_COMPARISON, PHASE_EVALUATION, PHASE_RUN, PHASE_SEARCH, EnergySample, Event, FanOutSink, LogMessage,
-    NetworkFound, RunFinished, RunStarted, SearchProgress,
+    PHASE_COMPARISON, PHASE_EVALUATION, PHASE_SEARCH, Event, LogMessage, NetworkFound, RunStarted, SearchProgress,
 )
+from greenmachine.run.lifecycle import RunLifecycle
+from greenmachine.rundir.directory import REPORT_MD_FILE, SEARCH_FILE, RunDirectory
 from greenmachine.search.guides import ScoreBank, comparison_guides, resolve_guide
 from greenmachine.search.strategies import STRATEGIES, check_budget, run_strategy
 
@@ -151,13 +154,6 @@ def _profile(plan: _Plan) -> Any:
     }, source="gm search options")
 
 
-def _emit_energy(sink: Callable[[Event], None], reading: Any, phase: str) -> None:
-    sink(EnergySample(span=reading.name, phase=phase, duration_s=reading.duration_s,
-                      energy_joules=reading.energy_joules, co2_grams=reading.co2_grams,
-                      cpu_joules=reading.cpu_joules, ram_joules=reading.ram_joules, gpu_joules=reading.gpu_joules,
-                      gpu_mean_watts=reading.gpu_mean_watts, methods=dict(reading.methods)))
-
-
 def _search(plan: _Plan, bank: ScoreBank, guide: Any, seed: int, budget: int, sink: Callable[[Event], None],
             progress: bool) -> Any:
     """Run one search; report its best score so far as :class:`SearchProgress` events.
@@ -205,6 +201,23 @@ def run_search(settings: SearchSettings, sink: Callable[[Event], None], out: Pat
                runs_root: Path = Path("runs"), meter: Any = None) -> Path:
     """Run a zero-cost NAS and write its run directory; return the directory.
 
+    The meter, the event log, the energy spans and the last event are
+    :class:`greenmachine.run.lifecycle.RunLifecycle`'s, as for ``gm run``.
+
+    Parameters
+    ----------
+    settings : SearchSettings
+        The search (checked by :func:`plan_search` first).
+    sink : callable
+        Receives every event (after the run directory's ``events.jsonl``).
+    out : Path, optional
+        The run directory to write (new or empty); default a new folder under ``runs_root``.
+    runs_root : Path
+        Parent folder of a new run directory.
+    meter : EnergyMeter or MeterStartup, optional
+        As for :class:`greenmachine.run.lifecycle.RunLifecycle`; default from ``settings.energy``
+        and ``settings.country``.
+
     Raises
     ------
     GMError
@@ -213,71 +226,53 @@ def run_search(settings: SearchSettings, sink: Callable[[Event], None], out: Pat
         earlier run or search), both raised before anything is written; or a failure during
         the search (the run directory then ends with a failed ``RunFinished``).
     """
-    from greenmachine.energy import make_meter
-    from greenmachine.evaluation.evaluate import ProbePhase, resolve_device
-    from greenmachine.rundir.directory import RunDirectory, atomic_write_json
+    from greenmachine.probe.engine import resolve_device  # torch: only when a search runs
+    from greenmachine.probe.phase import ProbePhase
 
     if out is not None and Path(out).exists() and (not Path(out).is_dir() or any(Path(out).iterdir())):
         raise GMError(f"--out {out} exists and is not empty: a search writes a new folder (choose another --out)")
     plan = plan_search(settings)
     device = resolve_device(settings.device)
-    owns_meter = meter is None
-    meter = make_meter(settings.energy, settings.country) if meter is None else meter
-    writer = None
-    try:
-        run_span = meter.start("run")
-        directory = RunDirectory(out) if out is not None else RunDirectory.create(runs_root, f"search-{settings.strategy}")
+    name = f"search-{settings.strategy}"
+    with RunLifecycle(sink, meter, settings.energy, settings.country) as lifecycle:
+        directory = RunDirectory.open_or_create(out, runs_root, name)
         directory.write_profile(_profile(plan))
-        atomic_write_json(directory.file(SEARCH_FILE), dataclasses.asdict(settings))
-        writer = directory.open_writer()
-        run_sink = FanOutSink(writer, sink)
-        try:
-            seeds = [settings.seed + k for k in range(settings.compare_seeds)]
-            run_sink(RunStarted(run_dir=str(directory.path), profile_name=f"search-{settings.strategy}",
-                                space=plan.space.name, datasets=(settings.dataset,), sampling_mode=settings.strategy,
-                                sample_sizes={"budget": settings.budget, "compare_budget": plan.compare_budget,
-                                              "compare_seeds": settings.compare_seeds},
-                                seed=settings.seed, device=device))
-            # sampling: every guide scores the same networks per seed; evolution: each its own
-            paths = 1 if settings.strategy == "sample" else sum(guide.probes for guide in plan.guides)
-            expected = settings.budget + len(seeds) * plan.compare_budget * paths
-            phase = ProbePhase(plan.space.name, plan.probe, device, run_sink, total=expected)
-            bank = ScoreBank(phase, settings.dataset, plan.guides)
-            span = meter.start("search")
-            headline = _search(plan, bank, plan.guide, settings.seed, settings.budget, run_sink, progress=True)
-            degenerate = bank.degeneracy(plan.guide, headline.evaluated, headline.scores)
-            if degenerate is not None:  # a search guided by meaningless scores: say so, and why
-                run_sink(LogMessage(level="warning", message=degenerate.message))
-            _emit_energy(run_sink, meter.stop(span), PHASE_SEARCH)
-            traces: dict[str, list] = {guide.name: [] for guide in plan.guides}
-            if seeds:
-                span = meter.start("comparison")
-                for seed in seeds:
-                    for guide in plan.guides:
-                        traces[guide.name].append((seed, _search(plan, bank, guide, seed, plan.compare_budget,
-                                                                 run_sink, progress=False)))
-                _emit_energy(run_sink, meter.stop(span), PHASE_COMPARISON)
-            phase.finish()  # the expected total counted shared networks once per guide
-            span = meter.start("evaluation")
-            report = _evaluate(plan, headline, traces, seeds, phase, directory, run_sink)
-            report["warnings"] = [degenerate.message] if degenerate is not None else []
-            _emit_energy(run_sink, meter.stop(span), PHASE_EVALUATION)
-            _emit_energy(run_sink, meter.stop(run_span), PHASE_RUN)
-            _write_report(report, directory, meter)
-            run_sink(RunFinished(status="completed", run_dir=str(directory.path),
-                                 message=f"report: {directory.file('report.md')}"))
-            return directory.path
-        except Exception as error:
-            try:
-                run_sink(RunFinished(status="failed", run_dir=str(directory.path), message=error_line(error)))
-            except OSError:
-                pass  # a full or read-only disk refuses this event too: the error that caused it wins
-            raise
-    finally:
-        if writer is not None:
-            writer.close()
-        if owns_meter:
-            meter.close()
+        directory.write_search_settings(dataclasses.asdict(settings))
+        run_sink = lifecycle.open(directory, "interrupted (a search is not resumed: run it again)")
+        seeds = [settings.seed + k for k in range(settings.compare_seeds)]
+        run_sink(RunStarted(run_dir=str(directory.path), profile_name=name, space=plan.space.name,
+                            datasets=(settings.dataset,), sampling_mode=settings.strategy,
+                            sample_sizes={"budget": settings.budget, "compare_budget": plan.compare_budget,
+                                          "compare_seeds": settings.compare_seeds},
+                            seed=settings.seed, device=device))
+        # sampling: every guide scores the same networks per seed; evolution: each its own
+        paths = 1 if settings.strategy == "sample" else sum(guide.probes for guide in plan.guides)
+        expected = settings.budget + len(seeds) * plan.compare_budget * paths
+        phase = ProbePhase(plan.space.name, plan.probe, device, run_sink, total=expected)
+        bank = ScoreBank(phase, settings.dataset, plan.guides)
+        span = lifecycle.start_span("search", PHASE_SEARCH)
+        headline = _search(plan, bank, plan.guide, settings.seed, settings.budget, run_sink, progress=True)
+        degenerate = bank.degeneracy(plan.guide, headline.evaluated, headline.scores)
+        if degenerate is not None:  # a search guided by meaningless scores: say so, and why
+            run_sink(LogMessage(level="warning", message=degenerate.message))
+        lifecycle.stop_span(span)
+        traces: dict[str, list] = {guide.name: [] for guide in plan.guides}
+        if seeds:
+            span = lifecycle.start_span("comparison", PHASE_COMPARISON)
+            for seed in seeds:
+                for guide in plan.guides:
+                    traces[guide.name].append((seed, _search(plan, bank, guide, seed, plan.compare_budget,
+                                                             run_sink, progress=False)))
+            lifecycle.stop_span(span)
+        phase.finish()  # the expected total counted shared networks once per guide
+        span = lifecycle.start_span("evaluation", PHASE_EVALUATION)
+        report = _evaluate(plan, headline, traces, seeds, phase, directory, run_sink)
+        report["warnings"] = [degenerate.message] if degenerate is not None else []
+        lifecycle.stop_span(span)
+        lifecycle.stop_span(lifecycle.run_span)
+        _write_report(report, directory, lifecycle.meter)
+        lifecycle.finish("completed", f"report: {directory.file(REPORT_MD_FILE)}")
+        return directory.path
 
 
 def _evaluate(plan: _Plan, headline: Any, traces: dict, seeds: list[int], phase: Any, directory: Any,

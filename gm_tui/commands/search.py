@@ -60,7 +60,7 @@ def search_command(
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write report.json's content here.")] = None,
 ) -> None:
     """Zero-cost NAS: find a network with a proxy, then look up how good it really is."""
-    from greenmachine.rundir.directory import RunDirectory, atomic_write_text
+    from greenmachine.rundir.directory import REPORT_MD_FILE, RunDirectory, atomic_write_text
     from greenmachine.search import SearchSettings, run_search
 
     settings = SearchSettings(proxy=proxy, space=space, dataset=dataset, budget=budget, strategy=strategy, seed=seed,
@@ -83,7 +83,7 @@ def search_command(
         joules = row["energy_joules"]
         typer.echo(f"  energy {phase:11s} {row['duration_s']:8.1f} s  "
                    + (f"{joules:10.1f} J" if joules is not None else "not metered"), err=True)
-    typer.echo(f"report: {run_dir / 'report.md'}", err=True)
+    typer.echo(f"report: {run_dir / REPORT_MD_FILE}", err=True)
     if json_path is not None:
         try:
             atomic_write_text(json_path, json.dumps(report, indent=2) + "\n")

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from greenmachine.rundir.directory import BEST_PROXY_FILE, FIGURES_FOLDER, HALL_OF_FAME_FILE, RunDirectory
+from greenmachine.rundir.directory import (
+    BEST_PROXY_FILE, COST_FRONT_FILE, FIGURES_FOLDER, HALL_OF_FAME_FILE, RunDirectory,
+)
 
 #: Colours used by every figure (colour-blind safe, Okabe-Ito).
 EVOLVED_COLOUR = "#0072B2"
@@ -82,7 +84,7 @@ class RunFigureData:
             data.best_formula = formula if len(formula) <= 60 else formula[:57] + "..."
         if directory.has_test_scores():
             data.test_scores = directory.read_test_scores()
-        if directory.file("cost_front.csv").is_file():
+        if directory.file(COST_FRONT_FILE).is_file():
             data.cost_front = directory.read_cost_front()
         return data
 
