@@ -25,19 +25,41 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     typer.echo(f"gm: warning: {' '.join(str(message).split())}", err=True)
 
 
+def option_names(command: Callable) -> dict[str, str]:
+    """A command's options by parameter name, e.g. ``{"batch_size": "--batch-size"}``.
+
+    Read from the command's signature as typer reads it (an option declared without a name
+    is ``--`` and the parameter's name with dashes). Core names a bad argument by its keyword
+    (:class:`greenmachine.errors.ArgumentError`); the command whose option carried it names the
+    option instead.
+    """
+    from typer.models import OptionInfo
+    from typer.utils import get_params_from_function
+
+    names = {}
+    for name, parameter in get_params_from_function(command).items():
+        if isinstance(parameter.default, OptionInfo):
+            flags = [flag for declaration in parameter.default.param_decls or ()
+                     for flag in declaration.split("/") if flag.startswith("--")]
+            names[name] = flags[0] if flags else "--" + name.replace("_", "-")
+    return names
+
+
 def user_errors(command: Callable) -> Callable:
     """Turn ``GMError``, a refused read or write (``OSError``: a read-only or full disk) and a
     ``sys.exit`` in user code into one line and exit 2 (Ctrl-C: 130).
 
-    Warnings core issues for the user (``greenmachine.errors.GMWarning``: degenerate scores, an
-    undefined statistic) are printed as one ``gm: warning: ...`` line each on stderr.
+    A bad argument core names (:class:`greenmachine.errors.ArgumentError`) is named by the
+    command's option that carried it (``batch_size`` -> ``--batch-size``). Warnings core issues
+    for the user (``greenmachine.errors.GMWarning``: degenerate scores, an undefined statistic)
+    are printed as one ``gm: warning: ...`` line each on stderr.
     """
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         import warnings
 
-        from greenmachine.errors import GMError, GMWarning, os_error_line
+        from greenmachine.errors import ArgumentError, GMError, GMWarning, os_error_line
 
         try:
             with warnings.catch_warnings():
@@ -52,6 +74,8 @@ def user_errors(command: Callable) -> Callable:
 
                 warnings.showwarning = show
                 return command(*args, **kwargs)
+        except ArgumentError as error:
+            fail(error.render(option_names(command)))
         except GMError as error:
             fail(str(error))
         except OSError as error:
