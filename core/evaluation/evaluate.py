@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from greenmachine.errors import GMError
+from greenmachine.errors import ArgumentError, GMError
 from greenmachine.events import Event
 
 
@@ -141,8 +141,8 @@ def profile_baselines(profile: Any, sink: Callable[[Event], None], reference: Se
         from greenmachine.evaluation.tasks import task_baselines
 
         if reference is not None:
-            raise GMError("--reference is not available for a multi-task profile (benchmark.tasks); "
-                          "run gm baselines on one of its tasks")
+            raise ArgumentError("{0}: the reference baselines (authors' code) are not available for a multi-task "
+                                "profile (benchmark.tasks); ask for them on one of its tasks", "reference")
         return task_baselines(profile, sink)
     space = profile.space_name
     benchmark, samples = profile_samples(profile)
@@ -250,17 +250,17 @@ def evaluate_saved_proxy(
         {"benchmark": benchmark_section,
          "sampling": {"mode": "random" if sample == "all" else sample, "stratification": stratification,
                       "strata": strata, "seed": seed}},
-        source="gm eval options",
+        source="the evaluation options",
     )
     space = options.space_name
     if n < 10:
-        raise GMError("--n must be at least 10")
+        raise ArgumentError("{0} must be at least 10", "n")
     if batch_size is not None and batch_size < 1:
-        raise GMError("--batch-size must be at least 1")
+        raise ArgumentError("{0} must be at least 1", "batch_size")
     if probe_seed is not None and not 0 <= probe_seed <= SEED_LIMIT:
-        raise GMError(f"--probe-seed must be a whole number 0..{SEED_LIMIT}")
+        raise ArgumentError("{0} must be a whole number 0..{limit}", "probe_seed", limit=SEED_LIMIT)
     if seed < 0:
-        raise GMError("--seed must be zero or more")
+        raise ArgumentError("{0} must be zero or more", "seed")
     # fail before probing: unknown statistics, and a root that gives no single score per network
     check_proxy(tree_from_dict(saved["tree"], statistic_names("layer"), statistic_names("network")))
     probe_info = saved.get("probe") or {}

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from greenmachine.errors import GMError
+from greenmachine.errors import ArgumentError, GMError
 from greenmachine.events import Event
 
 SAMPLES = ("test", "all")
@@ -79,20 +79,22 @@ def evaluate_proxy_on_profile(
     from greenmachine.settings.profile import SEED_LIMIT
 
     if profile.benchmark.tasks:
-        raise GMError("gm eval --profile takes a single-space profile; this one names benchmark.tasks "
-                      "(give one task's space and dataset instead)")
+        raise GMError("a proxy is scored on the networks of a single-space profile; this one names "
+                      "benchmark.tasks (give one task's space and dataset instead)")
     if sample not in SAMPLES:
-        raise GMError(f"--sample must be {' or '.join(SAMPLES)} with --profile (the profile's sampling draws the "
-                      f"test networks: change it with --set sampling.test=N), got {sample!r}")
+        raise ArgumentError("{0} must be {choices} on a profile's networks (the profile's sampling draws the test "
+                            "networks; sampling.test sets how many), got {value}", "sample",
+                            choices=" or ".join(SAMPLES), value=repr(sample))
     datasets = list(profile.benchmark.datasets)
     if dataset is not None:
         if dataset not in datasets:
-            raise GMError(f"--dataset {dataset!r} is not a dataset of the profile ({', '.join(datasets)})")
+            raise ArgumentError("{0} {value} is not a dataset of the profile ({datasets})", "dataset",
+                                value=repr(dataset), datasets=", ".join(datasets))
         datasets = [dataset]
     if batch_size is not None and batch_size < 1:
-        raise GMError("--batch-size must be at least 1")
+        raise ArgumentError("{0} must be at least 1", "batch_size")
     if probe_seed is not None and not 0 <= probe_seed <= SEED_LIMIT:
-        raise GMError(f"--probe-seed must be a whole number 0..{SEED_LIMIT}")
+        raise ArgumentError("{0} must be a whole number 0..{limit}", "probe_seed", limit=SEED_LIMIT)
     location = proxy_file(source)
     path = location / BEST_PROXY_FILE if location.is_dir() else location
     saved = read_proxy_file(path)

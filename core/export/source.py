@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from greenmachine.errors import GMError
+from greenmachine.errors import ArgumentError, GMError
 from greenmachine.export.formats import get_format
 from greenmachine.export.records import ProxyRecord, export_records
 from greenmachine.export.simplify import DEFAULT_TIMEOUT
@@ -107,13 +107,13 @@ def load_proxies(source: str | os.PathLike, top: int | None = None) -> list[Prox
         return [ProxyRecord(tree, "best proxy", _float_or_none(best.get("search_tau")),
                             _float_or_none(best.get("validation_tau")), test_tau, dict(best))]
     if top < 1:
-        raise GMError(f"--top must be at least 1, got {top}")
+        raise ArgumentError("{0} must be at least 1, got {value}", "top", value=top)
     hall_path = folder / HALL_OF_FAME_FILE
     try:
         with open(hall_path, encoding="utf-8", newline="") as stream:
             rows = list(csv.DictReader(stream))
     except FileNotFoundError:
-        raise GMError(f"{hall_path} not found (--top needs the run's hall of fame)") from None
+        raise ArgumentError("{path} not found ({0} needs the run's hall of fame)", "top", path=hall_path) from None
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise GMError(f"cannot read {hall_path}: {error}") from None
     if not rows:

@@ -102,9 +102,9 @@ class LabelPlan:
 
 def labelled_profile(profile: Any, labels: int) -> Any:
     """``profile`` with ``sampling.labels = labels`` (checked as a profile value would be)."""
-    check_labels(labels, "--labels")
+    check_labels(labels, "labels")
     if profile.sampling.mode == "stratified" and profile.sampling.strata > labels:
-        raise GMError(f"--labels {labels}: fewer labels than sampling.strata ({profile.sampling.strata}); "
+        raise GMError(f"labels {labels}: fewer labels than sampling.strata ({profile.sampling.strata}); "
                       "use more labels, fewer strata or sampling.mode = random")
     return dataclasses.replace(profile, sampling=dataclasses.replace(profile.sampling, labels=labels))
 
@@ -119,12 +119,12 @@ def parse_counts(text: str) -> tuple[int, ...]:
     """
     items = [item.strip() for item in str(text).split(",")]
     if not all(item.isascii() and item.isdigit() for item in items):
-        raise GMError(f"--labels {text!r}: expected a comma-separated list of numbers of labels, e.g. 25,50,100")
+        raise GMError(f"labels {text!r}: expected a comma-separated list of numbers of labels, e.g. 25,50,100")
     counts = [int(item) for item in items]
     if len(set(counts)) != len(counts):
-        raise GMError(f"--labels {text!r}: a number of labels is given twice")
+        raise GMError(f"labels {text!r}: a number of labels is given twice")
     for count in counts:
-        check_labels(count, "--labels")
+        check_labels(count, "labels")
     return tuple(sorted(counts))
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from greenmachine.errors import GMError
+from greenmachine.errors import ArgumentError, GMError
 from greenmachine.rundir.directory import RunDirectory, read_json
 from greenmachine.settings.profile import SEED_LIMIT, Profile, load_profile, load_profile_text, parse_override
 
@@ -38,43 +38,49 @@ class Combination:
 def parse_seed_list(text: str, option: str) -> tuple[int, ...]:
     """Parse a comma-separated list of distinct seeds (``"0,1,2"``).
 
+    ``option`` names the argument that carried ``text`` (``seeds``, ``probe_seeds``); the
+    error line names it, and the ``gm`` command line shows its own option there.
+
     Raises
     ------
-    GMError
+    ArgumentError
         Empty list or item, a non-integer, a seed outside 0..2**32-1, or a duplicate; the
         line names ``option``.
     """
     items = [item.strip() for item in str(text).split(",")]
     if not any(items):
-        raise GMError(f"{option}: give a comma-separated list of seeds, e.g. 0,1,2")
+        raise ArgumentError("{0}: give a comma-separated list of seeds, e.g. 0,1,2", option)
     seeds: list[int] = []
     for item in items:
         if not item:
-            raise GMError(f"{option} {text!r}: empty item in the list (expected e.g. 0,1,2)")
+            raise ArgumentError("{0} {text}: empty item in the list (expected e.g. 0,1,2)", option, text=repr(text))
         if item.startswith("-") and item[1:].isascii() and item[1:].isdigit():
-            raise GMError(f"{option} {text!r}: seed {item} is negative (seeds are whole numbers 0..{SEED_LIMIT})")
+            raise ArgumentError("{0} {text}: seed {item} is negative (seeds are whole numbers 0..{limit})", option,
+                                text=repr(text), item=item, limit=SEED_LIMIT)
         if not (item.isascii() and item.isdigit()):
             shown = item if item.isprintable() else repr(item)
-            raise GMError(f"{option} {text!r}: {shown!r} is not a seed (seeds are whole numbers 0..{SEED_LIMIT})")
+            raise ArgumentError("{0} {text}: {shown} is not a seed (seeds are whole numbers 0..{limit})", option,
+                                text=repr(text), shown=repr(shown), limit=SEED_LIMIT)
         value = int(item)
         if value > SEED_LIMIT:
-            raise GMError(f"{option} {text!r}: seed {value} is above {SEED_LIMIT}")
+            raise ArgumentError("{0} {text}: seed {value} is above {limit}", option, text=repr(text), value=value,
+                                limit=SEED_LIMIT)
         if value in seeds:
-            raise GMError(f"{option} {text!r}: seed {value} is given twice")
+            raise ArgumentError("{0} {text}: seed {value} is given twice", option, text=repr(text), value=value)
         seeds.append(value)
     return tuple(seeds)
 
 
 def parse_repeat(text: str) -> int:
-    """Parse ``--repeat K``: a whole number of evolution seeds, 1 or more."""
+    """Parse the repeat count K (``gm run --repeat K``): a whole number of evolution seeds, 1 or more."""
     item = str(text).strip()
     if not (item.isascii() and item.lstrip("-").isdigit() and item.count("-") <= 1 and not item.endswith("-")):
-        raise GMError(f"--repeat {text!r}: expected a whole number of evolution seeds, e.g. --repeat 3")
+        raise ArgumentError("{0} {text}: expected a whole number of evolution seeds, e.g. 3", "repeat", text=repr(text))
     value = int(item)
     if value < 1:
-        raise GMError(f"--repeat {value}: the number of evolution seeds must be 1 or more")
+        raise ArgumentError("{0} {value}: the number of evolution seeds must be 1 or more", "repeat", value=value)
     if value > SEED_LIMIT:
-        raise GMError(f"--repeat {value}: too many evolution seeds")
+        raise ArgumentError("{0} {value}: too many evolution seeds", "repeat", value=value)
     return value
 
 
@@ -147,17 +153,19 @@ def plan_from_options(profile_name: str, overrides: Sequence[str], seeds: str | 
         list replaces; and every profile error.
     """
     if seeds is not None and repeat is not None:
-        raise GMError("give either --seeds or --repeat, not both")
-    evolution = parse_seed_list(seeds, "--seeds") if seeds is not None else None
+        raise ArgumentError("give either {0} or {1}, not both", "seeds", "repeat")
+    evolution = parse_seed_list(seeds, "seeds") if seeds is not None else None
     if repeat is not None:
         evolution = tuple(range(parse_repeat(repeat)))
-    probe = parse_seed_list(probe_seeds, "--probe-seeds") if probe_seeds is not None else None
+    probe = parse_seed_list(probe_seeds, "probe_seeds") if probe_seeds is not None else None
     for text in overrides:
         section, key, _ = parse_override(text)
         if (section, key) == ("evolution", "seed") and evolution is not None:
-            raise GMError(f"--set {text!r}: the evolution seeds come from --seeds/--repeat here")
+            raise ArgumentError("{0} {text}: the evolution seeds come from {1}/{2} here", "overrides", "seeds",
+                                "repeat", text=repr(text))
         if (section, key) == ("probe", "seed") and probe is not None:
-            raise GMError(f"--set {text!r}: the probe seeds come from --probe-seeds here")
+            raise ArgumentError("{0} {text}: the probe seeds come from {1} here", "overrides", "probe_seeds",
+                                text=repr(text))
     profile = load_profile(profile_name, list(overrides))
     return RepeatPlan(profile, evolution or (profile.evolution.seed,), probe or (profile.probe.seed,))
 
@@ -195,17 +203,18 @@ def prepare_folder(folder: Path, plan: RepeatPlan) -> bool:
     """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise GMError(f"--out {folder} is not a directory")
+        raise GMError(f"the seed-repeat folder {folder} is not a directory")
     if not folder.exists() or not any(folder.iterdir()):
         return False
     if not (folder / PLAN_FILE).is_file():
-        raise GMError(f"--out {folder} exists, is not empty and holds no {PLAN_FILE} (not a seed-repeat folder)")
+        raise GMError(f"{folder} exists, is not empty and holds no {PLAN_FILE} (not a seed-repeat folder)")
     existing = read_plan(folder)
     if comparable_settings(existing.profile) != comparable_settings(plan.profile):
-        raise GMError(f"{folder} was made with other settings than {plan.profile.name} with these --set values "
-                      "(give the same profile and overrides to resume, or a new --out)")
+        raise GMError(f"{folder} was made with other settings than {plan.profile.name} with these overrides "
+                      "(give the same profile and overrides to resume, or another folder)")
     if (existing.evolution_seeds, existing.probe_seeds) != (plan.evolution_seeds, plan.probe_seeds):
-        raise GMError(f"{folder} holds the plan {existing.describe()}; give the same seeds to resume, or a new --out")
+        raise GMError(f"{folder} holds the plan {existing.describe()}; give the same seeds to resume, or another "
+                      "folder")
     for combination in plan.combinations():
         path = folder / combination.name
         if path.is_dir() and any(path.iterdir()) and not RunDirectory(path).is_run_directory():

@@ -95,9 +95,10 @@ def check_budget(budget: int, feasible: np.ndarray) -> None:
     if available == 0:
         raise GMError("no network of the space meets the constraint")
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise GMError(f"--budget must be a positive number of networks, got {budget!r}")
+        raise GMError(f"a search budget must be a positive number of networks, got {budget!r}")
     if budget > available:
-        raise GMError(f"--budget {budget} is larger than the {available} candidate networks of the space"
+        raise GMError(f"a search budget of {budget} networks is larger than the {available} candidate networks "
+                      f"of the space"
                       f"{'' if available == feasible.size else ' that meet the constraint'}")
 
 

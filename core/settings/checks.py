@@ -186,4 +186,4 @@ def check_cost_table(source: str, space: str) -> None:
         raise ProfileError(f"{source}: evolution.cost_weight > 0: {exc}") from None
     if any(joules is None for _, joules in table.passes.values()):
         raise ProfileError(f"{source}: evolution.cost_weight > 0: the pass costs of {space} have no joules "
-                           "(measured with --no-energy)")
+                           "(measured without energy metering)")

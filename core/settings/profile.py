@@ -415,7 +415,7 @@ def parse_override(text: str) -> tuple[str, str, Any]:
         If the text is not of that form.
     """
     if "=" not in text or "." not in text.split("=", 1)[0]:
-        raise ProfileError(f"--set {text!r}: expected section.key=value, e.g. evolution.population=200")
+        raise ProfileError(f"override {text!r}: expected section.key=value, e.g. evolution.population=200")
     dotted, raw = text.split("=", 1)
     section, key = dotted.strip().split(".", 1)
     try:
@@ -500,12 +500,12 @@ def apply_overrides(data: dict[str, Any], overrides: tuple[str, ...] | list[str]
     for text in overrides:
         section, key, value = parse_override(text)
         if section not in _SECTIONS:
-            raise ProfileError(f"--set {text!r}: unknown section {section!r} (known: {', '.join(_SECTIONS)})")
+            raise ProfileError(f"override {text!r}: unknown section {section!r} (known: {', '.join(_SECTIONS)})")
         data.setdefault(section, {})
         if not isinstance(data[section], dict):
             raise ProfileError(f"{source}: [{section}] must be a table")
         data[section][key] = value
-    return f"{source} (with --set overrides)" if overrides else source
+    return f"{source} (with overrides)" if overrides else source
 
 
 def load_profile_text(text: str, source: str) -> Profile:

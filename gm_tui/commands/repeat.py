@@ -1,8 +1,9 @@
 """``gm run PROFILE --seeds/--repeat/--probe-seeds`` and ``gm summary DIR``: thin commands over
 :mod:`greenmachine.repeats.runner` and :mod:`greenmachine.repeats.summary`.
 
-Called by ``greenmachine.tui.cli`` (the ``run`` command hands over when a seed option is given; ``summary``
-is registered there). Every user error is a ``greenmachine.errors.GMError`` and becomes one line.
+``run_repeats`` is called by ``gm run`` (:mod:`greenmachine.tui.commands.run`) when a seed option is
+given; ``summary`` is registered on the ``gm`` app by :mod:`greenmachine.tui.cli`. Every user error
+is a ``greenmachine.errors.GMError`` and becomes one line.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ def run_repeats(profile: Optional[str], overrides: list[str], out: Optional[Path
     from greenmachine.errors import GMError
     from greenmachine.repeats.runner import RepeatRunner, plan_from_options, prepare_folder
     from greenmachine.rundir.directory import new_run_dir
-    from greenmachine.tui.probe_options import probe_overrides
-    from greenmachine.tui.stop import install_stop_on_interrupt
+    from greenmachine.tui.commands.options import probe_overrides
+    from greenmachine.tui.commands.stop import install_stop_on_interrupt
 
     if profile is None:
         raise GMError("--seeds, --repeat and --probe-seeds need a PROFILE (rerun the same command to resume)")

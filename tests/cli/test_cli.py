@@ -87,3 +87,40 @@ def test_eval_of_a_too_deep_proxy_file_is_one_line(tmp_path):
         assert result.exit_code == 2
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("gm: error:") and str(proxy) in lines[0]
+
+
+def test_every_command_gm_lists_is_registered_through_the_one_table():
+    import typer.main
+
+    from greenmachine.tui.cli import COMMANDS, DATA_COMMANDS, data_app
+
+    group = typer.main.get_command(app)
+    context = group.make_context("gm", [], resilient_parsing=True)
+    listed = group.list_commands(context)  # what gm --help lists
+    help_text = runner.invoke(app, ["--help"], env={"COLUMNS": "200"}).output
+    assert all(name in help_text for name in listed)
+    assert listed == [name for name, _ in COMMANDS] + ["data"]
+    data_group = group.get_command(context, "data")
+    assert data_group.list_commands(context) == [name for name, _ in DATA_COMMANDS]
+    for typer_app, table in ((app, COMMANDS), (data_app, DATA_COMMANDS)):
+        registered = typer_app.registered_commands
+        assert [command.name for command in registered] == [name for name, _ in table]
+        for command, (_, function) in zip(registered, table):  # each wrapped once by user_errors
+            assert command.callback.reports_user_errors and command.callback.__wrapped__ is function
+
+
+def test_no_command_module_imports_the_composition():
+    import ast
+    from pathlib import Path
+
+    import greenmachine.tui.commands as commands
+
+    for path in Path(commands.__file__).parent.glob("*.py"):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                imported.add(node.module or "")
+                imported.update(f"{node.module}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+        assert "greenmachine.tui.cli" not in imported, path.name

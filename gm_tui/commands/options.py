@@ -1,7 +1,9 @@
-"""The ``--workers`` / ``--executor`` / ``--address`` options of ``gm probe|run|eval|baselines``.
+"""Options shared by several ``gm`` commands: ``--set``, and ``--workers`` / ``--executor`` /
+``--address`` of ``gm probe|run|eval|baselines``.
 
-Called by :mod:`greenmachine.tui.cli`. The options become ``probe.workers`` / ``probe.executor`` /
-``probe.address`` settings, validated like any ``--set`` override (one error line).
+Imported by the command modules of :mod:`greenmachine.tui.commands` (run, evaluate, repeat). The probe
+options become ``probe.workers`` / ``probe.executor`` / ``probe.address`` settings, validated
+like any ``--set`` override (one error line).
 """
 
 from __future__ import annotations
@@ -10,6 +12,10 @@ from typing import Annotated, Optional
 
 import typer
 
+SetOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="Override a profile value: section.key=value (repeatable)."),
+]
 WorkersOption = Annotated[
     Optional[int],
     typer.Option("--workers", help="Probe workers: 0 = every usable CPU, 1 = in this process (probe.workers)."),

@@ -1,10 +1,13 @@
-"""``gm eval PROXY --profile P``: any proxy applied to any space, a user's own included.
+"""The commands of :mod:`greenmachine.tui.commands.evaluate`: ``gm eval PROXY --profile P`` (any proxy
+applied to any space, a user's own included) and ``gm probe`` (what probing cost).
 
 A custom space of 30 small plain convolutional networks (a CSV and a builder file written
 here, widths and depths as arch strings) stands for a user's space: a shipped proxy is
 scored on the profile's test sample next to the baselines. The built-in NAS-Bench-Macro
 space is exercised the same way in a slow test. Every misuse of the options is one error
-line.
+line. ``gm probe`` prints the time and energy core measured
+(:func:`greenmachine.evaluation.probe_cost.metered_probe`), here through a fake meter of
+known watts, so the figures are checked exactly.
 """
 
 from __future__ import annotations
@@ -113,3 +116,46 @@ def test_shipped_proxy_on_nas_bench_macro(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert data["space"] == "macro" and data["n"] == 12 and data["ground_truth"] == "test_acc_mean"
+
+
+def _probe_with_fake_meter(monkeypatch, profile: Path, seconds: float):
+    """``gm probe PROFILE`` with a constant-power fake meter whose clock moves ``seconds`` while probing."""
+    import greenmachine.energy
+    import greenmachine.evaluation.evaluate as evaluate
+    from greenmachine.energy.testing import FakeMeter
+
+    meter = FakeMeter(cpu_watts=10.0, ram_watts=5.0)
+    probe_profile = evaluate.probe_profile
+
+    def probe_and_wait(*args, **kwargs):
+        phase = probe_profile(*args, **kwargs)
+        meter.clock.advance(seconds)
+        return phase
+
+    monkeypatch.setattr(greenmachine.energy, "make_meter", lambda enabled: meter)
+    monkeypatch.setattr(evaluate, "probe_profile", probe_and_wait)
+    return runner.invoke(app, ["probe", str(profile)])
+
+
+def test_probe_prints_the_energy_per_probed_network_core_measured(tmp_path: Path, monkeypatch) -> None:
+    profile = _custom_profile(tmp_path)
+    result = _probe_with_fake_meter(monkeypatch, profile, seconds=12.0)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines[-2].startswith("probed 30 networks (0 were cached) into ") and "with 1 worker(s)" in lines[-2]
+    # 15 W for 12 s over the 30 networks probed: 180 J, 6 J each
+    assert lines[-1] == ("time 12.0 s, energy 180.0 J (0.050 Wh), 6.00 J per probed network on this machine "
+                         "(cpu: fake (10 W constant); ram: fake (5 W constant); gpu: absent (no GPU: fake meter "
+                         "without GPU))")
+    again = _probe_with_fake_meter(monkeypatch, profile, seconds=2.0)
+    assert again.exit_code == 0, again.output
+    lines = again.stdout.strip().splitlines()
+    assert lines[-2].startswith("probed 30 networks (30 were cached)")
+    assert lines[-1].startswith("time 2.0 s, energy 30.0 J (0.008 Wh) on this machine (cpu: fake")  # none probed
+
+
+def test_probe_without_energy_prints_the_time_only(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["probe", str(_custom_profile(tmp_path)), "--no-energy"])
+    assert result.exit_code == 0, result.output
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("time ") and last.endswith(" s") and "energy" not in last

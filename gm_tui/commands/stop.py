@@ -1,6 +1,6 @@
 """Ctrl-C during a headless run: the first stops after the current step, a second one aborts.
 
-Used by the run commands of :mod:`greenmachine.tui.cli` (``gm run``) and
+Used by the run commands: :mod:`greenmachine.tui.commands.run` (``gm run``) and
 :mod:`greenmachine.tui.commands.repeat` (``gm run --seeds/--repeat``).
 """
 
