@@ -40,8 +40,8 @@ from greenmachine.probe.engine import _space_layers, build_initialised, probe_mo
 from greenmachine.probe.registry import STRUCTURE, bank_version, registered  # noqa: E402
 from greenmachine.stats.table import NetworkStatistics  # noqa: E402
 
-#: The only bank this script upgrades from: manual version 3 with its statistic set.
-OLD_MANUAL_VERSION = "3"
+#: The statistic that counts the others' non-finite values.
+COUNTER = "non_finite_value_count"
 
 
 def old_folders(root: Path) -> list[Path]:
@@ -61,18 +61,29 @@ def structure_statistics(space: str, arch: str, dataset: str, batch_size: int, s
     return probe_model(model, images, labels, seed, layers=_space_layers(space, model), only=set())
 
 
-def merge(old: NetworkStatistics, new: NetworkStatistics, path: Path) -> NetworkStatistics:
-    """Old entry plus the structure pass's statistics; refuses any disagreement."""
+def merge(old: NetworkStatistics, new: NetworkStatistics, path: Path) -> NetworkStatistics | None:
+    """Old entry plus the structure pass's statistics; refuses any disagreement.
+
+    ``non_finite_value_count`` counts the non-finite values of every statistic, so the
+    structure pass alone gives only its own share: when that share is 0 the old entry's count
+    stands (no new statistic added a non-finite value); otherwise None (probe in full).
+    """
+    if new.network_statistics[COUNTER] != 0.0:
+        return None
     if tuple(old.layer_names) != tuple(new.layer_names):
         raise SystemExit(f"{path}: the layers differ from the cached entry's; refusing to upgrade")
     for name, values in new.layer_statistics.items():
         if name in old.layer_statistics and not np.array_equal(old.layer_statistics[name], values):
             raise SystemExit(f"{path}: structure statistic {name} differs from the cached value")
     for name, value in new.network_statistics.items():
+        if name == COUNTER:
+            continue
         if name in old.network_statistics and old.network_statistics[name] != value:
             raise SystemExit(f"{path}: structure statistic {name} differs from the cached value")
     merged = NetworkStatistics(tuple(old.layer_names), {**old.layer_statistics, **new.layer_statistics},
-                               {**old.network_statistics, **new.network_statistics})
+                               {**new.network_statistics, **old.network_statistics,
+                                **{name: value for name, value in new.network_statistics.items()
+                                   if name not in old.network_statistics}})
     expected = set(registered(grasp=False))
     have = set(merged.layer_statistics) | set(merged.network_statistics)
     if have != expected:
@@ -110,7 +121,7 @@ def main(argv=None) -> int:
     target = ProbeCache(root)
     upgraded: list[tuple[list[str], NetworkStatistics]] = []
     started = time.perf_counter()
-    kept = 0
+    kept = probed_in_full = 0
     for folder in old_folders(root):
         if arguments.space and folder.parts[-3] != arguments.space:
             continue
@@ -136,12 +147,16 @@ def main(argv=None) -> int:
                 continue
             new = structure_statistics(space, arch, dataset, int(batch), int(seed))
             merged = merge(old, new, path)
+            if merged is None:  # a non-finite structure value: the whole bank again
+                merged = probe_network(space, arch, dataset, int(batch), int(seed), device="cpu")
+                probed_in_full += 1
             target.store(space, int(index), dataset, int(batch), int(seed), merged, **key)
             upgraded.append(([space, index, dataset, batch, seed, arch], merged))
             done += 1
         print(f"{folder.relative_to(root)}: {done} upgraded to bank {new_version}", file=sys.stderr, flush=True)
     seconds = time.perf_counter() - started
-    print(f"upgraded {len(upgraded)} entries in {seconds:.0f} s ({kept} already at bank 4 left as they were)")
+    print(f"upgraded {len(upgraded)} entries in {seconds:.0f} s ({kept} already at bank 4 left as they were, "
+          f"{probed_in_full} probed in full because the structure pass gave a non-finite value)")
     chosen = random.Random(arguments.seed).sample(upgraded, min(arguments.check, len(upgraded)))
     failures = 0
     for (space, index, dataset, batch, seed, arch), merged in chosen:
