@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from greenmachine.errors import GMError
+from greenmachine.errors import ArgumentError, GMError
 from greenmachine.events import (
     PHASE_COMPARISON, PHASE_EVALUATION, PHASE_SEARCH, Event, LogMessage, NetworkFound, RunStarted, SearchProgress,
 )
@@ -230,7 +230,8 @@ def run_search(settings: SearchSettings, sink: Callable[[Event], None], out: Pat
     from greenmachine.probe.phase import ProbePhase
 
     if out is not None and Path(out).exists() and (not Path(out).is_dir() or any(Path(out).iterdir())):
-        raise GMError(f"--out {out} exists and is not empty: a search writes a new folder (choose another --out)")
+        raise ArgumentError("{0} {folder} exists and is not empty: a search writes a new folder (choose another {0})",
+                            "out", folder=out)
     plan = plan_search(settings)
     device = resolve_device(settings.device)
     name = f"search-{settings.strategy}"
