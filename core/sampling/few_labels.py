@@ -3,8 +3,9 @@
 Called by :func:`greenmachine.sampling.samples.draw_samples` when a profile sets ``sampling.labels = N``
 (``gm run PROFILE --labels N``), so the run controller, ``gm probe``, ``gm baselines``, the
 exclusion of a proxy's own networks in ``gm eval`` and multi-task runs all draw the same
-networks; by :mod:`greenmachine.settings.profile` (the checks on ``sampling.labels``); and by
-``scripts/few_labels.py`` (test τ against N).
+networks; and by ``scripts/few_labels.py`` (test τ against N). The check of ``sampling.labels``
+and its limits live with the other profile checks (:mod:`greenmachine.settings.checks`) and are
+re-exported here.
 
 The protocol, for a space of ``S`` networks, ``N`` labels and ``sampling.test = T``:
 
@@ -43,13 +44,13 @@ import numpy as np
 
 from greenmachine.errors import GMError
 from greenmachine.sampling.sets import Samples, stratum_of
+from greenmachine.settings.checks import (  # noqa: F401  (re-exported: the profile checks own the limits)
+    MIN_LABELS,
+    MIN_SEARCH,
+    MIN_VALIDATION,
+    check_labels,
+)
 
-MIN_LABELS = 10
-"""Smallest ``sampling.labels`` (five search and five validation networks)."""
-MIN_SEARCH = 5
-"""Smallest search sample of a labelled split."""
-MIN_VALIDATION = 5
-"""Smallest validation sample of a labelled split."""
 MIN_TEST = 10
 """Fewest test networks a labelled draw must leave."""
 VALIDATION_SHARE = 1.0 / 3.0
@@ -58,19 +59,6 @@ TEST_REST = "rest"
 """``Samples.test_mode`` when the test set is every unlabelled network of the space."""
 TEST_RANDOM = "random"
 """``Samples.test_mode`` when the test set is a uniform random sample drawn before the labels."""
-
-
-def check_labels(labels: int, source: str = "sampling.labels") -> None:
-    """Raise one clear error when ``labels`` is neither 0 (off) nor at least :data:`MIN_LABELS`.
-
-    Raises
-    ------
-    GMError
-        ``labels`` between 1 and ``MIN_LABELS - 1`` (or negative).
-    """
-    if labels != 0 and labels < MIN_LABELS:
-        raise GMError(f"{source} must be 0 (off) or at least {MIN_LABELS} labelled networks "
-                      f"({MIN_SEARCH} search and {MIN_VALIDATION} validation at least), got {labels}")
 
 
 def split_sizes(labels: int) -> tuple[int, int]:

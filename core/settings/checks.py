@@ -4,6 +4,8 @@ Called by :func:`greenmachine.settings.profile.profile_from_mapping` for every `
 and every ``--set`` override. Each failure is one :class:`greenmachine.errors.ProfileError` line
 naming the file and the key. The limits (seeds, tree sizes, initial depths) are also read by
 the evolution and proxy-tree code, which re-export them from :mod:`greenmachine.settings.profile`.
+:func:`check_labels` and the few-label limits are also read by :mod:`greenmachine.sampling.few_labels`
+(which re-exports them) and the repeats, so the profile check sits below sampling.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import math
 import re
 from typing import Any
 
-from greenmachine.errors import ProfileError
+from greenmachine.errors import GMError, ProfileError
 from greenmachine.probe.registry import statistic_names
 
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -57,6 +59,13 @@ MAX_TREE_SIZE_SETTING = 2000
 doubles it at most; a subtree mutation adds at most ``2**MAX_INITIAL_DEPTH_SETTING``)."""
 MAX_INITIAL_DEPTH_SETTING = 10
 """Largest ``evolution.init_max_depth`` (a full binary tree of this depth has 1023 nodes)."""
+MIN_LABELS = 10
+"""Smallest ``sampling.labels`` (five search and five validation networks; see
+:mod:`greenmachine.sampling.few_labels`)."""
+MIN_SEARCH = 5
+"""Smallest search sample of a labelled split."""
+MIN_VALIDATION = 5
+"""Smallest validation sample of a labelled split."""
 _MAXIMUM: dict[tuple[str, str], float] = {
     ("sampling", "strata"): 1000,
     ("sampling", "search"): 1_000_000,
@@ -177,7 +186,6 @@ def _check_value(source: str, section: str, key: str, expected: Any, value: Any)
 
 def check_cost_table(source: str, space: str) -> None:
     """``evolution.cost_weight > 0`` needs measured pass costs, with joules, for ``space``."""
-    from greenmachine.errors import GMError
     from greenmachine.probe.costs import space_costs
 
     try:
@@ -187,3 +195,16 @@ def check_cost_table(source: str, space: str) -> None:
     if any(joules is None for _, joules in table.passes.values()):
         raise ProfileError(f"{source}: evolution.cost_weight > 0: the pass costs of {space} have no joules "
                            "(measured without energy metering)")
+
+
+def check_labels(labels: int, source: str = "sampling.labels") -> None:
+    """Raise one clear error when ``labels`` is neither 0 (off) nor at least :data:`MIN_LABELS`.
+
+    Raises
+    ------
+    GMError
+        ``labels`` between 1 and ``MIN_LABELS - 1`` (or negative).
+    """
+    if labels != 0 and labels < MIN_LABELS:
+        raise GMError(f"{source} must be 0 (off) or at least {MIN_LABELS} labelled networks "
+                      f"({MIN_SEARCH} search and {MIN_VALIDATION} validation at least), got {labels}")

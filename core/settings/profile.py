@@ -26,6 +26,7 @@ from greenmachine.settings.checks import (  # noqa: F401  (the limits are re-exp
     _check_text,
     _check_value,
     check_cost_table,
+    check_labels,
 )
 
 #: Package the top-level ``profiles/`` folder is installed as (see setup.py).
@@ -365,8 +366,6 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>", bas
         raise ProfileError(f"{source}: probe.address is only for probe.executor = \"ray\"")
     sampling = profile.sampling
     if sampling.labels:
-        from greenmachine.sampling.few_labels import check_labels
-
         try:
             check_labels(sampling.labels)
         except GMError as error:
