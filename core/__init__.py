@@ -6,7 +6,7 @@ only from the ones below it:
 
     tui, api -> search, repeats -> run -> evolution, evaluation, report -> export, rundir, sampling
     -> proxies, baselines, settings -> probe -> benchmark -> proxy, spaces -> stats, energy, datadir
-    -> events, errors, files
+    -> events, errors, files, callable_package
 
 Data flows one way: benchmark + images -> probe (cached statistics) -> proxy formulas ->
 fitness (Kendall tau) -> evolution -> run directory -> reporters.
@@ -21,7 +21,7 @@ The Python API sits on top, beside the command line, over the same code (:mod:`g
     gm.load_proxy("tss-cifar10").score(model, images, labels)
 """
 
-import types
+from greenmachine.callable_package import CallablePackage
 
 __version__ = "0.1.0"
 
@@ -32,22 +32,6 @@ _CALLABLE_PACKAGES = ("search", "baselines")
 _PROXIES = ("load_proxy", "Proxy", "shipped_proxy_names")
 
 __all__ = [*_API, *_CALLABLE_PACKAGES, *_PROXIES, "CallablePackage", "__version__"]
-
-
-class CallablePackage(types.ModuleType):
-    """A sub-package that is also an API function of the same name.
-
-    ``greenmachine.search`` and ``greenmachine.baselines`` are packages (the zero-cost NAS, the
-    published proxies) and, called, the Python API's :func:`greenmachine.api.search` and
-    :func:`greenmachine.api.baselines`: ``greenmachine.search(proxy, budget=100)``. Each of the two
-    packages sets this class on itself, so importing it changes nothing else.
-    """
-
-    def __call__(self, *args, **kwargs):
-        """Call the API function of this package's name (see :mod:`greenmachine.api`)."""
-        from greenmachine import api
-
-        return getattr(api, self.__name__.rpartition(".")[2])(*args, **kwargs)
 
 
 def __getattr__(name: str):

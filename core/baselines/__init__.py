@@ -2,11 +2,11 @@
 (:mod:`.published`) and the reference implementations as their authors released them (:mod:`.reference`).
 
 The package is callable: ``greenmachine.baselines("quick")`` is the Python API's
-:func:`greenmachine.api.baselines` (:class:`greenmachine.CallablePackage`).
+:func:`greenmachine.api.baselines` (:class:`greenmachine.callable_package.CallablePackage`).
 """
 
 import sys
 
-from greenmachine import CallablePackage
+from greenmachine.callable_package import CallablePackage
 
 sys.modules[__name__].__class__ = CallablePackage

@@ -8,12 +8,12 @@ looked up after the search, the report) and :mod:`greenmachine.search.run` (the 
 run directory).
 
 The package is callable: ``greenmachine.search(proxy, budget=100)`` is the Python API's
-:func:`greenmachine.api.search` (:class:`greenmachine.CallablePackage`).
+:func:`greenmachine.api.search` (:class:`greenmachine.callable_package.CallablePackage`).
 """
 
 import sys
 
-from greenmachine import CallablePackage
+from greenmachine.callable_package import CallablePackage
 from greenmachine.search.run import SEARCH_FILE, SearchSettings, plan_search, run_search
 
 sys.modules[__name__].__class__ = CallablePackage

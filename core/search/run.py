@@ -65,8 +65,9 @@ class SearchSettings:
 
 
 def _check_int(name: str, value: Any, minimum: int) -> None:
+    """One setting of a search is an integer of at least ``minimum`` (the line names the argument)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise GMError(f"--{name} must be an integer >= {minimum}, got {value!r}")
+        raise ArgumentError("{0} must be an integer >= {minimum}, got {value!r}", name, minimum=minimum, value=value)
 
 
 @dataclass
@@ -101,8 +102,8 @@ def plan_search(settings: SearchSettings) -> _Plan:
 
     if settings.strategy not in STRATEGIES:
         raise GMError(f"unknown strategy {settings.strategy!r}; valid strategies: {', '.join(STRATEGIES)}")
-    for name, minimum in (("budget", 1), ("seed", 0), ("compare-seeds", 0), ("workers", 0)):
-        _check_int(name, getattr(settings, name.replace("-", "_")), minimum)
+    for name, minimum in (("budget", 1), ("seed", 0), ("compare_seeds", 0), ("workers", 0)):
+        _check_int(name, getattr(settings, name), minimum)
     constraint = parse_constraint(settings.constraint) if settings.constraint is not None else None
     guide = resolve_guide(settings.proxy)
     space = get_space(settings.space)
@@ -121,7 +122,7 @@ def plan_search(settings: SearchSettings) -> _Plan:
     check_budget(settings.budget, feasible)
     compare_budget = settings.compare_budget if settings.compare_budget is not None else min(settings.budget, 25)
     if settings.compare_seeds:
-        _check_int("compare-budget", compare_budget, 1)
+        _check_int("compare_budget", compare_budget, 1)
         check_budget(compare_budget, feasible)
     neighbour = None
     if settings.strategy == "evolution":
@@ -132,7 +133,7 @@ def plan_search(settings: SearchSettings) -> _Plan:
     proxy = guide.proxy
     batch_size = settings.batch_size or (proxy.batch_size if proxy is not None else 16)
     probe_seed = settings.probe_seed if settings.probe_seed is not None else (proxy.seed if proxy is not None else 0)
-    _check_int("batch-size", batch_size, 1)
+    _check_int("batch_size", batch_size, 1)
     probe = ProbeSettings(batch_size=batch_size, seed=probe_seed, device=settings.device,
                           cache_dir=settings.cache_dir, workers=settings.workers)
     guides = comparison_guides(guide) if settings.compare_seeds else [guide]

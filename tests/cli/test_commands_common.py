@@ -76,3 +76,20 @@ def test_core_names_the_keyword_gm_the_option():
     assert str(caught.value) == "n must be at least 10"
     result = runner.invoke(app, ["eval", "tss-cifar10", "--n", "5"])
     assert result.exit_code == 2 and result.output.strip() == "gm: error: --n must be at least 10"
+
+
+@pytest.mark.parametrize("arguments, keyword_line, option_line", [
+    (["--budget", "0"], "budget must be an integer >= 1, got 0", "--budget must be an integer >= 1, got 0"),
+    (["--budget", "5", "--compare-seeds", "1", "--compare-budget", "0"],
+     "compare_budget must be an integer >= 1, got 0", "--compare-budget must be an integer >= 1, got 0"),
+])
+def test_a_search_names_its_bad_setting_by_keyword_or_option(arguments, keyword_line, option_line):
+    from greenmachine.search.run import SearchSettings, plan_search
+
+    keywords = {"budget": 0} if arguments[1] == "0" else {"budget": 5, "compare_seeds": 1, "compare_budget": 0}
+    with pytest.raises(ArgumentError) as caught:
+        plan_search(SearchSettings(proxy="naswot", space="tss", dataset="cifar10", **keywords))
+    assert str(caught.value) == keyword_line
+    result = runner.invoke(app, ["search", "--proxy", "naswot", "--space", "tss", "--dataset", "cifar10",
+                                 "--no-energy", *arguments])
+    assert result.exit_code == 2 and result.output.strip() == f"gm: error: {option_line}"
