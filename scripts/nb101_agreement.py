@@ -3,7 +3,7 @@
 Run from the repository root::
 
     GM_DATA_DIR=../shared/data python scripts/nb101_agreement.py [--subset 100] [--subset-seed 0]
-        [--batch 16] [--seed 0] [--cache-dir DIR] [--json out.json]
+        [--batch 16] [--seed 0] [--cache-dir DIR] [--json out.json] [--no-grasp] [--no-reference]
 
 NAS-Bench-Suite-Zero published NASLib's scores of 11 proxies on 500 NAS-Bench-101 networks
 (the ``nb101`` space's table keeps them as columns, see :mod:`greenmachine.spaces.nb101`). This
@@ -79,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", default=None, help="probe cache (default: GM_CACHE_DIR or the user cache)")
     parser.add_argument("--reference-cache-dir", default=None, help="reference-baseline cache")
     parser.add_argument("--json", type=Path, default=None, help="also write the table as JSON")
+    parser.add_argument("--no-grasp", dest="grasp", action="store_false",
+                        help="leave out the GraSP pass (and the grasp row): the default bank's cache entries serve, "
+                             "so networks already probed by gm run or gm eval cost nothing")
+    parser.add_argument("--no-reference", dest="reference", action="store_false",
+                        help="leave out the authors'-code fisher (one more pass a network)")
     args = parser.parse_args(argv)
 
     import numpy as np
@@ -106,27 +111,38 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     statistics = probe_many(space, indices, "cifar10", args.batch, args.seed, "cpu",
-                            ProbeCache(args.cache_dir, grasp=True), grasp=True)
+                            ProbeCache(args.cache_dir, grasp=args.grasp), grasp=args.grasp)
     probe_seconds = time.perf_counter() - started
     ours = baseline_scores(statistics)
     for row, statistic in LAYER_SUMS.items():
         ours[row] = np.array([float(np.sum(item.layer_statistics[statistic])) for item in statistics])
-    started = time.perf_counter()
-    reference = reference_scores(space, indices, "cifar10", args.batch, args.seed, ["fisher"], "cpu",
-                                 ReferenceCache(args.reference_cache_dir))
-    reference_seconds = time.perf_counter() - started
-    ours["fisher (authors' code)"] = reference.values["fisher"]
+    reference_seconds, failures = 0.0, []
+    if args.reference:
+        started = time.perf_counter()
+        reference = reference_scores(space, indices, "cifar10", args.batch, args.seed, ["fisher"], "cpu",
+                                     ReferenceCache(args.reference_cache_dir))
+        reference_seconds = time.perf_counter() - started
+        ours["fisher (authors' code)"] = reference.values["fisher"]
+        failures = reference.failures
 
     sample = (f"random subset of {len(indices)} (seed {args.subset_seed})" if len(indices) < len(benchmark)
               else f"all {len(indices)}")
     print(f"NAS-Bench-101, {sample} of NAS-Bench-Suite-Zero's 500 networks; ground truth val_accuracy "
           f"(one training repeat). Ours: batch {args.batch}, probe seed {args.seed}, CPU, one thread "
-          f"(probe {probe_seconds:.0f} s, reference fisher {reference_seconds:.0f} s incl. cache hits); "
+          f"(probe {probe_seconds:.0f} s, reference fisher {reference_seconds:.0f} s incl. cache hits; "
+          f"GraSP pass {'run' if args.grasp else 'left out'}); "
           "NASLib: batch 64, CPU, one seed.")
     print(f"  {'proxy (ours)':36s} {'NASLib':10s} {'tau ours~NASLib':>15s} {'tau ours~acc':>12s} "
           f"{'tau NASLib~acc':>14s} {'n':>4s}")
     table = []
     for row, _how, theirs in PAIRS:
+        if row == "fisher (authors' code)" and not args.reference:
+            continue
+        if row == "grasp" and not args.grasp:
+            theirs_tau, n = kendall(naslib[theirs][indices], accuracy)
+            print(f"  {'grasp: not computed (--no-grasp)':36s} {theirs:10s} {'':>15s} {'':>12s} {theirs_tau:14.3f} {n:4d}")
+            table.append({"ours": None, "naslib": theirs, "tau_naslib_accuracy": theirs_tau, "n": n})
+            continue
         agreement, n = kendall(ours[row], naslib[theirs][indices])
         ours_tau, _ = kendall(ours[row], accuracy)
         theirs_tau, _ = kendall(naslib[theirs][indices], accuracy)
@@ -138,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         theirs_tau, n = kendall(naslib[proxy][indices], accuracy)
         print(f"  {'(none in our bank)':36s} {proxy:10s} {'':>15s} {'':>12s} {theirs_tau:14.3f} {n:4d}")
         table.append({"ours": None, "naslib": proxy, "tau_naslib_accuracy": theirs_tau, "n": n})
-    for line in reference.failures:
+    for line in failures:
         print(f"  reference failure: {line}")
     if args.json is not None:
         args.json.write_text(json.dumps({"networks": [int(i) for i in indices], "batch": args.batch,
