@@ -42,7 +42,7 @@ class SearchReporter:
 
 def search_command(
     proxy: Annotated[str, typer.Option("--proxy", help="A shipped proxy, a best_proxy.json / run directory, a baseline name, or 'random'.")],
-    space: Annotated[str, typer.Option("--space", help="Search space (tss, sss).")] = "tss",
+    space: Annotated[str, typer.Option("--space", help="A built-in search space: tss, sss, macro or nb101.")] = "tss",
     dataset: Annotated[str, typer.Option("--dataset", help="cifar10, cifar100 or ImageNet16-120.")] = "cifar10",
     budget: Annotated[int, typer.Option("--budget", help="Networks the search scores (cache hits count).")] = 100,
     strategy: Annotated[str, typer.Option("--strategy", help="sample (NASWOT protocol) or evolution (aging evolution, REA).")] = "sample",
