@@ -1,7 +1,8 @@
 """The run controller end to end on a tiny real-data slice.
 
-A session-wide probe cache in a temporary folder makes the later runs cache hits, so the
-whole file probes 32 TSS networks once (batch 8). Covers: the run directory contract,
+The module's copy of the session's tiny probe cache (``tiny_probe_cache`` in
+``tests/conftest.py``: the 32 TSS networks of the sample, batch 8, probed once per session)
+makes every run's probes cache hits. Covers: the run directory contract,
 report contents, energy spans (fake meter), stop + resume equals an uninterrupted run,
 and a seeded golden formula on real data.
 """
@@ -35,8 +36,8 @@ TINY = [
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("probe-cache")
+def cache_dir(tiny_probe_cache):
+    return tiny_probe_cache
 
 
 def tiny_profile(cache_dir, *extra):

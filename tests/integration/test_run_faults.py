@@ -1,8 +1,9 @@
 """Faults around the run directory: bad checkpoints, interrupts, resume, corrupt files and
 cache entries, and the happy paths of ``gm run``, ``gm eval``, ``gm baselines``, ``gm probe``.
 
-A module-wide probe cache (``GM_CACHE_DIR``) makes every run after the first all cache
-hits; the runs are tiny (32 TSS networks, batch 8, 4 generations of 12 trees).
+The module's copy of the session's tiny probe cache (``GM_CACHE_DIR``, ``tiny_probe_cache`` in
+``tests/conftest.py``) makes every run's probes cache hits; the runs are tiny (32 TSS networks,
+batch 8, 4 generations of 12 trees).
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def cache_dir(module_probe_cache):
-    return module_probe_cache
+def cache_dir(tiny_probe_cache):
+    return tiny_probe_cache
 
 
 def tiny_profile(*extra):
