@@ -342,6 +342,7 @@ def controller_run(run_dir, cache, kill_when=None, resume=False, stop_when=None,
     return sink
 
 
+@pytest.mark.usefixtures("no_figures")
 def test_killed_in_evolution_then_resumed_totals_every_part(cache_dir, tmp_path):
     from greenmachine.events import GenerationDone
     from greenmachine.report.build import run_parts

@@ -143,6 +143,7 @@ def test_truncated_checkpoint_error_is_printed_once(stopped_once, tmp_path):
 # -- interrupts and resume --------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("no_figures")
 def test_stop_during_probe_then_resume_equals_uninterrupted(uninterrupted, tmp_path):
     run_dir = tmp_path / "probe-stop"
     _, sink = run(run_dir, stop_when=lambda e: isinstance(e, ProbeProgress) and e.done == 5)
@@ -154,6 +155,7 @@ def test_stop_during_probe_then_resume_equals_uninterrupted(uninterrupted, tmp_p
     assert outcome(run_dir) == outcome(uninterrupted)
 
 
+@pytest.mark.usefixtures("no_figures")
 def test_resumed_report_counts_energy_and_time_of_every_part(uninterrupted, tmp_path):
     run_dir = stopped_after(2, tmp_path / "stopped")
     resume(run_dir)
@@ -267,6 +269,7 @@ def test_eval_unknown_statistic_fails_before_probing(uninterrupted, tmp_path, mo
 # -- happy paths ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("no_figures")
 def test_gm_run_happy_path(cache_dir, tmp_path):
     result = runner.invoke(app, ["run", "quick", *sum((["--set", o] for o in TINY), []), "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
