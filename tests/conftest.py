@@ -13,6 +13,10 @@ means every usable CPU, but the suite probes tiny samples, where starting a proc
 costs more than it saves, so ``GM_PROBE_WORKERS=1`` makes that default one worker here (and
 in the ``gm`` subprocesses the tests start). Tests of the pool and of Ray give ``workers``
 explicitly. Statistics are identical either way.
+
+Whole-run tests on the tiny TSS sample (:data:`TINY_SAMPLE`) start from ``tiny_probe_cache``:
+the module's copy of a cache probed once per session, so each module does not probe the same
+32 networks again.
 """
 
 from __future__ import annotations
@@ -61,6 +65,48 @@ def real_data() -> Path:
 def module_probe_cache(tmp_path_factory):
     """An empty probe cache for one test module, set as ``GM_CACHE_DIR`` while the module runs."""
     path = tmp_path_factory.mktemp("probe-cache")
+    previous = os.environ.get("GM_CACHE_DIR")
+    os.environ["GM_CACHE_DIR"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("GM_CACHE_DIR", None)
+    else:
+        os.environ["GM_CACHE_DIR"] = previous
+
+
+#: The tiny TSS sample many whole-run tests share: the ``quick`` profile (stratified, seed 0) with
+#: 12 search, 10 validation and 10 test networks, probed at batch 8 with probe seed 0.
+TINY_SAMPLE = ("sampling.search=12", "sampling.validation=10", "sampling.test=10", "probe.batch_size=8")
+
+
+@pytest.fixture(scope="session")
+def tiny_sample_cache(tmp_path_factory) -> Path:
+    """A probe cache holding the 32 networks of :data:`TINY_SAMPLE`, probed once per session.
+
+    Read-only: tests take their copy through :func:`tiny_probe_cache`. Probing these networks
+    is most of a tiny run's time, and several modules run the same sample.
+    """
+    from greenmachine.evaluation.evaluate import probe_profile
+    from greenmachine.events import ListSink
+    from greenmachine.settings.profile import load_profile
+
+    folder = tmp_path_factory.mktemp("tiny-sample-cache")
+    probe_profile(load_profile("quick", [*TINY_SAMPLE, f"probe.cache_dir='{folder}'"]), ListSink())
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_probe_cache(tiny_sample_cache, tmp_path_factory):
+    """The module's own copy of :func:`tiny_sample_cache`, set as ``GM_CACHE_DIR`` while the module runs.
+
+    A run of :data:`TINY_SAMPLE` finds every network in it (all cache hits), and the module may
+    damage its copy. Tests about computing networks (misses, energy per computed network) use a
+    cache of their own.
+    """
+    import shutil
+
+    path = tmp_path_factory.mktemp("probe-cache") / "cache"
+    shutil.copytree(tiny_sample_cache, path)
     previous = os.environ.get("GM_CACHE_DIR")
     os.environ["GM_CACHE_DIR"] = str(path)
     yield path

@@ -8,7 +8,7 @@ shortcut before a 1x1 convolution. Two deliberate differences that change no num
 final ReLU of the head is not in-place (the reference's is), so that activation hooks of the
 probe see the BatchNorm output unmodified; and ``avg_pool_3x3`` is :class:`AveragePool3x3`,
 which on the CPU adds the window's terms in the order of PyTorch's kernel, 3-5x faster and
-with bit-identical values and gradients (``tests/unit/spaces/test_average_pool.py``).
+with bit-identical values and gradients (``tests/unit/spaces/test_operations.py``).
 """
 
 from __future__ import annotations

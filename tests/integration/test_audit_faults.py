@@ -3,8 +3,9 @@ error line and a non-zero exit, or in correct behaviour.
 
 Faults are monkeypatched (an ``OSError`` with ``errno.EROFS`` or ``errno.ENOSPC`` raised by the
 write function), not made with ``chmod``: the tests may run as root, where a read-only mode does
-not stop a write. Runs are tiny (32 TSS networks, batch 8, 4 generations of 12 trees) and share a
-module-wide probe cache, so every run after the first is all cache hits.
+not stop a write. Runs are tiny (32 TSS networks, batch 8, 4 generations of 12 trees) and start from the
+module's copy of the session's tiny probe cache (``tiny_probe_cache`` in ``tests/conftest.py``),
+so their probes are cache hits; the kill tests that count computed networks use their own cache.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def one_error_line(result, fragment):
 
 
 @pytest.fixture(scope="module")
-def cache_dir(module_probe_cache):
-    return module_probe_cache
+def cache_dir(tiny_probe_cache):
+    return tiny_probe_cache
 
 
 @pytest.fixture(scope="module")
@@ -341,6 +342,7 @@ def controller_run(run_dir, cache, kill_when=None, resume=False, stop_when=None,
     return sink
 
 
+@pytest.mark.usefixtures("no_figures")
 def test_killed_in_evolution_then_resumed_totals_every_part(cache_dir, tmp_path):
     from greenmachine.events import GenerationDone
     from greenmachine.report.build import run_parts

@@ -28,8 +28,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("probe-cache")
+def cache(tiny_probe_cache):
+    return tiny_probe_cache
 
 
 @pytest.fixture(scope="module")

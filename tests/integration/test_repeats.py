@@ -1,8 +1,9 @@
 """Seed repeats: ``gm run PROFILE --seeds/--repeat/--probe-seeds``, the folder's summary and ``gm summary``.
 
-The fast tests make one tiny repeat folder (2 evolution seeds x probe seed 0, 30 TSS
-networks, batch 8, 4 generations of 12 trees) whose second run is stopped after one
-generation and then resumed, with a module-wide probe cache; the statistics are checked
+The fast tests make one tiny repeat folder (2 evolution seeds x probe seed 0, the 32 TSS
+networks of the shared tiny sample, batch 8, 4 generations of 12 trees) whose second run is
+stopped after one generation and then resumed, from the module's copy of the session's tiny
+probe cache (``tiny_probe_cache`` in ``tests/conftest.py``); the statistics are checked
 against figures recomputed from each run's own files. The slow test runs the 2 x 2 grid
 through ``gm`` in a subprocess and interrupts it with Ctrl-C.
 """
@@ -41,7 +42,7 @@ from greenmachine.tui.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = [
-    "sampling.strata=2", "sampling.search=10", "sampling.validation=10", "sampling.test=10", "probe.batch_size=8",
+    "sampling.search=12", "sampling.validation=10", "sampling.test=10", "probe.batch_size=8",
     "evolution.population=12", "evolution.generations=4", "energy.enabled=false",
 ]
 TINY_ARGUMENTS = sum((["--set", override] for override in TINY), [])
@@ -49,8 +50,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def cache_dir(module_probe_cache):
-    return module_probe_cache
+def cache_dir(tiny_probe_cache):
+    return tiny_probe_cache
 
 
 def stop_in_second_run(holder):
@@ -226,14 +227,14 @@ def test_summary_statistics_match_the_runs_own_files(resumed):
         assert math.isclose(statistics_[baseline]["test"]["mean"], statistics.mean(values), abs_tol=1e-9)
         assert statistics_[baseline]["validation"]["n"] == 2
     context = summary["context"]
-    assert context["sampling"]["sizes"] == {"search": 10, "validation": 10, "test": 10}
+    assert context["sampling"]["sizes"] == {"search": 12, "validation": 10, "test": 10}
     assert (context["evolution_seeds"], context["probe_seeds"], context["probe_batch_size"]) == ([0, 1], [0], 8)
     assert context["bank_versions"] and summary["energy"]["labels"] == ["not measured"]
 
 
 def test_summary_markdown_states_the_context(resumed):
     markdown = (resumed[0] / SUMMARY_MD_FILE).read_text()
-    for fragment in ("All 2 runs finished", "search n=10, validation n=10, test n=10", "probe seeds (minibatch and weights) 0",
+    for fragment in ("All 2 runs finished", "search n=12, validation n=10, test n=10", "probe seeds (minibatch and weights) 0",
                      "evolution seeds 0, 1", "fewer than the 3 x 2 the field reports", "(n=2)", "| **evolved** |"):
         assert fragment in markdown
 

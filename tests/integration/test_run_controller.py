@@ -1,7 +1,8 @@
 """The run controller end to end on a tiny real-data slice.
 
-A session-wide probe cache in a temporary folder makes the later runs cache hits, so the
-whole file probes 32 TSS networks once (batch 8). Covers: the run directory contract,
+The module's copy of the session's tiny probe cache (``tiny_probe_cache`` in
+``tests/conftest.py``: the 32 TSS networks of the sample, batch 8, probed once per session)
+makes every run's probes cache hits. Covers: the run directory contract,
 report contents, energy spans (fake meter), stop + resume equals an uninterrupted run,
 and a seeded golden formula on real data.
 """
@@ -35,8 +36,8 @@ TINY = [
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("probe-cache")
+def cache_dir(tiny_probe_cache):
+    return tiny_probe_cache
 
 
 def tiny_profile(cache_dir, *extra):
@@ -116,6 +117,7 @@ def test_report_gives_the_top_of_ranking_of_every_proxy(first_run):
         assert naswot["top1_rank"] == 1 + int((accuracy > naswot["top1_accuracy"]).sum())
 
 
+@pytest.mark.usefixtures("no_figures")
 def test_a_weighted_fitness_run_names_its_metric(first_run, cache_dir, tmp_path):
     """fitness.metric = weighted_kendall runs on the one-space controller (the probes are cache hits)."""
     controller, run_dir, _ = run(tiny_profile(cache_dir, "fitness.metric='weighted_kendall'"), tmp_path / "weighted")
@@ -154,12 +156,14 @@ def test_report_rebuilds_from_run_directory(first_run):
     assert "## Energy" in markdown and original["best_proxy"]["formula"] in markdown
 
 
+@pytest.mark.usefixtures("no_figures")
 def test_second_run_is_all_cache_hits(cache_dir, tmp_path, first_run):
     _, _, sink = run(tiny_profile(cache_dir), tmp_path / "again")
     progress = sink.of_type(ProbeProgress)
     assert progress[-1].cache_hits == progress[-1].total
 
 
+@pytest.mark.usefixtures("no_figures")
 def test_same_seed_same_best_formula_golden(first_run, cache_dir, tmp_path):
     """Seeded golden test on a fixed real-data slice (TSS, cifar10, stratified seed 0)."""
     _, run_dir, _ = first_run
@@ -173,6 +177,7 @@ def test_same_seed_same_best_formula_golden(first_run, cache_dir, tmp_path):
 GOLDEN_FORMULA = "weighted_path_count_log"
 
 
+@pytest.mark.usefixtures("no_figures")
 def test_stop_then_resume_equals_uninterrupted(first_run, cache_dir, tmp_path):
     _, run_dir, _ = first_run
     uninterrupted = json.loads((run_dir / rundir.BEST_PROXY_FILE).read_text())
@@ -203,6 +208,7 @@ def test_resume_without_checkpoint_is_clear_error(tmp_path):
         resume_controller(tmp_path, ListSink())
 
 
+@pytest.mark.usefixtures("no_figures")
 def test_meter_startup_is_resolved_and_closed_by_the_run(cache_dir, tmp_path, first_run):
     from greenmachine.energy import MeterStartup
 

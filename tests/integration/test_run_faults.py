@@ -1,8 +1,9 @@
 """Faults around the run directory: bad checkpoints, interrupts, resume, corrupt files and
 cache entries, and the happy paths of ``gm run``, ``gm eval``, ``gm baselines``, ``gm probe``.
 
-A module-wide probe cache (``GM_CACHE_DIR``) makes every run after the first all cache
-hits; the runs are tiny (32 TSS networks, batch 8, 4 generations of 12 trees).
+The module's copy of the session's tiny probe cache (``GM_CACHE_DIR``, ``tiny_probe_cache`` in
+``tests/conftest.py``) makes every run's probes cache hits; the runs are tiny (32 TSS networks,
+batch 8, 4 generations of 12 trees).
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def cache_dir(module_probe_cache):
-    return module_probe_cache
+def cache_dir(tiny_probe_cache):
+    return tiny_probe_cache
 
 
 def tiny_profile(*extra):
@@ -142,6 +143,7 @@ def test_truncated_checkpoint_error_is_printed_once(stopped_once, tmp_path):
 # -- interrupts and resume --------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("no_figures")
 def test_stop_during_probe_then_resume_equals_uninterrupted(uninterrupted, tmp_path):
     run_dir = tmp_path / "probe-stop"
     _, sink = run(run_dir, stop_when=lambda e: isinstance(e, ProbeProgress) and e.done == 5)
@@ -153,6 +155,7 @@ def test_stop_during_probe_then_resume_equals_uninterrupted(uninterrupted, tmp_p
     assert outcome(run_dir) == outcome(uninterrupted)
 
 
+@pytest.mark.usefixtures("no_figures")
 def test_resumed_report_counts_energy_and_time_of_every_part(uninterrupted, tmp_path):
     run_dir = stopped_after(2, tmp_path / "stopped")
     resume(run_dir)
@@ -266,6 +269,7 @@ def test_eval_unknown_statistic_fails_before_probing(uninterrupted, tmp_path, mo
 # -- happy paths ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("no_figures")
 def test_gm_run_happy_path(cache_dir, tmp_path):
     result = runner.invoke(app, ["run", "quick", *sum((["--set", o] for o in TINY), []), "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
