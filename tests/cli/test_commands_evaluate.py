@@ -7,7 +7,8 @@ scored on the profile's test sample next to the baselines. The built-in NAS-Benc
 space is exercised the same way in a slow test. Every misuse of the options is one error
 line. ``gm probe`` prints the time and energy core measured
 (:func:`greenmachine.evaluation.probe_cost.metered_probe`), here through a fake meter of
-known watts, so the figures are checked exactly.
+known watts, so the figures are checked exactly; ``--no-energy`` (the time only) is checked on
+the session's tiny probe cache (``tiny_probe_cache``), whose networks are all cached.
 """
 
 from __future__ import annotations
@@ -154,8 +155,11 @@ def test_probe_prints_the_energy_per_probed_network_core_measured(tmp_path: Path
     assert lines[-1].startswith("time 2.0 s, energy 30.0 J (0.008 Wh) on this machine (cpu: fake")  # none probed
 
 
-def test_probe_without_energy_prints_the_time_only(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["probe", str(_custom_profile(tmp_path)), "--no-energy"])
+def test_probe_without_energy_prints_the_time_only(tiny_probe_cache: Path) -> None:
+    """On the tiny TSS sample of ``tests/conftest.py`` (``TINY_SAMPLE``): its module copy of the cache has them all."""
+    sample = ["sampling.search=12", "sampling.validation=10", "sampling.test=10", "probe.batch_size=8"]
+    result = runner.invoke(app, ["probe", "quick", *(part for item in sample for part in ("--set", item)), "--no-energy"])
     assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-2].startswith(f"probed 32 networks (32 were cached) into {tiny_probe_cache}")
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("time ") and last.endswith(" s") and "energy" not in last
