@@ -202,7 +202,8 @@ async def test_fake_run_updates_every_widget():
 
 
 async def test_pause_blocks_the_engine_and_stop_ends_it_stopped():
-    app = create_app("quick", controller_factory=factory(probe_total=400, delay=0.01))
+    # one event per 50 ms: a run of 20 s unless stopped, without flooding the app with redraws
+    app = create_app("quick", controller_factory=factory(probe_total=400, delay=0.05))
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: FakeController.instances and len(FakeController.instances[-1].emitted) > 3)
         fake = FakeController.instances[-1]
