@@ -188,7 +188,7 @@ def test_run_directory_contract(tmp_path):
 
 @pytest.mark.parametrize("changes, message", [
     ({"proxy": "no-such-proxy"}, "no proxy"),
-    ({"budget": 0}, "--budget"),
+    ({"budget": 0}, "budget must be an integer >= 1"),
     ({"budget": SIZE + 1}, "larger than"),
     ({"constraint": "edgegpu_energy<=1"}, "no network"),
     ({"constraint": "edgegpu_power<=1"}, "unknown hardware metric"),
