@@ -123,6 +123,7 @@ def test_a_proxy_without_a_file_is_one_error():
 def test_interrupt_leaves_a_resumable_run(toy, tmp_path):
     """A first interrupt stops after the generation; resume() ends as an uninterrupted run."""
     events = []
+    before = signal.getsignal(signal.SIGINT)  # default_int_handler, or SIG_IGN under a background job
 
     def interrupt_once(event):
         events.append(event)
@@ -135,7 +136,7 @@ def test_interrupt_leaves_a_resumable_run(toy, tmp_path):
     assert run_dir == tmp_path / "stopped" and (run_dir / "checkpoint.json").is_file()
     assert not (run_dir / "report.json").exists()
     assert [e.status for e in events if isinstance(e, RunFinished)] == ["stopped"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+    assert signal.getsignal(signal.SIGINT) == before  # the caller's handler is put back
 
     resumed = gm.resume(run_dir)
     whole = gm.design("toy", "cifar10", out=tmp_path / "whole", **TOY)
