@@ -11,7 +11,9 @@ images (:func:`greenmachine.benchmark.images.image_identity`, a content hash). L
 
 Each file loads with ``numpy.load(allow_pickle=False)`` and holds ``key`` (the key fields
 as text, the arch string included, so a table whose rows moved cannot serve stale values), ``layer_names``, ``layer_statistic_names``, ``layer_values`` (statistics x
-layers float64), ``network_statistic_names``, ``network_values`` and ``checksum`` (SHA-256
+layers float64), ``network_statistic_names``, ``network_values``, ``undefined_names`` and
+``undefined_reasons`` (the statistics the probe could not define for this network, and why;
+entries written before these two fields read as having none) and ``checksum`` (SHA-256
 of all the other arrays). Writes are atomic (temporary file in the same folder, ``fsync``,
 ``os.replace``), so concurrent processes see either no file or a whole one. A file that
 cannot be read, fails its checksum or carries another key is reported once (appended to
@@ -36,6 +38,9 @@ from greenmachine.stats.table import NetworkStatistics
 FORMAT = "greenmachine-probe-cache-1"
 _FIELDS = ("format", "key", "layer_names", "layer_statistic_names", "layer_values",
            "network_statistic_names", "network_values")
+#: Fields written since the undefined statistics are cached (an entry without them reads as
+#: having none, as before); when present they enter the checksum.
+_UNDEFINED_FIELDS = ("undefined_names", "undefined_reasons")
 
 
 def default_cache_root(cache_dir: str | os.PathLike | None = None, variable: str = "GM_CACHE_DIR",
@@ -90,7 +95,7 @@ def prepare_cache_root(root: str | os.PathLike, setting: str = "probe.cache_dir 
 
 def _checksum(arrays: dict[str, np.ndarray]) -> str:
     digest = hashlib.sha256()
-    for name in _FIELDS:
+    for name in _FIELDS + tuple(field for field in _UNDEFINED_FIELDS if field in arrays):
         array = np.ascontiguousarray(arrays[name])
         digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
         digest.update(array.tobytes())
@@ -183,6 +188,7 @@ class ProbeCache:
                 if missing:
                     raise ValueError(f"missing {', '.join(missing)}")
                 arrays = {name: stored[name] for name in _FIELDS}
+                arrays.update({name: stored[name] for name in _UNDEFINED_FIELDS if name in stored.files})
                 checksum = str(stored["checksum"])
         except FileNotFoundError:
             self.misses += 1
@@ -216,6 +222,10 @@ class ProbeCache:
             network_values = np.asarray(arrays["network_values"], dtype=np.float64)
             if network_values.shape != (len(network_names),):
                 raise ValueError("network value shape mismatch")
+            undefined_names = [str(n) for n in arrays.get("undefined_names", np.array([], dtype=str)).tolist()]
+            undefined_reasons = [str(r) for r in arrays.get("undefined_reasons", np.array([], dtype=str)).tolist()]
+            if len(undefined_names) != len(undefined_reasons):
+                raise ValueError("undefined statistics and reasons differ in number")
         except (ValueError, TypeError, IndexError) as exc:
             self._report(path, str(exc))
             self.misses += 1
@@ -227,7 +237,8 @@ class ProbeCache:
             layer_statistics[name] = array
         self.hits += 1
         return NetworkStatistics(names, layer_statistics,
-                                 {name: float(v) for name, v in zip(network_names, network_values)})
+                                 {name: float(v) for name, v in zip(network_names, network_values)},
+                                 dict(zip(undefined_names, undefined_reasons)))
 
     def store(self, space: str, index: int, dataset: str, batch_size: int, seed: int,
               statistics: NetworkStatistics, *, arch: str = "", device: str = "cpu", images: str = "") -> Path:
@@ -242,6 +253,7 @@ class ProbeCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         layer_names = sorted(statistics.layer_statistics)
         network_names = sorted(statistics.network_statistics)
+        undefined = {str(name): str(reason) for name, reason in sorted(dict(statistics.undefined).items())}
         count = len(statistics.layer_names)
         layer_values = np.zeros((len(layer_names), count), dtype=np.float64)
         for row, name in enumerate(layer_names):
@@ -255,6 +267,8 @@ class ProbeCache:
             "network_statistic_names": np.array(network_names, dtype=str).reshape(len(network_names)),
             "network_values": np.array([statistics.network_statistics[n] for n in network_names],
                                        dtype=np.float64).reshape(len(network_names)),
+            "undefined_names": np.array(list(undefined), dtype=str).reshape(len(undefined)),
+            "undefined_reasons": np.array([undefined[n] for n in undefined], dtype=str).reshape(len(undefined)),
         }
         arrays["checksum"] = np.array(_checksum(arrays))
         with atomic_writer(path) as handle:

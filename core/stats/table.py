@@ -34,7 +34,7 @@ class NetworkStatistics:
         and SWAP of a network without ReLU-family activations, every main-pass statistic of
         a network whose logits are not finite). Their stored values are placeholders (0) so
         tables stay finite; a scorer that reads one gives NaN and says why
-        (:meth:`greenmachine.proxies.Proxy.scores_of`). Not stored in the probe cache, not compared.
+        (:meth:`greenmachine.proxies.Proxy.scores_of`). Stored in the probe cache; not compared.
     """
 
     layer_names: tuple[str, ...]

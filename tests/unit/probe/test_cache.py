@@ -157,3 +157,44 @@ def test_two_processes_share_one_cache(tmp_path):
     assert cache.problems == []
     leftovers = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".npz"]
     assert leftovers == []
+
+
+def _statistics(undefined: dict[str, str]) -> NetworkStatistics:
+    layer = np.array([1.0, 2.0])
+    layer.setflags(write=False)
+    return NetworkStatistics(("conv", "classifier"), {"weight_l2_norm": layer},
+                             {"naswot": 0.0, "swap": 0.0, "parameter_count": 10.0}, undefined)
+
+
+def test_undefined_statistics_survive_the_cache(tmp_path):
+    """A statistic the probe could not define (e.g. NASWOT of a ReLU-less model) stays undefined on a hit."""
+    cache = ProbeCache(tmp_path)
+    undefined = {"naswot": "no ReLU-family activation", "swap": "no ReLU-family activation"}
+    cache.store("tss", 3, "cifar10", 8, 0, _statistics(undefined), arch="a")
+    loaded = cache.load("tss", 3, "cifar10", 8, 0, arch="a")
+    assert loaded is not None and dict(loaded.undefined) == undefined
+    cache.store("tss", 4, "cifar10", 8, 0, _statistics({}), arch="b")
+    assert dict(cache.load("tss", 4, "cifar10", 8, 0, arch="b").undefined) == {}
+
+
+def test_an_entry_written_before_undefined_was_cached_still_loads(tmp_path):
+    import greenmachine.probe.cache as cache_module
+
+    cache = ProbeCache(tmp_path)
+    path = cache.store("tss", 5, "cifar10", 8, 0, _statistics({"naswot": "why"}), arch="c")
+    with np.load(path, allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in cache_module._FIELDS}
+    arrays["checksum"] = np.array(cache_module._checksum(arrays))  # the older layout: no undefined fields
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+    loaded = cache.load("tss", 5, "cifar10", 8, 0, arch="c")
+    assert loaded is not None and dict(loaded.undefined) == {} and cache.problems == []
+    # a changed reason fails the checksum like any other damage
+    path = cache.store("tss", 6, "cifar10", 8, 0, _statistics({"naswot": "why"}), arch="d")
+    with np.load(path, allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    arrays["undefined_reasons"] = np.array(["another reason"])
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+    assert cache.load("tss", 6, "cifar10", 8, 0, arch="d") is None
+    assert len(cache.problems) == 1 and "checksum mismatch" in cache.problems[0]
