@@ -15,7 +15,6 @@ import re
 from typing import Any
 
 from greenmachine.errors import GMError, ProfileError
-from greenmachine.probe.registry import statistic_names
 
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("sampling", "mode"): ("random", "stratified"),
@@ -101,7 +100,13 @@ _MAY_BE_EMPTY = {("evolution", "exclude_statistics")}
 
 
 def _check_statistic_names(where: str, names: tuple[str, ...]) -> None:
-    """Every name is a registered statistic, none twice."""
+    """Every name is a registered statistic, none twice.
+
+    The bank is read only here, when a profile names statistics: loading it imports torch,
+    which every other profile load (and so ``gm``'s error paths) does without.
+    """
+    from greenmachine.probe.registry import statistic_names
+
     known = set(statistic_names(grasp=True))
     unknown = [name for name in names if name not in known]
     if unknown:
