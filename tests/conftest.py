@@ -21,6 +21,7 @@ the module's copy of a cache probed once per session, so each module does not pr
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -61,17 +62,26 @@ def real_data() -> Path:
     return folder
 
 
+@contextlib.contextmanager
+def _cache_dir_set(path: Path):
+    """``GM_CACHE_DIR`` is ``path`` inside the block, and what it was before after it."""
+    previous = os.environ.get("GM_CACHE_DIR")
+    os.environ["GM_CACHE_DIR"] = str(path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("GM_CACHE_DIR", None)
+        else:
+            os.environ["GM_CACHE_DIR"] = previous
+
+
 @pytest.fixture(scope="module")
 def module_probe_cache(tmp_path_factory):
     """An empty probe cache for one test module, set as ``GM_CACHE_DIR`` while the module runs."""
     path = tmp_path_factory.mktemp("probe-cache")
-    previous = os.environ.get("GM_CACHE_DIR")
-    os.environ["GM_CACHE_DIR"] = str(path)
-    yield path
-    if previous is None:
-        os.environ.pop("GM_CACHE_DIR", None)
-    else:
-        os.environ["GM_CACHE_DIR"] = previous
+    with _cache_dir_set(path):
+        yield path
 
 
 #: The tiny TSS sample many whole-run tests share: the ``quick`` profile (stratified, seed 0) with
@@ -107,13 +117,8 @@ def tiny_probe_cache(tiny_sample_cache, tmp_path_factory):
 
     path = tmp_path_factory.mktemp("probe-cache") / "cache"
     shutil.copytree(tiny_sample_cache, path)
-    previous = os.environ.get("GM_CACHE_DIR")
-    os.environ["GM_CACHE_DIR"] = str(path)
-    yield path
-    if previous is None:
-        os.environ.pop("GM_CACHE_DIR", None)
-    else:
-        os.environ["GM_CACHE_DIR"] = previous
+    with _cache_dir_set(path):
+        yield path
 
 
 @pytest.fixture
