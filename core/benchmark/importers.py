@@ -56,6 +56,23 @@ def _create_nats_api(archive_path: Path, space: SearchSpace) -> Any:
         ) from None
 
 
+def _write_validated(out_path: Path, data: bytes, validate: Callable[[], Any], what: str) -> Path:
+    """Write ``data`` atomically, read it back with ``validate``; a file that fails is removed.
+
+    Raises
+    ------
+    GMError
+        The written ``what`` (``table``, ``image file``) failed ``validate``.
+    """
+    atomic_write_bytes(out_path, data)
+    try:
+        validate()
+    except DataFileError as exc:
+        out_path.unlink(missing_ok=True)
+        raise GMError(f"the imported {what} failed validation and was removed: {exc}") from None
+    return out_path
+
+
 def _fmt(value: Any) -> str:
     v = float(value)
     return repr(v) if np.isfinite(v) else ""
@@ -164,13 +181,7 @@ def import_nats_tables(
             progress(i + 1, total)
 
     data = gzip.compress(buf.getvalue().encode("utf-8"), compresslevel=9, mtime=0)
-    atomic_write_bytes(out_path, data)
-    try:
-        read_table(out_path, space, expected_rows=total)
-    except DataFileError as exc:
-        out_path.unlink(missing_ok=True)
-        raise GMError(f"the imported table failed validation and was removed: {exc}") from None
-    return out_path
+    return _write_validated(out_path, data, lambda: read_table(out_path, space, expected_rows=total), "table")
 
 
 # --------------------------------------------------------------------------- benchmark JSON files
@@ -225,13 +236,8 @@ def import_benchmark_json(source: Path | str, space: str | SearchSpace, out_dir:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     out_path = out_dir / search_space.table_file
-    atomic_write_bytes(out_path, gzip.compress(text, compresslevel=9, mtime=0))
-    try:
-        read_table(out_path, search_space)
-    except DataFileError as exc:
-        out_path.unlink(missing_ok=True)
-        raise GMError(f"the imported table failed validation and was removed: {exc}") from None
-    return out_path
+    return _write_validated(out_path, gzip.compress(text, compresslevel=9, mtime=0),
+                            lambda: read_table(out_path, search_space), "table")
 
 
 # --------------------------------------------------------------------------- CIFAR archives
@@ -410,13 +416,7 @@ def import_cifar_archive(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     np.savez_compressed(buf, images=img, labels=lab, class_names=np.array(class_names, dtype=str))
-    atomic_write_bytes(out_path, buf.getvalue())
-    try:
-        read_image_file(out_path, dataset)
-    except DataFileError as exc:
-        out_path.unlink(missing_ok=True)
-        raise GMError(f"the imported image file failed validation and was removed: {exc}") from None
-    return out_path
+    return _write_validated(out_path, buf.getvalue(), lambda: read_image_file(out_path, dataset), "image file")
 
 
 __all__ = [
