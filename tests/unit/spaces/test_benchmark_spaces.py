@@ -58,16 +58,21 @@ def test_macro_table_is_the_distinct_networks(macro) -> None:
     assert 45 < macro.accuracy("cifar10").min() < 46 and 93 < macro.accuracy("cifar10").max() < 94
 
 
-@pytest.mark.parametrize("position", POSITIONS)
-def test_macro_built_networks_match_table(macro, position) -> None:
-    space = get_space("macro")
-    arch = macro.arch_strings[position]
+def _check_built_network(space_name: str, benchmark, position: int) -> None:
+    """The built network has the table's parameter count (in millions) and gives finite logits."""
+    space = get_space(space_name)
+    arch = benchmark.arch_strings[position]
     model = space.build(arch, "cifar10")
-    expected = round(macro.params("cifar10")[position] * 1e6)
+    expected = round(benchmark.params("cifar10")[position] * 1e6)
     assert count_parameters(model) == space.parameter_count(arch, "cifar10") == expected
     with torch.no_grad():
         logits = model(torch.randn(2, 3, 32, 32))
     assert logits.shape == (2, 10) and torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("position", POSITIONS)
+def test_macro_built_networks_match_table(macro, position) -> None:
+    _check_built_network("macro", macro, position)
 
 
 def test_macro_canonical_form() -> None:
@@ -140,14 +145,7 @@ def test_nb101_table(nb101) -> None:
 
 @pytest.mark.parametrize("position", (0, 1, 250, -1))
 def test_nb101_built_networks_match_table(nb101, position) -> None:
-    space = get_space("nb101")
-    arch = nb101.arch_strings[position]
-    model = space.build(arch, "cifar10")
-    expected = round(nb101.params("cifar10")[position] * 1e6)
-    assert count_parameters(model) == space.parameter_count(arch, "cifar10") == expected
-    with torch.no_grad():
-        logits = model(torch.randn(2, 3, 32, 32))
-    assert logits.shape == (2, 10) and torch.isfinite(logits).all()
+    _check_built_network("nb101", nb101, position)
 
 
 def test_nb101_naslib_key_round_trip() -> None:
