@@ -121,6 +121,24 @@ def tiny_probe_cache(tiny_sample_cache, tmp_path_factory):
         yield path
 
 
+@pytest.fixture(scope="session")
+def synthetic_problem():
+    """120 synthetic networks whose target is mean(layer_statistic_01) * network_statistic_02.
+
+    ``(search table, search target, validation table, validation target)`` with 80 / 40
+    networks: the evolution tests' problem, with a known answer. Read-only.
+    """
+    from greenmachine.proxy.evaluate import evaluate_population
+    from greenmachine.proxy.generate import synthetic_table
+    from greenmachine.proxy.tree import Apply, LayerStatistic, NetworkStatistic
+
+    table = synthetic_table(120, 5, 3, 4, 12, seed=7, extreme=False)
+    truth = Apply("multiply", (Apply("mean", (LayerStatistic("layer_statistic_01"),)),
+                               NetworkStatistic("network_statistic_02")))
+    target = evaluate_population([truth], table)[0]
+    return table.subset(range(0, 80)), target[:80], table.subset(range(80, 120)), target[80:]
+
+
 @pytest.fixture
 def one_torch_thread():
     """Run the test with one torch thread (probe timings and values as the profiles' probes)."""

@@ -15,9 +15,6 @@ from greenmachine.evolution import Evolution
 from greenmachine.probe import costs
 from greenmachine.probe.costs import ProbeCost, probe_cost, proxy_cost_rows, space_costs, write_space_costs
 from greenmachine.probe.registry import PASSES
-from greenmachine.proxy.evaluate import evaluate_population
-from greenmachine.proxy.generate import synthetic_table
-from greenmachine.proxy.tree import Apply, LayerStatistic, NetworkStatistic
 from greenmachine.rundir.directory import RunDirectory
 from greenmachine.rundir.rows import HallOfFameRow
 from greenmachine.settings.profile import Profile, profile_from_mapping
@@ -87,13 +84,9 @@ def test_shipped_proxy_costs_against_the_whole_bank():
 # -- the cost term of the fitness ------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def problem():
-    """Synthetic networks; the target is mean(layer_statistic_01) * network_statistic_02."""
-    table = synthetic_table(120, 5, 3, 4, 12, seed=7, extreme=False)
-    truth = Apply("multiply", (Apply("mean", (LayerStatistic("layer_statistic_01"),)),
-                               NetworkStatistic("network_statistic_02")))
-    target = evaluate_population([truth], table)[0]
-    return table.subset(range(0, 80)), target[:80], table.subset(range(80, 120)), target[80:]
+def problem(synthetic_problem):
+    """The shared synthetic problem (tests/conftest.py: 80 search / 40 validation networks)."""
+    return synthetic_problem
 
 
 def fake_cost(tree) -> ProbeCost:

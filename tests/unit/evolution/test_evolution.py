@@ -11,8 +11,6 @@ from greenmachine.errors import GMError
 from greenmachine.evolution import Evolution
 from greenmachine.stats.fitness import kendall_tau_b
 from greenmachine.proxy.evaluate import evaluate_population
-from greenmachine.proxy.generate import synthetic_table
-from greenmachine.proxy.tree import Apply, LayerStatistic, NetworkStatistic
 from greenmachine.settings.profile import EvolutionSettings
 
 torch.set_num_threads(1)
@@ -21,12 +19,9 @@ GOLDEN_FORMULA = "mean(((tanh(layer_statistic_01) * |network_statistic_02|) * la
 
 
 @pytest.fixture(scope="module")
-def problem():
-    """120 synthetic networks; the target is mean(layer_statistic_01) * network_statistic_02."""
-    table = synthetic_table(120, 5, 3, 4, 12, seed=7, extreme=False)
-    truth = Apply("multiply", (Apply("mean", (LayerStatistic("layer_statistic_01"),)), NetworkStatistic("network_statistic_02")))
-    target = evaluate_population([truth], table)[0]
-    return table.subset(range(0, 80)), target[:80], table.subset(range(80, 120)), target[80:]
+def problem(synthetic_problem):
+    """The shared synthetic problem (tests/conftest.py: 80 search / 40 validation networks)."""
+    return synthetic_problem
 
 
 def _evolution(problem, **overrides):

@@ -8,22 +8,16 @@ import torch
 from greenmachine.errors import GMError, ProfileError
 from greenmachine.evolution import Evolution
 from greenmachine.probe.passes.graph import GRAPH_STATISTICS
-from greenmachine.proxy.evaluate import evaluate_population
-from greenmachine.proxy.generate import synthetic_table
-from greenmachine.proxy.tree import Apply, LayerStatistic, NetworkStatistic
+from greenmachine.proxy.tree import LayerStatistic, NetworkStatistic
 from greenmachine.settings.profile import EvolutionSettings, load_profile, load_profile_text
 
 torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")
-def problem():
-    """80 synthetic networks whose target reads layer_statistic_01 and network_statistic_02."""
-    table = synthetic_table(80, 5, 3, 4, 12, seed=7, extreme=False)
-    truth = Apply("multiply", (Apply("mean", (LayerStatistic("layer_statistic_01"),)),
-                               NetworkStatistic("network_statistic_02")))
-    target = evaluate_population([truth], table)[0]
-    return table.subset(range(0, 50)), target[:50], table.subset(range(50, 80)), target[50:]
+def problem(synthetic_problem):
+    """The shared synthetic problem (tests/conftest.py: 80 search / 40 validation networks)."""
+    return synthetic_problem
 
 
 def _names(tree) -> set[str]:
