@@ -288,13 +288,18 @@ def bank(model, images, labels):
     return probe_model(model, images, labels, 0)
 
 
+def _fisher_times_fan_in(model, statistics) -> float:
+    """The bank's per-layer fisher, each times its layer's fan-in (the reference's broadcast), summed."""
+    modules = dict(model.named_modules())
+    return sum(value * math.prod(modules[name].weight.shape[1:])
+               for name, value in zip(statistics.layer_names, statistics.layer_statistics["fisher"]))
+
+
 def test_fisher_bank_agrees_on_conv_only_net_after_the_broadcast_factor():
     images, labels = batch()
     model = build("conv_only")
     statistics = bank(model, images, labels)
-    modules = dict(model.named_modules())
-    rescaled = sum(value * math.prod(modules[name].weight.shape[1:])
-                   for name, value in zip(statistics.layer_names, statistics.layer_statistics["fisher"]))
+    rescaled = _fisher_times_fan_in(model, statistics)
     same(score("fisher", model, images, labels), rescaled)
     assert statistics.network_statistics["fisher_total"] < rescaled / 5  # the factor is 27 / 36 here
 
@@ -303,9 +308,7 @@ def test_fisher_bank_differs_with_a_linear_head():
     images, labels = batch()
     model = build("conv_bn")
     statistics = bank(model, images, labels)
-    modules = dict(model.named_modules())
-    rescaled = sum(value * math.prod(modules[name].weight.shape[1:])
-                   for name, value in zip(statistics.layer_names, statistics.layer_statistics["fisher"]))
+    rescaled = _fisher_times_fan_in(model, statistics)
     assert abs(score("fisher", model, images, labels) - rescaled) > 1e-3 * abs(rescaled)
 
 
