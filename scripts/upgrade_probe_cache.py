@@ -34,10 +34,10 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from greenmachine.benchmark.images import image_identity, minibatch  # noqa: E402
+from greenmachine.benchmark.images import image_identity  # noqa: E402
 from greenmachine.probe.cache import ProbeCache  # noqa: E402
-from greenmachine.probe.engine import _space_layers, build_initialised, probe_model, probe_network  # noqa: E402
-from greenmachine.probe.registry import STRUCTURE, bank_version, registered  # noqa: E402
+from greenmachine.probe.engine import probe_network  # noqa: E402
+from greenmachine.probe.registry import bank_version, registered  # noqa: E402
 from greenmachine.stats.table import NetworkStatistics  # noqa: E402
 
 #: The statistic that counts the others' non-finite values.
@@ -56,9 +56,7 @@ def read_key(path: Path) -> list[str]:
 
 def structure_statistics(space: str, arch: str, dataset: str, batch_size: int, seed: int) -> NetworkStatistics:
     """The structure pass alone, on the network and minibatch an entry was probed with."""
-    images, labels = minibatch(dataset, batch_size, seed)
-    model = build_initialised(space, arch, dataset, seed, "cpu")
-    return probe_model(model, images, labels, seed, layers=_space_layers(space, model), only=set())
+    return probe_network(space, arch, dataset, batch_size, seed, device="cpu", only=set())
 
 
 def merge(old: NetworkStatistics, new: NetworkStatistics, path: Path) -> NetworkStatistics | None:

@@ -260,7 +260,7 @@ def _space_layers(space, model: nn.Module):
 
 
 def probe_network(space: str, arch: str, dataset: str, batch_size: int, seed: int,
-                  device: str = "auto", grasp: bool = False) -> NetworkStatistics:
+                  device: str = "auto", grasp: bool = False, *, only: set[str] | None = None) -> NetworkStatistics:
     """Probe one network at initialisation on one seeded real minibatch.
 
     Parameters
@@ -279,11 +279,13 @@ def probe_network(space: str, arch: str, dataset: str, batch_size: int, seed: in
         ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:i]"``.
     grasp : bool
         Also run the optional GraSP pass (see :func:`probe_model`).
+    only : set of str, optional
+        Run only these passes besides the structure pass (see :func:`probe_model`).
 
     Returns
     -------
     NetworkStatistics
-        Every statistic of the bank (finite float64).
+        Every statistic of the bank (finite float64), or those of ``only``'s passes.
 
     Raises
     ------
@@ -298,7 +300,7 @@ def probe_network(space: str, arch: str, dataset: str, batch_size: int, seed: in
     images, labels = minibatch(dataset, batch_size, seed)
     model = build_initialised(space, arch, dataset, seed, resolved)
     return probe_model(model, images.to(resolved), labels.to(resolved), seed, grasp,
-                       layers=_space_layers(space, model))
+                       layers=_space_layers(space, model), only=only)
 
 
 def probe_many(space, arch_indices: Sequence[int | str], dataset: str, batch_size: int, seed: int,
