@@ -293,7 +293,7 @@ def _fmt(value: Any, digits: int = 3) -> str:
 
 
 def top_cells(row: Mapping[str, Any]) -> list[str]:
-    """The top-of-ranking cells of one proxy row: P@1%, P@5%, P@10%, top-1 accuracy, top-1 rank.
+    """The top-of-ranking cells of one proxy row: P@1%, P@5%, P@10%, top-1 accuracy, top-1 rank, top-10 < median.
 
     A row written before these figures existed (an old report) shows dashes.
     """
@@ -303,6 +303,8 @@ def top_cells(row: Mapping[str, Any]) -> list[str]:
     cells.append(_fmt(row.get("top1_accuracy"), 2))
     rank = row.get("top1_rank")
     cells.append("–" if rank is None else (f"{rank:.0f}" if float(rank).is_integer() else f"{rank:.1f}"))
+    below = row.get("top10_below_median")
+    cells.append("–" if below is None else (f"{below:.0f}" if float(below).is_integer() else f"{below:.1f}"))
     return cells
 
 
@@ -312,6 +314,7 @@ def top_note(result: Mapping[str, Any]) -> str:
     size_text = f" ({' / '.join(str(v) for v in sizes.values())} of the {result.get('n')} networks)" if sizes else ""
     return (f"P@k%: share of the k % best-scored networks{size_text} that are among the k % most accurate; "
             "top-1: true accuracy and rank (1 = best) of the network each proxy scores highest; "
+            "top-10 < median: how many of the 10 best-scored networks are less accurate than the median network; "
             "NaN/inf scores rank last; ties count as their expected value.")
 
 
@@ -404,8 +407,8 @@ def render_markdown(report: Mapping[str, Any], figures: Sequence[tuple[str, str]
             "",
             f"## Held-out test sample — {dataset} (n = {result['n']}, {_test_sampling(sampling)})",
             "",
-            "| proxy | Kendall τ | Spearman ρ | P@1% | P@5% | P@10% | top-1 acc | top-1 rank |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| proxy | Kendall τ | Spearman ρ | P@1% | P@5% | P@10% | top-1 acc | top-1 rank | top-10 < median |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
             f"| **evolved** | **{result['evolved']['kendall_tau']:.4f}** | **{result['evolved']['spearman_rho']:.4f}** | "
             + " | ".join(f"**{cell}**" for cell in top_cells(result["evolved"])) + " |",
         ]

@@ -13,6 +13,10 @@ figures here look at the top only, as the zero-cost-proxy literature reports the
   networks of equal accuracy share the best of their ranks).
 * ``top1_tied``: how many networks share the highest score (1 for a proxy without a tie
   at the top), and ``nonfinite_scores``: how many scores are NaN or infinite.
+* ``top10_below_median``: how many of the 10 networks the proxy scores highest (all of them
+  in a set of fewer than 10) are less accurate than the set's median network: 0 is what a
+  searcher needs, and it is what Kendall tau cannot see when a proxy puts a handful of
+  degenerate networks first.
 
 Ties and non-finite scores, honestly: a score that is NaN or +-inf (a formula that
 overflowed) ranks *last*, tied with every other non-finite score. Ties (in the scores or in
@@ -42,8 +46,11 @@ TOP_PERCENTS: tuple[int, ...] = (1, 5, 10)
 PRECISION_KEYS: dict[int, str] = {percent: f"precision_at_{percent}pct" for percent in TOP_PERCENTS}
 """The JSON key of each top fraction's precision."""
 
+TOP_COUNT: int = 10
+"""How many best-scored networks ``top10_below_median`` looks at."""
+
 TOP_KEYS: tuple[str, ...] = (*PRECISION_KEYS.values(), "top1_accuracy", "top1_rank", "top1_tied",
-                             "nonfinite_scores")
+                             "top10_below_median", "nonfinite_scores")
 """Every key :func:`top_of_ranking` returns, in order."""
 
 
@@ -87,7 +94,8 @@ def top_of_ranking(scores: Any, accuracy: Any) -> dict[str, float | int | None]:
     dict
         :data:`TOP_KEYS`: the precisions (0..1) and ``top1_accuracy`` / ``top1_rank``
         (floats: expected values over random tie-breaking; ``None`` where undefined),
-        ``top1_tied`` (int or ``None``) and ``nonfinite_scores`` (int).
+        ``top1_tied`` (int or ``None``), ``top10_below_median`` (float: expected count, or
+        ``None``) and ``nonfinite_scores`` (int).
 
     Raises
     ------
@@ -118,7 +126,9 @@ def top_of_ranking(scores: Any, accuracy: Any) -> dict[str, float | int | None]:
     result["top1_accuracy"] = float(accuracy[first].mean())
     result["top1_rank"] = float(ranks.mean())
     result["top1_tied"] = int(first.sum())
+    below = accuracy < np.median(accuracy)
+    result["top10_below_median"] = float((_inclusion(key, min(TOP_COUNT, count)) * below).sum())
     return result
 
 
-__all__ = ["PRECISION_KEYS", "TOP_KEYS", "TOP_PERCENTS", "top_count", "top_of_ranking", "top_sizes"]
+__all__ = ["PRECISION_KEYS", "TOP_COUNT", "TOP_KEYS", "TOP_PERCENTS", "top_count", "top_of_ranking", "top_sizes"]

@@ -69,11 +69,11 @@ def _print_correlations(title: str, rows: dict, result: Optional[dict] = None) -
 
     typer.echo(title)
     typer.echo(f"  {'proxy':24s} {'Kendall tau':>12s} {'Spearman rho':>13s} {'P@1%':>5s} {'P@5%':>5s} {'P@10%':>5s} "
-               f"{'top-1 acc':>9s} {'rank':>6s}")
+               f"{'top-1 acc':>9s} {'rank':>6s} {'top-10<median':>13s}")
     for name, values in rank_rows(rows):
         top = top_cells(values)
         typer.echo(f"  {name:24s} {tau_text(values['kendall_tau']):>12s} {tau_text(values['spearman_rho']):>13s} "
-                   f"{top[0]:>5s} {top[1]:>5s} {top[2]:>5s} {top[3]:>9s} {top[4]:>6s}")
+                   f"{top[0]:>5s} {top[1]:>5s} {top[2]:>5s} {top[3]:>9s} {top[4]:>6s} {top[5]:>13s}")
     if result is not None:
         typer.echo(f"  {top_note(result)}")
 

@@ -93,7 +93,7 @@ def test_report_carries_context_and_baselines(first_run):
     assert energy["methods"]["cpu"] and energy["phases"]["generation"]["spans"] == 4
     markdown = (run_dir / rundir.REPORT_MD_FILE).read_text()
     assert "n = 10" in markdown and "Kendall" in markdown and "estimated" not in markdown.split("## Energy")[0]
-    assert "| P@1% | P@5% | P@10% | top-1 acc | top-1 rank |" in markdown and "(1 / 1 / 1 of the 10 networks)" in markdown
+    assert "| P@1% | P@5% | P@10% | top-1 acc | top-1 rank | top-10 < median |" in markdown and "(1 / 1 / 1 of the 10 networks)" in markdown
 
 
 def test_report_gives_the_top_of_ranking_of_every_proxy(first_run):

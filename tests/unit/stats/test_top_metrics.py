@@ -42,6 +42,23 @@ def test_hand_made_precisions_and_top_network():
     assert (result["top1_accuracy"], result["top1_rank"]) == (0.0, 20.0)
 
 
+def test_top_ten_below_median_counts_poor_networks_scored_first():
+    accuracy = np.arange(40, dtype=float)  # median 19.5: networks 0..19 are below it
+    scores = accuracy.copy()
+    assert top_of_ranking(scores, accuracy)["top10_below_median"] == 0.0
+    scores[[0, 3, 7]] = [100.0, 99.0, 98.0]  # three poor networks put first, as a degenerate formula does
+    assert top_of_ranking(scores, accuracy)["top10_below_median"] == 3.0
+    assert top_of_ranking(-accuracy, accuracy)["top10_below_median"] == 10.0
+    # a tie across the tenth place counts as its expected value: 2 places for 4 tied networks, 2 of them poor
+    scores = accuracy.copy()
+    scores[[1, 2, 38, 39]] = 50.0  # networks 1, 2 (poor) and 38, 39 (the best) tie above the rest
+    scores[30:38] = np.arange(60.0, 68.0)  # eight good networks first
+    assert top_of_ranking(scores, accuracy)["top10_below_median"] == 1.0
+    # fewer than ten networks: all of them are the top
+    small = top_of_ranking(np.arange(5.0), np.array([5.0, 4.0, 3.0, 2.0, 1.0]))
+    assert small["top10_below_median"] == 2.0
+
+
 def test_a_tie_is_its_expected_value_never_the_listing_order():
     accuracy = np.array([9.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 0.0])
     scores = np.array([5.0, 5.0, 0, 0, 0, 0, 0, 0, 0, 0])  # the best and the second worst tie first
@@ -150,6 +167,8 @@ def test_bounds_and_permutation_invariance(pairs, random):
     assert 1.0 <= result["top1_rank"] <= len(pairs)
     assert accuracy.min() <= result["top1_accuracy"] <= accuracy.max()
     assert 1 <= result["top1_tied"] <= len(pairs)
+    poor = int((accuracy < np.median(accuracy)).sum())
+    assert 0.0 <= result["top10_below_median"] <= min(10, poor) + 1e-9
     # a strictly increasing map of the scores changes nothing
     squashed = np.where(np.isfinite(scores), np.arctan(scores / 1e6), scores)
     if len(np.unique(squashed[np.isfinite(squashed)])) == len(np.unique(scores[np.isfinite(scores)])):
