@@ -15,7 +15,8 @@ Algorithm
   sample, the minimum (or, with ``aggregate="mean"``, the mean) over datasets or tasks when
   several are given (:func:`greenmachine.stats.fitness.kendall_tau_b`, :func:`greenmachine.stats.aggregate.aggregate_taus`; NaN/inf/constant scores get ``-1``). Selection uses
   the penalised fitness ``tau - parsimony * size``. With ``metric="weighted_kendall"``
-  (``fitness.metric``) the top-weighted :func:`greenmachine.stats.fitness.weighted_kendall_tau` takes the
+  (``fitness.metric``) the top-weighted :func:`greenmachine.stats.fitness.weighted_kendall_tau`, with
+  ``metric="kendall_top"`` the top-guarded :func:`greenmachine.stats.fitness.guarded_kendall_tau`, takes the
   place of tau-b everywhere in the search (search and validation fitness).
 * Optional cost term (``cost_weight > 0``, with a ``probe_cost`` per tree): the fitness
   that selects, keeps the best tree of each size and chooses the final proxy is

@@ -100,7 +100,7 @@ class Evolution:
             raise GMError("evolution.cost_weight > 0 needs the probe cost of each formula (no pass-cost table)")
         #: How the per-table taus become one fitness (``min``, ``mean`` or ``margin``; :func:`greenmachine.stats.aggregate.aggregate_taus`).
         self.aggregate = aggregate
-        #: The correlation each table's fitness is (``kendall`` or ``weighted_kendall``; :func:`greenmachine.stats.fitness.rank_fitness`).
+        #: The correlation each table's fitness is (``kendall``, ``weighted_kendall`` or ``kendall_top``; :func:`greenmachine.stats.fitness.rank_fitness`).
         self.metric = metric
         if metric not in FITNESS_METRICS:
             raise GMError(f"unknown fitness metric {metric!r} (choose from {', '.join(FITNESS_METRICS)})")

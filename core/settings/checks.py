@@ -22,7 +22,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("probe", "executor"): ("local", "ray"),
     ("fitness", "aggregate"): ("min", "mean", "margin"),
     ("fitness", "normalise"): ("none", "rank", "zscore"),
-    ("fitness", "metric"): ("kendall", "weighted_kendall"),  # greenmachine.stats.fitness.FITNESS_METRICS
+    ("fitness", "metric"): ("kendall", "weighted_kendall", "kendall_top"),  # greenmachine.stats.fitness.FITNESS_METRICS
 }
 _MINIMUM: dict[tuple[str, str], float] = {
     ("sampling", "strata"): 1,

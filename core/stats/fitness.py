@@ -13,7 +13,10 @@ next to tau. :func:`multi_dataset_fitness` is the minimum tau over several datas
 :func:`weighted_kendall_tau` (``fitness.metric = "weighted_kendall"``, via
 :func:`rank_fitness`) is a top-weighted alternative fitness: the hyperbolically weighted tau
 of :func:`scipy.stats.weightedtau`, batched the same way, which weighs most the pairs that
-involve a proxy's first choices or the truly best networks.
+involve a proxy's first choices or the truly best networks. :func:`guarded_kendall_tau`
+(``fitness.metric = "kendall_top"``) is tau less the share of the proxy's best-scored tenth
+that is below the sample's median accuracy: it punishes exactly the failure a search meets,
+a few poor networks scored first.
 
 Worst fitness: a row whose scores contain NaN or infinity (float64 overflow in a formula),
 or are constant (tau undefined), gets :data:`WORST_FITNESS` ``= -1.0``, the lowest value
@@ -319,8 +322,80 @@ def weighted_kendall_tau(scores: torch.Tensor, target: torch.Tensor, invalid: fl
     return torch.where(ok, (first + second) / 2.0, result)
 
 
-FITNESS_METRICS: tuple[str, ...] = ("kendall", "weighted_kendall")
-"""Accepted values of ``fitness.metric``: :func:`kendall_tau_b` or :func:`weighted_kendall_tau`."""
+TOP_FRACTION_PERCENT = 10
+"""The best-scored share of a sample that :func:`guarded_kendall_tau` checks, in percent."""
+
+
+def top_below_median_share(scores: torch.Tensor, target: torch.Tensor, percent: int = TOP_FRACTION_PERCENT
+                           ) -> torch.Tensor:
+    """Share of each row's ``percent`` % best-scored networks whose target is below the median target.
+
+    ``k = ceil(percent % of N)``, at least 1; a tie across the k-th place counts as its
+    expected value under a random tie-break (as :mod:`greenmachine.stats.top_metrics`), so
+    the share never depends on the order the networks are listed in. The median is the
+    midpoint of the two middle targets for an even ``N``. Rows must be finite.
+
+    Parameters
+    ----------
+    scores : torch.Tensor
+        ``(P, N)`` (or ``(N,)``) finite proxy scores.
+    target : torch.Tensor
+        ``(N,)`` ground truth.
+    percent : int
+        The top share checked, in percent.
+
+    Returns
+    -------
+    torch.Tensor
+        float64 ``(P,)`` in ``[0, 1]``.
+    """
+    rows = _as_rows(scores)
+    target = torch.as_tensor(target, dtype=torch.float64).to(rows.device).reshape(-1)
+    count = rows.shape[1]
+    size = max(1, -(-int(percent) * count // 100))
+    ordered = target.sort().values
+    median = (ordered[(count - 1) // 2] + ordered[count // 2]) / 2.0
+    below = (target < median).to(torch.float64)
+    threshold = rows.sort(dim=1, descending=True).values[:, size - 1:size]
+    above = rows > threshold
+    at = rows == threshold
+    places_left = size - above.sum(dim=1, keepdim=True)
+    chance = above.to(torch.float64) + at.to(torch.float64) * places_left / at.sum(dim=1, keepdim=True)
+    return ((chance * below).sum(dim=1) / size).clamp(0.0, 1.0)
+
+
+def guarded_kendall_tau(scores: torch.Tensor, target: torch.Tensor, invalid: float = WORST_FITNESS) -> torch.Tensor:
+    """Kendall tau-b less the share of the best-scored tenth that is below the median accuracy.
+
+    ``kendall_tau_b(row) - top_below_median_share(row)``: a proxy that ranks the sample well
+    but puts poor networks (below the sample's median) among its first tenth loses up to 1
+    for it; a proxy whose first tenth is all above the median keeps its tau. Range
+    ``[-2, 1]``; rows :func:`kendall_tau_b` cannot score get ``invalid``.
+
+    Parameters
+    ----------
+    scores, target, invalid :
+        As :func:`kendall_tau_b`.
+
+    Returns
+    -------
+    torch.Tensor
+        float64 ``(P,)``.
+    """
+    rows, target, result, valid = _prepare(scores, target, invalid)
+    if valid is None:
+        return result
+    tau = kendall_tau_b(rows, target, invalid)
+    # the rows tau is defined for: finite, not constant, against a target that is not constant
+    ok = valid & (rows.amax(dim=1) > rows.amin(dim=1)) & bool(target.max() > target.min())
+    if not bool(ok.any()):
+        return result
+    return torch.where(ok, tau - top_below_median_share(rows, target), result)
+
+
+FITNESS_METRICS: tuple[str, ...] = ("kendall", "weighted_kendall", "kendall_top")
+"""Accepted values of ``fitness.metric``: :func:`kendall_tau_b`, :func:`weighted_kendall_tau` or
+:func:`guarded_kendall_tau`."""
 
 
 def rank_fitness(scores: torch.Tensor, target: torch.Tensor, metric: str = "kendall",
@@ -331,8 +406,9 @@ def rank_fitness(scores: torch.Tensor, target: torch.Tensor, metric: str = "kend
     ----------
     scores, target, invalid :
         As :func:`kendall_tau_b`.
-    metric : {"kendall", "weighted_kendall"}
-        :func:`kendall_tau_b` (the default) or the top-weighted :func:`weighted_kendall_tau`.
+    metric : {"kendall", "weighted_kendall", "kendall_top"}
+        :func:`kendall_tau_b` (the default), the top-weighted :func:`weighted_kendall_tau` or
+        :func:`guarded_kendall_tau` (tau less the share of the best-scored tenth below the median).
 
     Raises
     ------
@@ -343,6 +419,8 @@ def rank_fitness(scores: torch.Tensor, target: torch.Tensor, metric: str = "kend
         return kendall_tau_b(scores, target, invalid)
     if metric == "weighted_kendall":
         return weighted_kendall_tau(scores, target, invalid)
+    if metric == "kendall_top":
+        return guarded_kendall_tau(scores, target, invalid)
     raise ValueError(f"unknown fitness metric {metric!r} (choose from {', '.join(FITNESS_METRICS)})")
 
 

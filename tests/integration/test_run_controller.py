@@ -118,14 +118,16 @@ def test_report_gives_the_top_of_ranking_of_every_proxy(first_run):
 
 
 @pytest.mark.usefixtures("no_figures")
-def test_a_weighted_fitness_run_names_its_metric(first_run, cache_dir, tmp_path):
-    """fitness.metric = weighted_kendall runs on the one-space controller (the probes are cache hits)."""
-    controller, run_dir, _ = run(tiny_profile(cache_dir, "fitness.metric='weighted_kendall'"), tmp_path / "weighted")
-    assert controller.evolution.metric == "weighted_kendall" and first_run[0].evolution.metric == "kendall"
+@pytest.mark.parametrize("metric, label", [("weighted_kendall", "weighted Kendall τ (top-weighted fitness)"),
+                                           ("kendall_top", "(top-guarded fitness)")])
+def test_a_top_aware_fitness_run_names_its_metric(first_run, cache_dir, tmp_path, metric, label):
+    """fitness.metric = weighted_kendall or kendall_top runs on the one-space controller (the probes are cache hits)."""
+    controller, run_dir, _ = run(tiny_profile(cache_dir, f"fitness.metric='{metric}'"), tmp_path / metric)
+    assert controller.evolution.metric == metric and first_run[0].evolution.metric == "kendall"
     report = rundir.RunDirectory(run_dir).read_report()
-    assert report["best_proxy"]["fitness_metric"] == "weighted_kendall"
-    assert report["profile"]["fitness"]["metric"] == "weighted_kendall"
-    assert "weighted Kendall τ (top-weighted fitness) search" in (run_dir / rundir.REPORT_MD_FILE).read_text()
+    assert report["best_proxy"]["fitness_metric"] == metric
+    assert report["profile"]["fitness"]["metric"] == metric
+    assert f"{label} search" in (run_dir / rundir.REPORT_MD_FILE).read_text()
     assert first_run[0].directory.read_report()["best_proxy"]["fitness_metric"] == "kendall"
 
 

@@ -7,8 +7,9 @@ import pytest
 import torch
 from scipy.stats import kendalltau, spearmanr, weightedtau
 
-from greenmachine.stats.fitness import (WORST_FITNESS, kendall_tau_b, multi_dataset_fitness, rank_fitness, spearman_rho,
-                          weighted_kendall_tau)
+from greenmachine.stats.fitness import (WORST_FITNESS, guarded_kendall_tau, kendall_tau_b, multi_dataset_fitness,
+                                        rank_fitness, spearman_rho, top_below_median_share, weighted_kendall_tau)
+from greenmachine.stats.top_metrics import top_count
 
 torch.set_num_threads(1)
 
@@ -123,3 +124,48 @@ def test_weighted_kendall_punishes_poor_networks_scored_first_more_than_tau():
     tau = kendall_tau_b(degenerate, target).item()
     weighted = weighted_kendall_tau(degenerate, target).item()
     assert tau > 0.95 and weighted < 0.75  # measured: 0.960 and 0.691
+
+
+def test_guarded_kendall_is_tau_less_the_poor_share_of_the_best_scored_tenth():
+    target = torch.arange(300, dtype=torch.float64)
+    degenerate = target.clone()
+    degenerate[:3] = 1000.0 + torch.arange(3, dtype=torch.float64)  # the three worst scored highest
+    tau = kendall_tau_b(degenerate, target).item()
+    # the best-scored tenth is 30 networks, 3 of them below the median
+    assert top_below_median_share(degenerate, target).item() == pytest.approx(3 / 30, abs=1e-15)
+    assert guarded_kendall_tau(degenerate, target).item() == pytest.approx(tau - 0.1, abs=1e-12)
+    assert guarded_kendall_tau(target, target).item() == pytest.approx(1.0)
+    assert guarded_kendall_tau(-target, target).item() == pytest.approx(-2.0)
+    assert torch.equal(rank_fitness(degenerate, target, "kendall_top"), guarded_kendall_tau(degenerate, target))
+
+
+def test_guarded_kendall_invalid_rows_ties_and_bad_input():
+    target = torch.arange(10, dtype=torch.float64)
+    scores = torch.stack([
+        torch.full((10,), 3.0, dtype=torch.float64),
+        torch.arange(10, dtype=torch.float64).where(torch.arange(10) != 4, torch.tensor(float("nan"), dtype=torch.float64)),
+        torch.arange(10, dtype=torch.float64),
+    ])
+    guarded = guarded_kendall_tau(scores, target)
+    assert guarded[:2].tolist() == [WORST_FITNESS] * 2 and guarded[2] == pytest.approx(1.0)
+    assert guarded_kendall_tau(scores, torch.zeros(10, dtype=torch.float64)).tolist() == [WORST_FITNESS] * 3
+    with pytest.raises(ValueError, match="networks"):
+        guarded_kendall_tau(scores, target[:5])
+    # k = 1 of 10; networks 0 (poor) and 9 (best) tie first: the poor one is first half the time
+    tied = torch.zeros(10, dtype=torch.float64)
+    tied[[0, 9]] = 5.0
+    assert top_below_median_share(tied, target).item() == 0.5
+
+
+@pytest.mark.parametrize("trial", range(6))
+def test_top_below_median_share_matches_the_top_of_ranking_figure_definition(trial):
+    """The batched share equals a plain count over a stable sort where there is no tie at the k-th place."""
+    rng = np.random.default_rng(300 + trial)
+    count = int(rng.integers(2, 400))
+    target = rng.normal(size=count)
+    rows = rng.normal(size=(4, count))
+    size = top_count(count, 10)
+    shares = top_below_median_share(torch.tensor(rows), torch.tensor(target)).numpy()
+    for row, share in zip(rows, shares):
+        first = np.argsort(-row, kind="stable")[:size]
+        assert share == pytest.approx(float((target[first] < np.median(target)).mean()), abs=1e-12)
