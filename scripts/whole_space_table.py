@@ -2,7 +2,9 @@
 
 Each argument is ``LABEL=PATH`` where PATH is a JSON file written by ``gm eval --json``.
 Files sharing a LABEL (the same protocol with different evolution or probe seeds) are
-aggregated into mean ± sample sd with the number of files stated; a label with one file
+aggregated into mean ± sample sd with the number of files stated (the top-of-ranking
+columns, P@1 %, P@10 %, the accuracy of the network scored first and how many of the 10
+best-scored networks are below the space's median accuracy: their mean over the files); a label with one file
 prints its single value. Baselines are read from every file of a dataset: their τ differs
 between files only by the networks each proxy's run excluded (its own search/validation
 networks), so they are printed as the range (lowest–highest) over those files.
@@ -51,6 +53,29 @@ def span(values: list[float]) -> str:
     return f"{low:.4f}" if len(values) == 1 or low == high else f"{low:.4f}–{high:.4f}"
 
 
+#: The top-of-ranking columns (keys of ``gm eval --json``; see greenmachine.stats.top_metrics): label, key, digits.
+TOP_COLUMNS = (("P@1%", "precision_at_1pct", 2), ("P@10%", "precision_at_10pct", 2),
+               ("top-1 acc", "top1_accuracy", 2), ("top-10 < median", "top10_below_median", 1))
+
+
+def top_cells(group: list[dict], aggregate) -> str:
+    """The top-of-ranking cells of a row: ``aggregate`` of each figure over the files (dash where absent)."""
+    cells = []
+    for _, key, digits in TOP_COLUMNS:
+        values = [row[key] for row in group if row.get(key) is not None]
+        cells.append(aggregate(values, digits) if len(values) == len(group) and values else "–")
+    return " | ".join(cells)
+
+
+def mean_of(values: list[float], digits: int) -> str:
+    return f"{statistics.mean(values):.{digits}f}"
+
+
+def range_of(values: list[float], digits: int) -> str:
+    low, high = min(values), max(values)
+    return f"{low:.{digits}f}" if round(low, digits) == round(high, digits) else f"{low:.{digits}f}–{high:.{digits}f}"
+
+
 def read(arguments: list[str]) -> dict[str, dict[str, list[dict]]]:
     """``{dataset: {label: [result, ...]}}`` from ``LABEL=PATH`` arguments."""
     table: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
@@ -80,18 +105,20 @@ def main() -> None:
               f"(minus each proxy's own search/validation networks), ground truth "
               f"{results[0]['ground_truth']}, probe batch/seed {probes}")
         print()
-        print("| proxy | files | Kendall τ (evolved: mean ± sd (files); baselines: range) | Spearman ρ |")
-        print("|---|---:|---:|---:|")
+        top_header = " | ".join(label for label, _, _ in TOP_COLUMNS)
+        print(f"| proxy | files | Kendall τ (evolved: mean ± sd (files); baselines: range) | Spearman ρ | {top_header} |")
+        print("|---|---:|---:|---:|" + "---:|" * len(TOP_COLUMNS))
         for label, group in labels.items():
             print(f"| **{label}** | {len(group)} | {summarise([r['proxy']['kendall_tau'] for r in group])} | "
-                  f"{summarise([r['proxy']['spearman_rho'] for r in group])} |")
+                  f"{summarise([r['proxy']['spearman_rho'] for r in group])} | "
+                  f"{top_cells([r['proxy'] for r in group], mean_of)} |")
         baselines: dict[str, list[dict]] = defaultdict(list)
         for result in results:
             for name, values in result["proxies"].items():
                 baselines[name].append(values)
         for name, group in sorted(baselines.items(), key=lambda item: -statistics.mean(v["kendall_tau"] for v in item[1])):
             print(f"| {name} | {len(group)} | {span([v['kendall_tau'] for v in group])} | "
-                  f"{span([v['spearman_rho'] for v in group])} |")
+                  f"{span([v['spearman_rho'] for v in group])} | {top_cells(group, range_of)} |")
         print()
     print("Published whole-space Kendall τ on NAS-Bench-201 (VKDNW, CVPR 2025; batch 64, 5 seeds):")
     print()
