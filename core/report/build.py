@@ -264,7 +264,7 @@ def build_report(
 
 
 METRIC_LABELS = {"kendall": "Kendall τ", "weighted_kendall": "weighted Kendall τ (top-weighted fitness)",
-                 "kendall_top": "Kendall τ less the best-scored tenth's share below the median (top-guarded fitness)"}
+                 "kendall_top": "Kendall τ pulled towards −1 by the best-scored tenth's share below the median (top-guarded fitness)"}
 """How report.md names each ``fitness.metric`` (what the best proxy's search / validation figures are)."""
 
 

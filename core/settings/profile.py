@@ -164,8 +164,8 @@ class FitnessSettings:
     ``metric``: the correlation each task's (or dataset's) fitness is, ``kendall`` (Kendall
     tau-b, the default) or ``weighted_kendall`` (the top-weighted tau of
     :func:`greenmachine.stats.fitness.weighted_kendall_tau`, which weighs most the pairs with a proxy's
-    first choices or the truly best networks) or ``kendall_top`` (tau less the share of the
-    best-scored tenth below the sample's median accuracy,
+    first choices or the truly best networks) or ``kendall_top`` (tau pulled towards -1 by the
+    share of the best-scored tenth below the sample's median accuracy,
     :func:`greenmachine.stats.fitness.guarded_kendall_tau`). It applies to the search and validation
     fitness (so to selection, the hall of fame and the final proxy); reports give Kendall
     tau, Spearman rho and the top-of-ranking figures whatever the metric.
