@@ -7,6 +7,8 @@ fixed before any search ran: the run whose evolved proxy has the fewest of its 1
 best-scored *validation* networks below the validation sample's median accuracy
 (``top10_below_median``), then the highest validation P@10 %, then the highest validation
 Kendall τ. The test sample is read only to be printed beside the choice, never to make it.
+A run without a validation block of figures (a multi-task or normalised run, whose report
+keeps per-task cells instead) is not a candidate, and is named on stderr.
 
 Usage::
 
@@ -47,10 +49,15 @@ def main() -> None:
     for path in args.paths:
         for run in runs_under(path):
             report = json.loads((run / "report.json").read_text())
+            if "validation" not in report:
+                print(f"not a candidate (no validation figures in its report): {run}", file=sys.stderr)
+                continue
             dataset = args.dataset or next(iter(report["validation"]))
             validation = report["validation"][dataset]["evolved"]
             test = report["test"][dataset]["evolved"]
             rows.append((validation_key(validation), run, validation, test, report["best_proxy"].get("fitness_metric")))
+    if not rows:
+        sys.exit("no candidate run has validation figures")
     rows.sort(key=lambda row: row[0])
     print("run | fitness | validation: top-10 < median, P@10%, tau | (test tau, printed only)")
     for key, run, validation, test, metric in rows:
