@@ -33,6 +33,8 @@ from typing import Sequence
 
 import torch
 
+from greenmachine.stats.top_metrics import top_count
+
 WORST_FITNESS = -1.0
 """Fitness of non-finite or constant scores (the minimum possible tau)."""
 
@@ -330,7 +332,7 @@ def top_below_median_share(scores: torch.Tensor, target: torch.Tensor, percent: 
                            ) -> torch.Tensor:
     """Share of each row's ``percent`` % best-scored networks whose target is below the median target.
 
-    ``k = ceil(percent % of N)``, at least 1; a tie across the k-th place counts as its
+    ``k`` is :func:`greenmachine.stats.top_metrics.top_count` (``ceil(percent % of N)``, at least 1); a tie across the k-th place counts as its
     expected value under a random tie-break (as :mod:`greenmachine.stats.top_metrics`), so
     the share never depends on the order the networks are listed in. The median is the
     midpoint of the two middle targets for an even ``N``. Rows must be finite.
@@ -352,7 +354,7 @@ def top_below_median_share(scores: torch.Tensor, target: torch.Tensor, percent: 
     rows = _as_rows(scores)
     target = torch.as_tensor(target, dtype=torch.float64).to(rows.device).reshape(-1)
     count = rows.shape[1]
-    size = max(1, -(-int(percent) * count // 100))
+    size = top_count(count, percent)
     ordered = target.sort().values
     median = (ordered[(count - 1) // 2] + ordered[count // 2]) / 2.0
     below = (target < median).to(torch.float64)
