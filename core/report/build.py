@@ -302,11 +302,16 @@ def top_cells(row: Mapping[str, Any]) -> list[str]:
 
     cells = [_fmt(row.get(key), 2) for key in PRECISION_KEYS.values()]
     cells.append(_fmt(row.get("top1_accuracy"), 2))
-    rank = row.get("top1_rank")
-    cells.append("–" if rank is None else (f"{rank:.0f}" if float(rank).is_integer() else f"{rank:.1f}"))
-    below = row.get("top10_below_median")
-    cells.append("–" if below is None else (f"{below:.0f}" if float(below).is_integer() else f"{below:.1f}"))
+    cells.append(_count(row.get("top1_rank")))
+    cells.append(_count(row.get("top10_below_median")))
     return cells
+
+
+def _count(value: Any) -> str:
+    """A rank or count that may be an expected value over ties: ``12``, ``9.5`` or a dash."""
+    if value is None:
+        return "–"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
 def top_note(result: Mapping[str, Any]) -> str:
