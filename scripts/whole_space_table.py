@@ -47,10 +47,12 @@ def summarise(values: list[float]) -> str:
     return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} ({len(values)})"
 
 
-def span(values: list[float]) -> str:
-    """``lowest–highest`` over several files, or the single value."""
+def span(values: list[float], digits: int = 4) -> str:
+    """``lowest–highest`` over several files, or one value where they agree to ``digits``."""
     low, high = min(values), max(values)
-    return f"{low:.4f}" if len(values) == 1 or low == high else f"{low:.4f}–{high:.4f}"
+    if round(low, digits) == round(high, digits):
+        return f"{low:.{digits}f}"
+    return f"{low:.{digits}f}–{high:.{digits}f}"
 
 
 #: The top-of-ranking columns (keys of ``gm eval --json``; see greenmachine.stats.top_metrics): label, key, digits.
@@ -70,10 +72,6 @@ def top_cells(group: list[dict], aggregate) -> str:
 def mean_of(values: list[float], digits: int) -> str:
     return f"{statistics.mean(values):.{digits}f}"
 
-
-def range_of(values: list[float], digits: int) -> str:
-    low, high = min(values), max(values)
-    return f"{low:.{digits}f}" if round(low, digits) == round(high, digits) else f"{low:.{digits}f}–{high:.{digits}f}"
 
 
 def read(arguments: list[str]) -> dict[str, dict[str, list[dict]]]:
@@ -118,7 +116,7 @@ def main() -> None:
                 baselines[name].append(values)
         for name, group in sorted(baselines.items(), key=lambda item: -statistics.mean(v["kendall_tau"] for v in item[1])):
             print(f"| {name} | {len(group)} | {span([v['kendall_tau'] for v in group])} | "
-                  f"{span([v['spearman_rho'] for v in group])} | {top_cells(group, range_of)} |")
+                  f"{span([v['spearman_rho'] for v in group])} | {top_cells(group, span)} |")
         print()
     print("Published whole-space Kendall τ on NAS-Bench-201 (VKDNW, CVPR 2025; batch 64, 5 seeds):")
     print()
