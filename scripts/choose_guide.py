@@ -18,16 +18,19 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from greenmachine.rundir.directory import RunDirectory  # noqa: E402
+
 
 def runs_under(path: Path) -> list[Path]:
-    """The run directories at or under ``path`` (a folder with ``report.json``, or its children)."""
-    if (path / "report.json").is_file():
+    """The finished run directories at or under ``path`` (the folder itself, or its children)."""
+    if RunDirectory(path).is_completed():
         return [path]
-    found = sorted(child for child in path.iterdir() if (child / "report.json").is_file())
+    found = sorted(child for child in path.iterdir() if child.is_dir() and RunDirectory(child).is_completed())
     if not found:
         sys.exit(f"no finished run (report.json) at or under {path}")
     return found
@@ -48,7 +51,7 @@ def main() -> None:
     rows = []
     for path in args.paths:
         for run in runs_under(path):
-            report = json.loads((run / "report.json").read_text())
+            report = RunDirectory(run).read_report()
             if "validation" not in report:
                 print(f"not a candidate (no validation figures in its report): {run}", file=sys.stderr)
                 continue
