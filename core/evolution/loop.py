@@ -26,6 +26,7 @@ from greenmachine.proxy.tree import Node
 from greenmachine.settings.profile import EvolutionSettings
 from greenmachine.stats.table import StatisticTable
 from greenmachine.stats.aggregate import aggregate_taus
+from greenmachine.stats.resolution import coarse_on_table
 
 _FITNESS_CACHE_LIMIT = 200_000
 _EVALUATION_CACHE_BYTES = 256 * 1024 * 1024
@@ -145,6 +146,7 @@ class Evolution:
         self._costs: dict[Node, Any] = {}
         self._best: HallOfFameEntry | None = None
         self._fitness_cache: dict[Node, float] = {}
+        self._coarse: dict[Node, bool] = {}
         self._search_evaluators = [PopulationEvaluator(t, _EVALUATION_CACHE_BYTES) for t in self.search_tables]
 
     # ------------------------------------------------------------------ public API
@@ -194,6 +196,11 @@ class Evolution:
 
     def best(self) -> HallOfFameEntry:
         """Return the final proxy so far: the hall-of-fame row with the best validation tau.
+
+        Rows whose scores on a validation table are coarse (far fewer distinct scores than
+        networks whose statistics differ, :mod:`greenmachine.stats.resolution`) are passed over
+        while any other row is left: a search guided by such a proxy picks arbitrarily among
+        the networks that share its highest score.
 
         Raises
         ------
@@ -324,6 +331,19 @@ class Evolution:
                 per_table.append(rank_fitness(scores, target.to(scores.device), self.metric).cpu())
         return [float(v) for v in aggregate_taus(per_table, self.aggregate, self.offsets.get("validation")).tolist()]
 
+    def _is_coarse(self, tree: Node) -> bool:
+        """True where ``tree``'s scores on a validation table are coarse (:mod:`greenmachine.stats.resolution`)."""
+        known = self._coarse.get(tree)
+        if known is None:
+            layer, network = tree.statistics()
+            with torch.no_grad():
+                known = any(coarse_on_table(PopulationEvaluator(table).evaluate([tree])[0], table, layer | network)
+                            for table in self.validation_tables)
+            if len(self._coarse) > _FITNESS_CACHE_LIMIT:
+                self._coarse.clear()
+            self._coarse[tree] = known
+        return known
+
     def _cost(self, tree: Node) -> Any:
         cost = self._costs.get(tree)
         if cost is None:
@@ -374,7 +394,10 @@ class Evolution:
                 self._best_per_passes[key] = HallOfFameEntry(tree, tau, validation[tree], self.generation)
         front = self.hall_of_fame()
         if front:
-            self._best = max(front, key=lambda e: (self._fitness(e.tree, e.validation_tau), -e.size, e.search_tau))
+            # a formula whose scores collapse to a few values cannot guide a search: never the best
+            # while a resolved one is in the front (label-free, on the validation networks)
+            resolved = [entry for entry in front if not self._is_coarse(entry.tree)] or front
+            self._best = max(resolved, key=lambda e: (self._fitness(e.tree, e.validation_tau), -e.size, e.search_tau))
         elif self._best is None:
             # every tree so far is invalid: report the first one so the caller has something
             tree = self.population[0]

@@ -1,9 +1,11 @@
-"""Degenerate proxy scores (non-finite, exactly zero, mostly tied) and the statistics behind them.
+"""Degenerate proxy scores (non-finite, exactly zero, mostly tied, coarse) and the statistics behind them.
 
 Called by :meth:`greenmachine.proxies.Proxy.scores_of` (so ``gm score`` and ``Proxy.score`` /
 ``Proxy.rank``), :func:`greenmachine.evaluation.evaluate.evaluate_saved_proxy` (``gm eval``) and
 :func:`greenmachine.search.run.run_search` (``gm search``). A score that is NaN or infinite, exactly 0,
-or equal to most of the other scores says nothing about the networks; the proxy's user must
+or equal to most of the other scores says nothing about the networks, and scores that take far fewer
+values than the networks' statistics (:mod:`greenmachine.stats.resolution`) rank the rest
+arbitrarily; the proxy's user must
 be told, with the statistic that made it so (a statistic undefined for those networks, one
 that is 0 or constant on them, or a formula that overflows on finite statistics).
 
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 import numpy as np
 
 from greenmachine.errors import GMWarning
+from greenmachine.stats.resolution import distinct_count, distinct_rows, is_coarse
 
 if TYPE_CHECKING:  # pragma: no cover
     from greenmachine.stats.table import NetworkStatistics, StatisticTable
@@ -32,7 +35,7 @@ _NAMED = 4
 
 
 class DegenerateScoresWarning(GMWarning):
-    """A proxy's scores on the given networks are non-finite, exactly zero or mostly tied."""
+    """A proxy's scores on the given networks are non-finite, exactly zero, mostly tied or coarse."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,8 @@ class Degeneracy:
     Attributes
     ----------
     problems : tuple of str
-        Some of ``"non-finite"``, ``"zero"``, ``"tied"``.
+        Some of ``"non-finite"``, ``"zero"``, ``"tied"``, ``"coarse"`` (far fewer distinct scores than
+        networks whose statistics differ; :func:`greenmachine.stats.resolution.is_coarse`).
     statistics : tuple of str
         The statistics found to cause them (undefined, zero or constant where it happens).
     message : str
@@ -145,8 +149,9 @@ def diagnose(scores: Sequence[float], values: Mapping[str, Sequence[np.ndarray]]
     Returns
     -------
     Degeneracy or None
-        None when every score is finite, none is exactly 0 and no value holds more than
-        :data:`TIED_FRACTION` of them (ties need two or more networks).
+        None when every score is finite, none is exactly 0, no value holds more than
+        :data:`TIED_FRACTION` of them (ties need two or more networks) and the scores are not
+        coarse (checked where they are not mostly tied already).
     """
     array = np.asarray(list(scores), dtype=np.float64).reshape(-1)
     count = len(array)
@@ -187,6 +192,16 @@ def diagnose(scores: Sequence[float], values: Mapping[str, Sequence[np.ndarray]]
                        if constant else "no statistic of the formula is constant on them: the formula saturates")
             parts.append(f"{tied_count} of {count} scores are tied at {_shown(float(tied_value))} "
                          f"({_names(labels, where)}; {because})")
+    if "tied" not in problems and count >= 2:
+        inputs = distinct_rows([np.concatenate([values[name][p] for name in sorted(values)]) if values else np.zeros(0)
+                                for p in range(count)])
+        scores_taken = distinct_count(array)
+        if is_coarse(scores_taken, inputs):
+            top = float(np.max(np.abs(finite), initial=0.0))
+            problems.append("coarse")
+            parts.append(f"the scores take {scores_taken} distinct values over {inputs} networks whose statistics "
+                         f"differ: the formula rounds or saturates (|score| up to {_shown(top)}), so networks that "
+                         f"share a score are ranked arbitrarily")
     if not parts:
         return None
     unique = tuple(dict.fromkeys(culprits))

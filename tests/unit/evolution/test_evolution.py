@@ -109,6 +109,41 @@ def test_limits_hall_of_fame_and_multi_dataset(problem):
     assert best in rows and best.validation_tau == max(r.validation_tau for r in rows)
 
 
+def test_a_coarse_formula_is_never_the_best_while_a_resolved_one_is_in_the_front(problem):
+    # truth * c + exp(50): the clamp's huge addend leaves the truth a few float64 steps, so its
+    # scores take a handful of values in the right order (high tau) yet rank each class arbitrarily
+    from greenmachine.proxy.tree import Apply, Constant, LayerStatistic, NetworkStatistic
+    from greenmachine.stats.resolution import distinct_count
+
+    search, search_target, validation, validation_target = problem
+    truth = Apply("multiply", (Apply("mean", (LayerStatistic("layer_statistic_01"),)),
+                               NetworkStatistic("network_statistic_02")))
+    spread = float(search_target.max() - search_target.min())
+    coarse = Apply("add", (Apply("multiply", (truth, Constant(6 * 2.0 ** 20 / spread))),
+                           Apply("exponential", (Constant(60.0),))))
+    resolved = NetworkStatistic("network_statistic_02")
+
+    def tau(tree, table, target):
+        return float(kendall_tau_b(evaluate_population([tree], table), target)[0])
+
+    assert distinct_count(evaluate_population([coarse], validation)[0].numpy()) <= 10
+    assert tau(coarse, validation, validation_target) > tau(resolved, validation, validation_target)
+    assert tau(coarse, search, search_target) > tau(resolved, search, search_target)
+    evolution = _evolution(problem)
+    evolution.step()
+    evolution.population = [resolved, coarse]
+    evolution.search_tau = [tau(resolved, search, search_target), tau(coarse, search, search_target)]
+    evolution._best_per_size.clear()
+    evolution._update_hall_of_fame()
+    assert [row.tree for row in evolution.hall_of_fame()] == [resolved, coarse]  # both on the front
+    assert evolution.best().tree == resolved
+    # with only the coarse formula there is nothing better to give
+    evolution.population, evolution.search_tau = [coarse], [tau(coarse, search, search_target)]
+    evolution._best_per_size.clear()
+    evolution._update_hall_of_fame()
+    assert evolution.best().tree == coarse
+
+
 def test_bad_inputs(problem):
     search, search_target, validation, validation_target = problem
     with pytest.raises(GMError, match="target"):

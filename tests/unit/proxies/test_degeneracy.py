@@ -74,6 +74,19 @@ def test_mostly_tied_scores_name_the_constant_statistic_or_the_formula():
     assert diagnose([2.0, 2.0, 3.0, 4.0], {}) is None  # half tied is not "mostly"
 
 
+def test_coarse_scores_say_how_many_values_they_take_over_how_many_networks():
+    values = {"zico": [np.asarray([float(n)]) for n in range(40)]}  # 40 networks, all told apart
+    scores = 5.184705528587111e21 + np.repeat(np.arange(4) * 2.0 ** 20, 10)  # 4 values, 10 networks each
+    found = diagnose(scores, values, scorer="proxy p")
+    assert found.problems == ("coarse",)
+    assert found.message.startswith("proxy p: the scores take 4 distinct values over 40 networks whose statistics "
+                                    "differ: the formula rounds or saturates (|score| up to 5.18471e+21)")
+    assert diagnose(np.arange(1.0, 41.0), values) is None  # one score per network
+    assert diagnose(np.repeat(np.arange(1.0, 21.0), 2), values) is None  # half as many values: not coarse
+    # a statistic that takes 4 values itself: 4 scores resolve it
+    assert diagnose(np.repeat(np.arange(1.0, 5.0), 10), {"zico": [np.asarray([float(n // 10)]) for n in range(40)]}) is None
+
+
 def test_table_values_leave_the_padding_out():
     networks = _networks()
     table = StatisticTable.from_networks(networks)
