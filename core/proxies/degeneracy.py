@@ -200,8 +200,8 @@ def diagnose(scores: Sequence[float], values: Mapping[str, Sequence[np.ndarray]]
             top = float(np.max(np.abs(finite), initial=0.0))
             problems.append("coarse")
             parts.append(f"the scores take {scores_taken} distinct values over {inputs} networks whose statistics "
-                         f"differ: the formula rounds or saturates (|score| up to {_shown(top)}), so networks that "
-                         f"share a score are ranked arbitrarily")
+                         f"differ: the formula gives many of them one score (rounding, saturation or coinciding "
+                         f"sums; |score| up to {_shown(top)}), so networks that share a score are ranked arbitrarily")
     if not parts:
         return None
     unique = tuple(dict.fromkeys(culprits))

@@ -80,7 +80,8 @@ def test_coarse_scores_say_how_many_values_they_take_over_how_many_networks():
     found = diagnose(scores, values, scorer="proxy p")
     assert found.problems == ("coarse",)
     assert found.message.startswith("proxy p: the scores take 4 distinct values over 40 networks whose statistics "
-                                    "differ: the formula rounds or saturates (|score| up to 5.18471e+21)")
+                                    "differ: the formula gives many of them one score (rounding, saturation or "
+                                    "coinciding sums; |score| up to 5.18471e+21)")
     assert diagnose(np.arange(1.0, 41.0), values) is None  # one score per network
     assert diagnose(np.repeat(np.arange(1.0, 21.0), 2), values) is None  # half as many values: not coarse
     # a statistic that takes 4 values itself: 4 scores resolve it
