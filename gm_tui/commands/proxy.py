@@ -21,8 +21,18 @@ def _number(value, digits: int) -> str:
     return f"{value:.{digits}f}" if isinstance(value, (int, float)) else "–"
 
 
-def proxies_command() -> None:
+def proxies_command(
+    plot: Annotated[Optional[Path], typer.Option(
+        "--plot", help="Draw the energy-quality front (tau against probe J per network) to this .png or .svg "
+                       "from the --evaluation files, and print its tables.")] = None,
+    evaluation: Annotated[Optional[list[Path]], typer.Option(
+        "--evaluation", help="With --plot: a gm eval --json result (repeatable); files of one space and "
+                             "dataset make one panel.")] = None,
+) -> None:
     """List the shipped proxies: where they come from, their measured tau, what they cost."""
+    if plot is not None or evaluation:
+        _plot_front(plot, evaluation or [])
+        return
     from greenmachine.proxies import shipped_proxies
 
     proxies = shipped_proxies()
@@ -50,6 +60,33 @@ def proxies_command() -> None:
                "seeds and bank); s/net, J/net: probe cost per network as measured (energy estimated "
                "without RAPL; the provenance says how).")
     _print_pass_costs(proxies)
+
+
+def _plot_front(plot: Optional[Path], files: list[Path]) -> None:
+    """``gm proxies --plot``: the energy-quality front of gm eval results, as tables and a figure."""
+    from greenmachine.errors import GMError
+    from greenmachine.report.energy_front import draw_energy_front, energy_front_panels, panel_lines
+
+    if plot is None:
+        raise GMError("--evaluation needs --plot FILE.png (the figure to draw)")
+    if not files:
+        raise GMError("--plot needs one or more --evaluation files (gm eval PROXY --json FILE)")
+    evaluations = []
+    for path in files:
+        try:
+            evaluations.append(json.loads(path.read_text()))
+        except FileNotFoundError:
+            raise GMError(f"--evaluation {path}: no such file") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise GMError(f"--evaluation {path}: not a gm eval --json file ({error})") from None
+        if not isinstance(evaluations[-1], dict):
+            raise GMError(f"--evaluation {path}: not a gm eval --json file (not a JSON object)")
+    panels = energy_front_panels(evaluations)
+    for line in panel_lines(panels):
+        typer.echo(line)
+    typer.echo("* on the front: no cheaper-or-equal scorer has a higher τ. Costs per network from the measured "
+               "pass costs (one thread; J estimated where the cost table says so).")
+    typer.echo(f"figure: {draw_energy_front(panels, plot)}")
 
 
 def _print_pass_costs(proxies) -> None:
