@@ -7,8 +7,9 @@ fixed before any search ran: the run whose evolved proxy has the fewest of its 1
 best-scored *validation* networks below the validation sample's median accuracy
 (``top10_below_median``), then the highest validation P@10 %, then the highest validation
 Kendall τ. The test sample is read only to be printed beside the choice, never to make it.
-A run without a validation block of figures (a multi-task or normalised run, whose report
-keeps per-task cells instead) is not a candidate, and is named on stderr.
+A run without a validation block of figures (one made before the block existed) is not a
+candidate, and is named on stderr. A multi-task run has one validation part per task: name
+the task with ``--dataset`` (``--dataset tss/cifar10``), or its first task is read.
 
 Usage::
 
@@ -56,6 +57,9 @@ def main() -> None:
                 print(f"not a candidate (no validation figures in its report): {run}", file=sys.stderr)
                 continue
             dataset = args.dataset or next(iter(report["validation"]))
+            if dataset not in report["validation"]:
+                print(f"not a candidate (no validation figures for {dataset}): {run}", file=sys.stderr)
+                continue
             validation = report["validation"][dataset]["evolved"]
             test = report["test"][dataset]["evolved"]
             rows.append((validation_key(validation), run, validation, test, report["best_proxy"].get("fitness_metric")))

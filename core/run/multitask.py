@@ -117,7 +117,7 @@ class MultiTaskRunController(RunController):
         return [DatasetData(item.task.label, item.tables, item.targets) for item in self.task_data]
 
     def _evaluate_best(self, tree: Any) -> None:
-        self.test_results, self.cells = {}, []
+        self.test_results, self.validation_results, self.cells = {}, {}, []
         for item in self.task_data:
             test_target = item.targets["test"].numpy()
             evolved = score_proxy(tree, item.tables["test"], test_target, self.device)
@@ -125,8 +125,14 @@ class MultiTaskRunController(RunController):
             count = int(item.raw["test"].num_networks)
             self.test_results[item.task.label] = {"n": count, "top_sizes": top_sizes(count), "evolved": evolved,
                                                   "baselines": baselines}
-            validation = baseline_rows(item.raw["validation"], item.targets["validation"].numpy())
-            self.cells.append(_cell(item, tree, evolved, baselines, validation, self.device))
+            validation_target = item.targets["validation"].numpy()
+            validation = baseline_rows(item.raw["validation"], validation_target)
+            own_validation = score_proxy(tree, item.tables["validation"], validation_target, self.device)
+            count = int(item.raw["validation"].num_networks)
+            # per task, as a single-task run's validation part (top-of-ranking figures included)
+            self.validation_results[item.task.label] = {"n": count, "top_sizes": top_sizes(count),
+                                                        "evolved": own_validation, "baselines": validation}
+            self.cells.append(_cell(item, tree, evolved, baselines, validation, own_validation, self.device))
         self._write_test_scores(tree)
 
     def _test_sets(self) -> list[tuple[str, StatisticTable, StatisticTable, Any, Any, torch.Tensor]]:
@@ -150,7 +156,7 @@ class MultiTaskRunController(RunController):
         return None  # several spaces: no one cost table
 
     def _report_options(self) -> dict[str, Any]:
-        return {}
+        return {"validation_results": self.validation_results}
 
     def _finish_report(self, report: dict[str, Any], cost: dict[str, Any] | None,
                        render: Callable[[dict[str, Any]], str]) -> tuple[dict[str, Any], str]:
@@ -160,11 +166,11 @@ class MultiTaskRunController(RunController):
         return report, render(report)
 
 
-def _cell(item: TaskData, tree: Any, evolved: dict, baselines: dict, validation: dict, device: str) -> dict[str, Any]:
+def _cell(item: TaskData, tree: Any, evolved: dict, baselines: dict, validation: dict, own_validation: dict,
+          device: str) -> dict[str, Any]:
     """One row of the per-cell table: evolved vs the baseline with the best validation tau."""
     best_name = _best_baseline(validation)
     search = score_proxy(tree, item.tables["search"], item.targets["search"].numpy(), device)
-    own_validation = score_proxy(tree, item.tables["validation"], item.targets["validation"].numpy(), device)
     cell = {
         "task": item.task.label, "space": item.task.space, "dataset": item.task.dataset,
         "ground_truth": item.benchmark.search_space.metric_columns[item.task.dataset],

@@ -112,6 +112,12 @@ def test_multi_task_run_reports_each_cell(spaces, tmp_path):
         test = report["test"][cell["task"]]
         assert cell["best_baseline"]["test_tau"] == test["baselines"][cell["best_baseline"]["name"]]["kendall_tau"]
         assert cell["evolved"]["test_tau"] == test["evolved"]["kendall_tau"] and cell["n_test"] == 10
+        # a validation part per task, as a single-task run has (top-of-ranking figures included)
+        part = report["validation"][cell["task"]]
+        assert part["n"] == item.raw["validation"].num_networks
+        assert part["evolved"]["kendall_tau"] == cell["evolved"]["validation_tau"]
+        assert "top10_below_median" in part["evolved"] and set(part["baselines"]) == set(validation)
+        assert part["baselines"][cell["best_baseline"]["name"]]["kendall_tau"] == cell["best_baseline"]["validation_tau"]
     # the fitness is the mean of the per-task search taus of the final proxy
     best = json.loads((run_dir / "best_proxy.json").read_text())
     per_task = [best["task_taus"][task]["search_tau"] for task in best["tasks"]]
