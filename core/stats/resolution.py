@@ -37,8 +37,8 @@ def distinct_count(values: np.ndarray) -> int:
 
 
 def distinct_rows(rows: Iterable[np.ndarray]) -> int:
-    """How many distinct rows (one float64 array per network, any lengths) there are."""
-    return len({(row.shape, np.asarray(row, dtype=np.float64).tobytes()) for row in
+    """How many distinct rows (one float64 array per network, any lengths) there are (-0.0 is 0.0)."""
+    return len({(row.shape, (row + 0.0).tobytes()) for row in
                 (np.asarray(r, dtype=np.float64).reshape(-1) for r in rows)})
 
 

@@ -23,6 +23,7 @@ def test_distinct_count_counts_nan_and_each_infinity_once():
 def test_distinct_rows_tells_apart_values_and_lengths():
     rows = [np.array([1.0, 2.0]), np.array([1.0, 2.0]), np.array([1.0, 2.0, 0.0]), np.array([2.0, 1.0])]
     assert distinct_rows(rows) == 3
+    assert distinct_rows([np.array([0.0, 1.0]), np.array([-0.0, 1.0])]) == 1
     assert distinct_rows([]) == 0
 
 
