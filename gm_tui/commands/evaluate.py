@@ -152,7 +152,16 @@ def eval_command(
     n, seed = 1000 if n is None else n, 0 if seed is None else seed
     stratification, strata = stratification or "equal_width", 10 if strata is None else strata
     probe = probe_settings(workers, executor, address)
-    result = evaluate_saved_proxy(proxy_json, probe_sink(), space=space, dataset=dataset, sample=sample, n=n, seed=seed,
+    reporter, shown = probe_sink(), set()
+
+    def sink(event) -> None:  # remember the warnings the reporter prints, so none is printed twice
+        from greenmachine.events import LogMessage
+
+        if isinstance(event, LogMessage) and event.level == "warning":
+            shown.add(event.message)
+        reporter(event)
+
+    result = evaluate_saved_proxy(proxy_json, sink, space=space, dataset=dataset, sample=sample, n=n, seed=seed,
                                   stratification=stratification, strata=strata, batch_size=batch_size,
                                   probe_seed=probe_seed, workers=probe.workers, executor=probe.executor, address=probe.address)
     proxy = result["proxy"]
@@ -168,7 +177,8 @@ def eval_command(
     )
     typer.echo(f"  EVOLVED = {proxy.pop('simplified') or proxy['formula']}")
     for line in result["warnings"]:
-        typer.echo(f"gm: warning: {line}", err=True)
+        if line not in shown:
+            typer.echo(f"gm: warning: {line}", err=True)
     write_json(json_path, result)
 
 

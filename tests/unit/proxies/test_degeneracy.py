@@ -276,6 +276,7 @@ def test_gm_eval_warns_about_degenerate_scores_and_keeps_them_in_the_json(toy, t
     assert "10 of 10 scores are exactly 0" in data["warnings"][0]
     assert "non_finite_value_count is 0 on all of them" in data["warnings"][0]
     assert f"warning: {data['warnings'][0]}" in result.output
+    assert result.output.count(data["warnings"][0]) == 1  # the warning event and the JSON's line, printed once
 
 
 @pytest.mark.skipif(not __import__("os").environ.get("GM_DATA_DIR"), reason="needs GM_DATA_DIR (the TSS table)")
