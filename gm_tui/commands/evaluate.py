@@ -152,18 +152,25 @@ def eval_command(
     n, seed = 1000 if n is None else n, 0 if seed is None else seed
     stratification, strata = stratification or "equal_width", 10 if strata is None else strata
     probe = probe_settings(workers, executor, address)
-    reporter, shown = probe_sink(), set()
+    reporter, held = probe_sink(), []
 
-    def sink(event) -> None:  # remember the warnings the reporter prints, so none is printed twice
+    def sink(event) -> None:  # warnings are held and printed once below, as gm: warning: lines
         from greenmachine.events import LogMessage
 
         if isinstance(event, LogMessage) and event.level == "warning":
-            shown.add(event.message)
-        reporter(event)
+            held.append(event.message)
+        else:
+            reporter(event)
 
-    result = evaluate_saved_proxy(proxy_json, sink, space=space, dataset=dataset, sample=sample, n=n, seed=seed,
-                                  stratification=stratification, strata=strata, batch_size=batch_size,
-                                  probe_seed=probe_seed, workers=probe.workers, executor=probe.executor, address=probe.address)
+    try:
+        result = evaluate_saved_proxy(proxy_json, sink, space=space, dataset=dataset, sample=sample, n=n, seed=seed,
+                                      stratification=stratification, strata=strata, batch_size=batch_size,
+                                      probe_seed=probe_seed, workers=probe.workers, executor=probe.executor,
+                                      address=probe.address)
+    except BaseException:
+        for line in held:
+            typer.echo(f"gm: warning: {line}", err=True)
+        raise
     proxy = result["proxy"]
     how = {"random": f"random, seed {seed}", "all": "the whole space"}.get(
         sample, f"stratified ({stratification}, {strata} strata), seed {seed}")
@@ -176,9 +183,8 @@ def eval_command(
         {"EVOLVED": proxy, **result["proxies"]}, result,
     )
     typer.echo(f"  EVOLVED = {proxy.pop('simplified') or proxy['formula']}")
-    for line in result["warnings"]:
-        if line not in shown:
-            typer.echo(f"gm: warning: {line}", err=True)
+    for line in [*result["warnings"], *(line for line in held if line not in result["warnings"])]:
+        typer.echo(f"gm: warning: {line}", err=True)
     write_json(json_path, result)
 
 
