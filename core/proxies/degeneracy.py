@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 import numpy as np
 
 from greenmachine.errors import GMWarning
-from greenmachine.stats.resolution import distinct_count, distinct_rows, is_coarse
+from greenmachine.stats.resolution import distinct_count, distinct_rows, is_coarse, value_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from greenmachine.stats.table import NetworkStatistics, StatisticTable
@@ -74,16 +74,7 @@ def network_values(networks: Sequence["NetworkStatistics"], names: Iterable[str]
 
 def table_values(table: "StatisticTable", names: Iterable[str]) -> dict[str, list[np.ndarray]]:
     """As :func:`network_values`, from a stacked table (a network's padding left out)."""
-    mask = table.layer_mask.detach().cpu().numpy()
-    values: dict[str, list[np.ndarray]] = {}
-    for name in sorted(set(names)):
-        if name in table.layer_statistic_names:
-            rows = table.layer_statistic(name).detach().cpu().numpy()
-            values[name] = [rows[n][mask[n]].astype(np.float64) for n in range(rows.shape[0])]
-        elif name in table.network_statistic_names:
-            column = table.network_statistic(name).detach().cpu().numpy()
-            values[name] = [np.asarray([value], dtype=np.float64) for value in column]
-    return values
+    return table.unpadded_values(names)
 
 
 def _names(labels: Sequence[str], positions: Sequence[int]) -> str:
@@ -193,8 +184,7 @@ def diagnose(scores: Sequence[float], values: Mapping[str, Sequence[np.ndarray]]
             parts.append(f"{tied_count} of {count} scores are tied at {_shown(float(tied_value))} "
                          f"({_names(labels, where)}; {because})")
     if "tied" not in problems and count >= 2:
-        inputs = distinct_rows([np.concatenate([values[name][p] for name in sorted(values)]) if values else np.zeros(0)
-                                for p in range(count)])
+        inputs = distinct_rows(value_rows(values, count))
         scores_taken = distinct_count(array)
         if is_coarse(scores_taken, inputs):
             top = float(np.max(np.abs(finite), initial=0.0))

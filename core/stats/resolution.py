@@ -14,7 +14,7 @@ and :mod:`greenmachine.proxies.degeneracy` (``gm eval``, ``gm score`` and ``gm s
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -42,20 +42,15 @@ def distinct_rows(rows: Iterable[np.ndarray]) -> int:
                 (np.asarray(r, dtype=np.float64).reshape(-1) for r in rows)})
 
 
+def value_rows(values: Mapping[str, Sequence[np.ndarray]], count: int) -> list[np.ndarray]:
+    """Each of ``count`` networks' values of every statistic in ``values`` (names sorted) as one array."""
+    names = sorted(values)
+    return [np.concatenate([values[name][n] for name in names]) if names else np.zeros(0) for n in range(count)]
+
+
 def table_rows(table: StatisticTable, names: Iterable[str]) -> list[np.ndarray]:
     """Each network's values of the statistics ``names`` as one array (layer padding left out)."""
-    mask = table.layer_mask.detach().cpu().numpy()
-    parts: list[list[np.ndarray]] = [[] for _ in range(table.num_networks)]
-    for name in sorted(set(names)):
-        if name in table.layer_statistic_names:
-            values = table.layer_statistic(name).detach().cpu().numpy()
-            for n in range(table.num_networks):
-                parts[n].append(values[n][mask[n]])
-        else:
-            column = table.network_statistic(name).detach().cpu().numpy()
-            for n in range(table.num_networks):
-                parts[n].append(column[n:n + 1])
-    return [np.concatenate(p).astype(np.float64) if p else np.zeros(0) for p in parts]
+    return value_rows(table.unpadded_values(names), table.num_networks)
 
 
 def is_coarse(distinct_scores: int, distinct_inputs: int) -> bool:
@@ -71,4 +66,4 @@ def coarse_on_table(scores: torch.Tensor | np.ndarray | Sequence[float], table: 
 
 
 __all__ = ["COARSE_MINIMUM_ROWS", "COARSE_SHARE", "coarse_on_table", "distinct_count", "distinct_rows", "is_coarse",
-           "table_rows"]
+           "table_rows", "value_rows"]

@@ -10,7 +10,7 @@ without touching a network again. Called by ``greenmachine.probe`` (producer), `
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -79,6 +79,20 @@ class StatisticTable:
     def network_statistic(self, name: str) -> torch.Tensor:
         """Return the ``(N,)`` values of network statistic ``name``."""
         return self.network_values[self.network_statistic_names.index(name)]
+
+    def unpadded_values(self, names: Iterable[str]) -> dict[str, list[np.ndarray]]:
+        """Each statistic of ``names`` as one float64 array per network, the layer padding left out
+        (a network statistic: one value). Names the table does not have are left out; keys sorted."""
+        mask = self.layer_mask.detach().cpu().numpy()
+        values: dict[str, list[np.ndarray]] = {}
+        for name in sorted(set(names)):
+            if name in self.layer_statistic_names:
+                rows = self.layer_statistic(name).detach().cpu().numpy()
+                values[name] = [rows[n][mask[n]].astype(np.float64) for n in range(rows.shape[0])]
+            elif name in self.network_statistic_names:
+                column = self.network_statistic(name).detach().cpu().numpy()
+                values[name] = [np.asarray([value], dtype=np.float64) for value in column]
+        return values
 
     def subset(self, positions: Sequence[int] | np.ndarray | torch.Tensor) -> "StatisticTable":
         """Return the table restricted to the networks at ``positions`` (in that order)."""
