@@ -152,11 +152,11 @@ def eval_command(
     n, seed = 1000 if n is None else n, 0 if seed is None else seed
     stratification, strata = stratification or "equal_width", 10 if strata is None else strata
     probe = probe_settings(workers, executor, address)
+    from greenmachine.events import LogMessage
+
     reporter, held = probe_sink(), []
 
     def sink(event) -> None:  # warnings are held and printed once below, as gm: warning: lines
-        from greenmachine.events import LogMessage
-
         if isinstance(event, LogMessage) and event.level == "warning":
             held.append(event.message)
         else:
